@@ -1,0 +1,148 @@
+"""The ``liqbot`` command: ``map``, ``heatmap`` (offline on the bundled data by default).
+
+Bad input (unknown symbol, bad window or tier, a time outside the data, an unwritable file) gets
+one clear line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+from bot.charts import render_heatmap, render_map
+from bot.heatmaps import make_heatmap
+from bot.report import WINDOWS, make_report
+from bot.summary import report_json, summary_text
+from liqmap import ModelInputError, ModelSettings
+from liqmap.model import DEFAULT_TIER_WEIGHTS
+from market.replay import DEFAULT_AT, ReplayError, ReplaySource
+
+
+class UsageError(Exception):
+    """Bad input on the command line: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def parse_time(text: str) -> int:
+    """ISO time (``2025-10-10T20:00``, ``2025-10-10 20:00Z``, ``2025-10-10``) -> UTC ms."""
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not an ISO time such as 2025-10-10T20:00Z") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return int(t.timestamp() * 1000)
+
+
+def parse_tiers(text: str) -> tuple[float, ...]:
+    """``10,25`` -> (10.0, 25.0), each one of the model's tiers."""
+    known = ", ".join(f"{t:g}" for t in DEFAULT_TIER_WEIGHTS)
+    tiers = []
+    for part in text.replace("x", "").split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            raise UsageError(f"--tiers {text!r}: use leverages from {known}, e.g. 10,25") from None
+        if value not in DEFAULT_TIER_WEIGHTS:
+            raise UsageError(f"--tiers: {part.strip()!r} is not a tier; choose from {known}")
+        tiers.append(value)
+    return tuple(dict.fromkeys(tiers))
+
+
+def _write(path: str, data: bytes) -> None:
+    try:
+        Path(path).write_bytes(data)
+    except OSError as e:
+        raise UsageError(f"cannot write {path!r}: {e.strerror or e}") from None
+
+
+def _check_writable(path: str) -> None:
+    """Fail before the work if the PNG cannot be written."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"cannot write {path!r}: it is a directory")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path!r}: folder {str(parent)!r} does not exist")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="liqbot", description="Liquidation maps for crypto perpetuals.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    m = sub.add_parser("map", help="draw a liquidation map (text summary, --json, --png)")
+    m.add_argument("symbol", help="BTC, ETH, BTCUSDT or BTC/USDT:USDT")
+    m.add_argument("--window", default="1d", choices=WINDOWS, help="lookback (default 1d)")
+    m.add_argument("--at", help="ISO time in UTC (default: the bundled demo moment)")
+    m.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25")
+    m.add_argument("--png", help="write the chart to this PNG file")
+    m.add_argument("--by-tier", action="store_true", help="stack the chart's bars by tier")
+    m.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    h = sub.add_parser("heatmap", help="draw price x time liquidation intensity")
+    h.add_argument("symbol")
+    h.add_argument("--window", default="7d", choices=WINDOWS, help="time span (default 7d)")
+    h.add_argument("--at", help="ISO time in UTC of the last column")
+    h.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25")
+    h.add_argument("--png", required=True, help="write the heatmap to this PNG file")
+    return parser
+
+
+def _settings(tiers: str | None) -> ModelSettings:
+    return ModelSettings(tier_filter=parse_tiers(tiers) if tiers else None)
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    source = ReplaySource()
+    at = parse_time(args.at) if args.at else DEFAULT_AT
+    settings = _settings(args.tiers)
+    if args.png:
+        _check_writable(args.png)
+    report = make_report(source, args.symbol, args.window, at, settings)
+    if args.png:
+        _write(args.png, render_map(report, by_tier=args.by_tier))
+    if args.json:
+        print(json.dumps(report_json(report), indent=1))
+    else:
+        print(summary_text(report))
+        if args.png:
+            print(f"Chart: {args.png}")
+    return 0
+
+
+def cmd_heatmap(args: argparse.Namespace) -> int:
+    source = ReplaySource()
+    at = parse_time(args.at) if args.at else DEFAULT_AT
+    _check_writable(args.png)
+    heat = make_heatmap(source, args.symbol, args.window, at, _settings(args.tiers))
+    _write(args.png, render_heatmap(heat, args.window, source.venues))
+    print(f"Heatmap {heat.symbol} {args.window}: {heat.times.size} columns -> {args.png}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "map":
+            return cmd_map(args)
+        if args.command == "heatmap":
+            return cmd_heatmap(args)
+        raise UsageError(f"unknown command {args.command!r}")
+    except (UsageError, ReplayError, ModelInputError) as e:
+        print(f"liqbot: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Heatmap over a window, seeded with one window of warm-up so early columns are not empty."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from liqmap import Heatmap, ModelSettings, build_heatmap
+from market.replay import HOUR_MS, WINDOW_MS, ReplaySource
+
+
+def make_heatmap(
+    source: ReplaySource, symbol: str, window: str, at: int, settings: ModelSettings | None = None
+) -> Heatmap:
+    """Columns every hour over ``window`` up to ``at``; positions seeded from up to one window
+    earlier (less where the data starts later)."""
+    unified = source.resolve(symbol)
+    candles, timeframe = source.window_candles(unified, window, at)
+    start = int(candles.time[0])
+    warm = source.candles(unified, timeframe, start - WINDOW_MS[window], at)
+    skip = int((warm.time < start).sum())
+    every = max(1, HOUR_MS // warm.interval_ms)
+    # Align columns to the window's end: drop leading candles that do not fill a column.
+    lead = (len(warm) - skip) % every
+    warm = warm.slice(skip % every if skip else lead, len(warm))
+    heat = build_heatmap(warm, unified, every, settings)
+    first = max(0, heat.times.size - (len(candles) // every))
+    return replace(
+        heat,
+        times=heat.times[first:],
+        price=heat.price[first:],
+        long=heat.long[:, first:],
+        short=heat.short[:, first:],
+    )

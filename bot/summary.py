@@ -1,0 +1,141 @@
+"""The map summary as text (CLI) or Telegram HTML, and as JSON."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import fmt
+from bot.report import MapReport, finite_or_none
+from liqmap import Cluster
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def _html_bold(text: str) -> str:
+    return f"<b>{text}</b>"
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def cluster_line(c: Cluster, price: float) -> str:
+    """'123,090.0 - 123,583.0 (+5.56%) $1.47M' with the near edge first."""
+    near, far = c.near_edge(), c.far_edge()
+    distance = fmt.pct(c.distance_pct(price))
+    return f"{fmt.price(near)} - {fmt.price(far)} ({distance}) {fmt.usd(c.notional)}"
+
+
+def summary_lines(
+    r: MapReport, bold: Callable[[str], str] = _plain, esc: Callable[[str], str] = _plain
+) -> list[str]:
+    """The summary, one line each; ``esc`` escapes every market string, ``bold`` marks heads."""
+    below, above = r.nearest(2)
+    venues = ", ".join(r.venues)
+    oi_src = f"; OI from {', '.join(r.oi_venues)}" if r.oi_venues else ""
+    lines = [
+        bold(esc(f"{r.symbol} liquidation map, {r.window}")) + esc(f"  ({_when(r.liq.as_of)})"),
+        esc(f"Price {fmt.price(r.price)} | {venues}{oi_src} | {r.candles} x {r.timeframe} candles"),
+        "",
+        bold("Shorts above (forced buying if price rises)"),
+    ]
+    lines += [esc(f"  {i}. {cluster_line(c, r.price)}") for i, c in enumerate(above, 1)] or [
+        "  none within range"
+    ]
+    lines.append(bold("Longs below (forced selling if price falls)"))
+    lines += [esc(f"  {i}. {cluster_line(c, r.price)}") for i, c in enumerate(below, 1)] or [
+        "  none within range"
+    ]
+    band = f"{r.band_pct:g}%"
+    funding = "n/a"
+    if r.funding is not None:
+        funding = f"{fmt.funding(r.funding.rate, r.funding.interval_h)}"
+        funding += f" (next {_when(r.funding.next_time)})"
+    oi = fmt.usd(r.open_interest_usd)
+    if r.open_interest_usd is not None and r.oi_venues:
+        oi += f" ({', '.join(r.oi_venues)})"
+    risk = r.risk
+    tiers = ",".join(f"{t.leverage:g}x" for t in r.liq.tiers)
+    lines += [
+        "",
+        esc(
+            f"Within +-{band}: longs below {fmt.usd(r.long_below)}, "
+            f"shorts above {fmt.usd(r.short_above)}"
+        ),
+        esc(f"Asymmetry: {fmt.asymmetry(r.asymmetry)}"),
+        esc(f"Funding: {funding}"),
+        esc(f"Open interest: {oi}"),
+        bold(esc(f"Risk score: {risk.total:.0f}/100"))
+        + esc(
+            f" (cluster proximity {risk.proximity:.0f}, book pressure {risk.pressure:.0f},"
+            f" funding {risk.funding:.0f}, off-hours {risk.session:.0f})"
+        ),
+        esc(f"Model: {r.liq.model}, long/short split: {r.liq.split}, tiers {tiers}"),
+        esc(f"Units: {r.liq.units}"),
+    ]
+    if not r.liq.brackets_bundled:
+        lines.append(esc("Brackets: default table (no bundled brackets for this symbol)"))
+    return lines
+
+
+def summary_text(r: MapReport) -> str:
+    return "\n".join(summary_lines(r))
+
+
+def summary_html(r: MapReport) -> str:
+    return "\n".join(summary_lines(r, bold=_html_bold, esc=html.escape))
+
+
+def report_json(r: MapReport) -> dict[str, Any]:
+    """The JSON of ``liqbot map --json``: stable keys, plain numbers, null for undefined."""
+    liq = r.liq
+    mids = liq.grid.mids
+    buckets = [
+        {"price": round(float(p), 2), "long": round(float(lo), 2), "short": round(float(sh), 2)}
+        for p, lo, sh in zip(mids, liq.long, liq.short, strict=True)
+    ]
+    clusters = [
+        {
+            "side": c.side,
+            "low": round(c.low, 2),
+            "high": round(c.high, 2),
+            "peak": round(c.peak, 2),
+            "notional": round(c.notional, 2),
+            "share": round(c.share, 4),
+            "distance_pct": round(c.distance_pct(r.price), 3),
+        }
+        for c in r.clusters.all
+    ]
+    return {
+        "symbol": r.symbol,
+        "as_of": r.as_of.isoformat().replace("+00:00", "Z"),
+        "price": r.price,
+        "window": r.window,
+        "timeframe": r.timeframe,
+        "venues": list(r.venues),
+        "oi_venues": list(r.oi_venues),
+        "model": liq.model,
+        "split": liq.split,
+        "units": liq.units,
+        "tiers": [{"leverage": t.leverage, "weight": t.weight} for t in liq.tiers],
+        "buckets": buckets,
+        "clusters": clusters,
+        "long_below": round(r.long_below, 2),
+        "short_above": round(r.short_above, 2),
+        "band_pct": r.band_pct,
+        "asymmetry": finite_or_none(r.asymmetry),
+        "funding_rate": r.funding.rate if r.funding else None,
+        "open_interest_usd": r.open_interest_usd,
+        "risk_score": r.risk.total,
+        "risk_terms": {
+            "proximity": round(r.risk.proximity, 2),
+            "pressure": round(r.risk.pressure, 2),
+            "funding": round(r.risk.funding, 2),
+            "session": round(r.risk.session, 2),
+        },
+    }

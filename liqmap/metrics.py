@@ -1,0 +1,240 @@
+"""Numbers derived from one map and the current price: the trader's risk lens.
+
+Every function is pure: arrays and numbers in, numbers out. Ratios that would divide by zero
+return ``inf`` (unbounded) when the numerator is positive and ``nan`` when both sides are empty.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
+from liqmap.model import LiqMap
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_BAND_PCT = 10.0
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator`` with ``inf`` for x/0 (x > 0) and ``nan`` for 0/0."""
+    if denominator > 0:
+        return numerator / denominator
+    return math.inf if numerator > 0 else math.nan
+
+
+def cumulative_curves(liq: LiqMap) -> tuple[FloatArray, FloatArray]:
+    """``cumLong[b]``: long notional between bucket b and price (for buckets below price);
+    ``cumShort[b]``: short notional between price and bucket b (above). Zero on the other side.
+    Both grow monotonically away from price."""
+    mids = liq.grid.mids
+    below = mids < liq.price
+    long_below = np.where(below, liq.long, 0.0)
+    short_above = np.where(~below, liq.short, 0.0)
+    cum_long = np.where(below, np.cumsum(long_below[::-1])[::-1], 0.0)
+    cum_short = np.where(~below, np.cumsum(short_above), 0.0)
+    return cum_long, cum_short
+
+
+def band_totals(liq: LiqMap, band_pct: float = DEFAULT_BAND_PCT) -> tuple[float, float]:
+    """Long notional within ``band_pct`` below price and short notional within it above."""
+    mids = liq.grid.mids
+    lo, hi = liq.price * (1 - band_pct / 100), liq.price * (1 + band_pct / 100)
+    long_below = float(liq.long[(mids >= lo) & (mids < liq.price)].sum())
+    short_above = float(liq.short[(mids > liq.price) & (mids <= hi)].sum())
+    return long_below, short_above
+
+
+def fuel_ratio(liq: LiqMap, side: str, band_pct: float = DEFAULT_BAND_PCT) -> float:
+    """Liquidation Fuel Ratio (seed 001): profit-side fuel / risk-side fuel within the band.
+
+    Long: shorts above / longs below. Short: longs below / shorts above.
+    > 1.5 favourable; < 1.0 swimming upstream.
+    """
+    long_below, short_above = band_totals(liq, band_pct)
+    if side == LONG:
+        return ratio(short_above, long_below)
+    if side == SHORT:
+        return ratio(long_below, short_above)
+    raise ValueError(f"side must be 'long' or 'short', got {side!r}")
+
+
+def asymmetry(liq: LiqMap, band_pct: float = DEFAULT_BAND_PCT) -> float:
+    """Long notional below / short notional above within the band; >= 2.5 (or <= 1/2.5) means
+    the heavier side is structurally fragile."""
+    long_below, short_above = band_totals(liq, band_pct)
+    return ratio(long_below, short_above)
+
+
+@dataclass(frozen=True)
+class OrderBook:
+    """Resting liquidity: ``bids``/``asks`` shaped (levels, 2) as (price, base quantity)."""
+
+    bids: FloatArray
+    asks: FloatArray
+
+
+def cascade_pressure(liq: LiqMap, book: OrderBook, target: float) -> float:
+    """Liquidation notional between price and ``target`` / resting book depth (USD) over the
+    same range. Below price, long liquidations sell into bids; above, shorts buy the asks.
+    > 1: the book cannot absorb the cascade."""
+    p = liq.price
+    mids = liq.grid.mids
+    if target < p:
+        liq_usd = float(liq.long[(mids >= target) & (mids < p)].sum())
+        side = book.bids
+        in_range = (side[:, 0] >= target) & (side[:, 0] <= p)
+    else:
+        liq_usd = float(liq.short[(mids > p) & (mids <= target)].sum())
+        side = book.asks
+        in_range = (side[:, 0] >= p) & (side[:, 0] <= target)
+    depth_usd = float((side[in_range, 0] * side[in_range, 1]).sum())
+    return ratio(liq_usd, depth_usd)
+
+
+def cluster_pressure(liq: LiqMap, book: OrderBook, cluster: Cluster) -> float:
+    """Cascade pressure from price through the whole of ``cluster`` (to its far edge)."""
+    return cascade_pressure(liq, book, cluster.far_edge())
+
+
+@dataclass(frozen=True)
+class StopSuggestion:
+    """Stop beyond the nearest cluster that would cascade against the position."""
+
+    price: float
+    distance_pct: float  # from entry, positive
+    cluster: Cluster
+    size_factor: float | None  # scale size by this to keep the risk within max_risk_pct
+
+
+def suggest_stop(
+    clusters: MapClusters,
+    side: str,
+    entry: float,
+    buffer_pct: float = 0.4,
+    max_risk_pct: float | None = None,
+) -> StopSuggestion | None:
+    """A stop ``buffer_pct`` (0.3-0.5%) beyond the far edge of the nearest cluster on the losing
+    side (long: the long cluster below; short: the short cluster above), never inside it. If the
+    stop is further than ``max_risk_pct`` from entry, ``size_factor`` says how much to shrink."""
+    if side == LONG:
+        candidates = [c for c in clusters.below if c.high < entry]
+        if not candidates:
+            return None
+        cluster = candidates[0]
+        stop = cluster.low * (1 - buffer_pct / 100)
+    elif side == SHORT:
+        candidates = [c for c in clusters.above if c.low > entry]
+        if not candidates:
+            return None
+        cluster = candidates[0]
+        stop = cluster.high * (1 + buffer_pct / 100)
+    else:
+        raise ValueError(f"side must be 'long' or 'short', got {side!r}")
+    distance = abs(stop / entry - 1) * 100
+    factor = None
+    if max_risk_pct is not None and distance > max_risk_pct:
+        factor = max_risk_pct / distance
+    return StopSuggestion(stop, distance, cluster, factor)
+
+
+@dataclass(frozen=True)
+class OwnLiquidationCheck:
+    """Where a position's own liquidation price sits against same-side clusters."""
+
+    liquidation_price: float
+    status: str  # "inside", "just-past" or "clear"
+    cluster: Cluster | None
+
+
+def check_own_liquidation(
+    liquidation_price: float, side: str, clusters: MapClusters, past_pct: float = 0.5
+) -> OwnLiquidationCheck:
+    """``inside``: the LP sits in a same-side cluster; ``just-past``: within ``past_pct`` beyond a
+    cluster's far edge. Either way a cascade through that cluster would run through the LP."""
+    same_side = clusters.below if side == LONG else clusters.above
+    for c in same_side:
+        if c.contains(liquidation_price):
+            return OwnLiquidationCheck(liquidation_price, "inside", c)
+        far = c.far_edge()
+        beyond = (far - liquidation_price) if side == LONG else (liquidation_price - far)
+        if 0 <= beyond <= far * past_pct / 100:
+            return OwnLiquidationCheck(liquidation_price, "just-past", c)
+    return OwnLiquidationCheck(liquidation_price, "clear", None)
+
+
+def no_trade_warning(
+    entry: float, clusters: MapClusters, buffer_pct: float = 0.5, major_share: float = 0.15
+) -> Cluster | None:
+    """The major cluster (the largest of its side, or ``major_share`` of it) within
+    ``buffer_pct`` of ``entry``, if any: new positions there sit in an unstable zone (seed 004)."""
+    majors = []
+    for side in (clusters.below, clusters.above):
+        if side:
+            top = max(side, key=lambda c: c.notional)
+            majors += [c for c in side if c is top or c.share >= major_share]
+    for c in sorted(majors, key=lambda c: abs(c.near_edge() - entry)):
+        gap = 0.0 if c.contains(entry) else min(abs(c.low - entry), abs(c.high - entry))
+        if gap / entry * 100 <= buffer_pct:
+            return c
+    return None
+
+
+@dataclass(frozen=True)
+class RiskScore:
+    """0-100, the sum of four documented terms (points):
+
+    - proximity (0-40): ``40 * (1 - d/5)`` for d, the % distance to the near edge of the
+      largest cluster on either side, 0 beyond 5%;
+    - pressure (0-25): ``25 * min(cp/2, 1)`` for cp, the larger cascade pressure toward the
+      nearest cluster on each side (0 without an order book);
+    - funding (0-20): ``20 * (|f| - 0.01%) / (extreme - 0.01%)``, clipped: baseline funding
+      scores 0, the extreme threshold (0.05% per 8h) or more scores 20;
+    - session (0-15): 15 in low-liquidity hours (00:00-06:59 UTC, the Asian session for BTC,
+      and weekends), else 0.
+    """
+
+    total: float
+    proximity: float
+    pressure: float
+    funding: float
+    session: float
+
+
+def low_liquidity_hours(hour_utc: int, weekday: int) -> bool:
+    """Off-hours for BTC: 00-06 UTC or Saturday/Sunday (weekday 5, 6)."""
+    return hour_utc < 7 or weekday >= 5
+
+
+def risk_score(
+    liq: LiqMap,
+    clusters: MapClusters,
+    funding_rate: float | None,
+    hour_utc: int,
+    weekday: int,
+    book: OrderBook | None = None,
+    extreme_funding: float = 0.0005,
+) -> RiskScore:
+    """See :class:`RiskScore` for each term."""
+    largest = clusters.largest()
+    proximity = 0.0
+    if largest is not None:
+        d = abs(largest.near_edge() / liq.price - 1) * 100
+        proximity = 40 * max(0.0, 1 - d / 5)
+    pressure = 0.0
+    if book is not None:
+        nearest = [side[0] for side in (clusters.below, clusters.above) if side]
+        cps = [cluster_pressure(liq, book, c) for c in nearest]
+        worst = max((cp for cp in cps if not math.isnan(cp)), default=0.0)
+        pressure = 25 * min(worst / 2, 1.0)
+    funding = 0.0
+    if funding_rate is not None and math.isfinite(funding_rate):
+        base = 0.0001
+        funding = 20 * min(max((abs(funding_rate) - base) / (extreme_funding - base), 0.0), 1.0)
+    session = 15.0 if low_liquidity_hours(hour_utc, weekday) else 0.0
+    total = proximity + pressure + funding + session
+    return RiskScore(round(total, 1), proximity, pressure, funding, session)

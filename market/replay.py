@@ -1,0 +1,278 @@
+"""Replay source: serves the bundled real data as the live feed would, at any replay time.
+
+What it serves at time ``at`` (ms, UTC) is only what was known then: completed candles, the OI
+and funding last published, the order book re-centred on the price of the moment. How OKX open
+interest is combined with Binance candles is explained in ``data/PROVENANCE.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache, lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from liqmap import Candles, OrderBook, unified_symbol
+
+DATA = Path(__file__).resolve().parent / "data"
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+HOUR_MS = 3_600_000
+TIMEFRAME_MS = {"5m": 300_000, "15m": 900_000, "1h": HOUR_MS}
+WINDOW_MS = {"1d": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS, "30d": 30 * 24 * HOUR_MS}
+# Fine candles for short windows, coarser for long ones (liquidation-model.md §2).
+WINDOW_TIMEFRAMES = {"1d": ("5m", "15m", "1h"), "7d": ("15m", "1h"), "30d": ("1h",)}
+OKX_LOCAL_OFFSET_MS = 5 * HOUR_MS  # OKX file times are Asia/Almaty (UTC+5)
+OKX_CONTRACT_USD = 100.0  # BTC-USD-SWAP face value
+# One hour before the first wave of the 2025-10-10 cascade: the demo's default moment.
+DEFAULT_AT = int(datetime(2025, 10, 10, 20, 0, tzinfo=UTC).timestamp() * 1000)
+VENUE = "binanceusdm"
+OI_VENUE = "okx"
+
+
+class ReplayError(ValueError):
+    """A request the bundled data cannot answer (unknown symbol, time outside the data)."""
+
+
+@dataclass(frozen=True)
+class Funding:
+    """The funding rate in force at a time: per interval (a fraction), and when the next is."""
+
+    rate: float
+    interval_h: float
+    next_time: int
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One bundled candle file."""
+
+    timeframe: str
+    candles: Candles
+
+
+def _read_rows(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _parse_utc_ms(text: str, offset_ms: int = 0) -> int:
+    t = datetime.fromisoformat(text.strip())
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return int(t.timestamp() * 1000) - offset_ms
+
+
+def _col(rows: list[dict[str, str]], name: str) -> FloatArray:
+    return np.array([float(r[name]) for r in rows], dtype=np.float64)
+
+
+@lru_cache(maxsize=1)
+def okx_open_interest() -> tuple[IntArray, FloatArray, FloatArray]:
+    """OKX BTC-USD-SWAP: UTC ms, OI in USD, and a base-unit series whose changes are the USD
+    changes converted at each hour's price (PROVENANCE.md, step 2)."""
+    rows = _read_rows("okx_BTC-USD-SWAP_hourly.csv")
+    t = np.array([_parse_utc_ms(r["date"], OKX_LOCAL_OFFSET_MS) for r in rows], dtype=np.int64)
+    oi_usd = _col(rows, "open_interest") * OKX_CONTRACT_USD
+    price = _col(rows, "futures_price")
+    order = np.argsort(t, kind="stable")
+    t, oi_usd, price = t[order], oi_usd[order], price[order]
+    base = oi_usd[0] / price[0] + np.concatenate(([0.0], np.cumsum(np.diff(oi_usd) / price[1:])))
+    return t, oi_usd, base
+
+
+def _binance_raw(name: str, timeframe: str) -> Candles:
+    rows = _read_rows(name)
+    return Candles(
+        time=np.array([int(r["openTime"]) for r in rows], dtype=np.int64),
+        open=_col(rows, "open"),
+        high=_col(rows, "high"),
+        low=_col(rows, "low"),
+        close=_col(rows, "close"),
+        volume=_col(rows, "volume"),
+        interval_ms=TIMEFRAME_MS[timeframe],
+        taker_buy=_col(rows, "takerBuyBase"),
+    )
+
+
+def _ohlcv(name: str, timeframe: str) -> Candles:
+    rows = _read_rows(name)
+    if rows and "date_ms" in rows[0]:
+        time = np.array([int(r["date_ms"]) for r in rows], dtype=np.int64)
+    else:
+        time = np.array([_parse_utc_ms(r["date"]) for r in rows], dtype=np.int64)
+    return Candles(
+        time=time,
+        open=_col(rows, "open"),
+        high=_col(rows, "high"),
+        low=_col(rows, "low"),
+        close=_col(rows, "close"),
+        volume=_col(rows, "volume"),
+        interval_ms=TIMEFRAME_MS[timeframe],
+    )
+
+
+@cache
+def _series(symbol: str) -> tuple[_Series, ...]:
+    """Every candle file of a symbol, finest first."""
+    if symbol == "BTC/USDT:USDT":
+        return (
+            _Series("5m", _ohlcv("binance_BTCUSDT_5m_2025-10.csv", "5m")),
+            _Series("15m", _ohlcv("binance_BTCUSDT_15m_2025-10.csv", "15m")),
+            _Series("1h", _binance_raw("binance_BTCUSDT_1h.csv", "1h")),
+        )
+    if symbol == "ETH/USDT:USDT":
+        return (_Series("1h", _ohlcv("binance_ETHUSDT_1h_2025.csv", "1h")),)
+    raise ReplayError(f"unknown symbol {symbol!r}")
+
+
+@cache
+def _funding(symbol: str) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Funding times (ms), rates per interval, interval hours."""
+    if symbol == "BTC/USDT:USDT":
+        rows = _read_rows("binance_BTCUSDT_funding.csv")
+        t = np.array([int(r["fundingTime"]) for r in rows], dtype=np.int64)
+        return t, _col(rows, "fundingRate"), _col(rows, "fundingIntervalHours")
+    rows = _read_rows("binance_ETHUSDT_funding_2025.csv")
+    t = np.array([_parse_utc_ms(r["date"]) for r in rows], dtype=np.int64)
+    return t, _col(rows, "open"), np.full(t.size, 8.0)
+
+
+@lru_cache(maxsize=1)
+def _book_snapshot() -> tuple[FloatArray, FloatArray, float]:
+    rows = _read_rows("binance_BTCUSDT_orderbook_2024-12-13.csv")
+    bids = np.array([[float(r["price"]), float(r["quantity"])] for r in rows if r["side"] == "bid"])
+    asks = np.array([[float(r["price"]), float(r["quantity"])] for r in rows if r["side"] == "ask"])
+    bids = bids[np.argsort(-bids[:, 0])]
+    asks = asks[np.argsort(asks[:, 0])]
+    mid = (bids[0, 0] + asks[0, 0]) / 2
+    return bids, asks, float(mid)
+
+
+class ReplaySource:
+    """The bundled data as a market source. Symbols: BTC and ETH USDT perpetuals."""
+
+    name = "demo"
+    venues = (VENUE,)
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return ("BTC/USDT:USDT", "ETH/USDT:USDT")
+
+    def resolve(self, symbol: str) -> str:
+        """Unified symbol, or :class:`ReplayError` naming the symbols on offer."""
+        unified = unified_symbol(symbol)
+        if unified not in self.symbols:
+            names = ", ".join(s.split("/")[0] for s in self.symbols)
+            raise ReplayError(f"unknown symbol {symbol!r}: the bundled data has {names}")
+        return unified
+
+    def coverage(self, symbol: str) -> tuple[int, int]:
+        """First and last moment (ms) at which a map can be drawn (a full candle exists)."""
+        series = _series(self.resolve(symbol))
+        start = min(int(s.candles.close_time[0]) for s in series)
+        end = max(int(s.candles.close_time[-1]) for s in series)
+        return start, end
+
+    def candles(self, symbol: str, timeframe: str, since: int, until: int) -> Candles:
+        """Completed candles with open time >= ``since`` and close time <= ``until``, with
+        OKX-based OI attached where it covers them (BTC)."""
+        unified = self.resolve(symbol)
+        for s in _series(unified):
+            if s.timeframe == timeframe:
+                c = s.candles
+                lo = int(np.searchsorted(c.time, since, side="left"))
+                hi = int(np.searchsorted(c.close_time, until, side="right"))
+                return self._with_oi(unified, c.slice(lo, hi))
+        raise ReplayError(f"no {timeframe} candles for {unified}")
+
+    def window_candles(self, symbol: str, window: str, at: int) -> tuple[Candles, str]:
+        """Candles seeding a ``window`` map at ``at``, on the finest timeframe covering it."""
+        unified = self.resolve(symbol)
+        if window not in WINDOW_MS:
+            raise ReplayError(f"unknown window {window!r}: choose 1d, 7d or 30d")
+        since = at - WINDOW_MS[window]
+        available = {s.timeframe: s.candles for s in _series(unified)}
+        for tf in WINDOW_TIMEFRAMES[window]:
+            c = available.get(tf)
+            if c is not None and c.time[0] <= since and c.close_time[-1] >= at:
+                return self.candles(unified, tf, since, at), tf
+        start, end = self.coverage(unified)
+        raise ReplayError(
+            f"no {window} of data before {_iso(at)} for {unified}: "
+            f"the bundled data runs {_iso(start)} .. {_iso(end)}"
+        )
+
+    def _with_oi(self, symbol: str, c: Candles) -> Candles:
+        if symbol != "BTC/USDT:USDT" or len(c) == 0:
+            return c
+        t, _, base = okx_open_interest()
+        close = c.close_time
+        oi = np.interp(close, t, base)
+        oi[(close < t[0]) | (close > t[-1])] = np.nan
+        return Candles(
+            time=c.time,
+            open=c.open,
+            high=c.high,
+            low=c.low,
+            close=c.close,
+            volume=c.volume,
+            interval_ms=c.interval_ms,
+            taker_buy=c.taker_buy,
+            oi=oi,
+        )
+
+    def open_interest_usd(self, symbol: str, at: int) -> float | None:
+        """Last published OI (USD) at ``at``; None where the data has none (ETH, out of range)."""
+        if self.resolve(symbol) != "BTC/USDT:USDT":
+            return None
+        t, oi_usd, _ = okx_open_interest()
+        i = int(np.searchsorted(t, at, side="right")) - 1
+        if i < 0 or at - t[i] > 6 * HOUR_MS:
+            return None
+        return float(oi_usd[i])
+
+    def open_interest_history(
+        self, symbol: str, since: int, until: int
+    ) -> tuple[IntArray, FloatArray]:
+        """OI observations (ms, USD) in ``[since, until]``; empty where there are none."""
+        if self.resolve(symbol) != "BTC/USDT:USDT":
+            return np.array([], dtype=np.int64), np.array([])
+        t, oi_usd, _ = okx_open_interest()
+        keep = (t >= since) & (t <= until)
+        return t[keep], oi_usd[keep]
+
+    def funding(self, symbol: str, at: int) -> Funding | None:
+        """The last funding rate settled at or before ``at``."""
+        t, rate, interval = _funding(self.resolve(symbol))
+        i = int(np.searchsorted(t, at, side="right")) - 1
+        if i < 0:
+            return None
+        nxt = int(t[i] + interval[i] * HOUR_MS)
+        return Funding(float(rate[i]), float(interval[i]), nxt)
+
+    def funding_history(self, symbol: str, since: int, until: int) -> tuple[IntArray, FloatArray]:
+        t, rate, _ = _funding(self.resolve(symbol))
+        keep = (t >= since) & (t <= until)
+        return t[keep], rate[keep]
+
+    def order_book(self, symbol: str, price: float) -> OrderBook | None:
+        """The bundled BTC book re-centred on ``price`` (same USD depth per % from mid)."""
+        if self.resolve(symbol) != "BTC/USDT:USDT":
+            return None
+        bids, asks, mid = _book_snapshot()
+        scale = price / mid
+        # price * qty (USD depth) is kept: prices scale up, quantities scale down.
+        return OrderBook(
+            bids=np.column_stack((bids[:, 0] * scale, bids[:, 1] / scale)),
+            asks=np.column_stack((asks[:, 0] * scale, asks[:, 1] / scale)),
+        )
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,82 @@
+"""``liqbot map`` and ``liqbot heatmap`` as a user runs them: a real process, bundled data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def liqbot(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_map_text_summary() -> None:
+    r = liqbot("map", "BTC")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "BTC/USDT:USDT liquidation map, 1d" in out
+    assert "Price 116,605.3" in out
+    assert "Shorts above" in out and "Longs below" in out
+    assert "Within +-10%" in out and "Asymmetry" in out and "Funding" in out
+    assert "Open interest" in out and "Risk score" in out
+    assert "Model: oi-delta" in out and "Units:" in out
+
+
+def test_map_json_has_the_documented_keys() -> None:
+    r = liqbot("map", "btcusdt", "--window", "30d", "--json", "--tiers", "10,25")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    for key in ("symbol", "as_of", "price", "window", "model", "units", "buckets", "clusters",
+                "asymmetry", "risk_score"):  # fmt: skip
+        assert key in data
+    assert data["symbol"] == "BTC/USDT:USDT" and data["window"] == "30d"
+    assert data["as_of"] == "2025-10-10T20:00:00Z"
+    assert [t["leverage"] for t in data["tiers"]] == [10, 25]
+    assert set(data["buckets"][0]) == {"price", "long", "short"}
+    assert sum(b["long"] for b in data["buckets"]) > 0
+    cluster = data["clusters"][0]
+    assert {"side", "low", "high", "peak", "notional"} <= set(cluster)
+    assert cluster["low"] <= cluster["peak"] <= cluster["high"]
+
+
+def test_map_png_and_heatmap_png(tmp_path: Path) -> None:
+    png = tmp_path / "map.png"
+    r = liqbot("map", "ETH", "--window", "7d", "--at", "2025-06-01T12:00", "--png", str(png))
+    assert r.returncode == 0, r.stderr
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert "volume-proxy" in r.stdout  # ETH has no OI in the bundled data
+    heat = tmp_path / "heat.png"
+    r = liqbot("heatmap", "BTC", "--window", "1d", "--png", str(heat))
+    assert r.returncode == 0, r.stderr
+    assert heat.read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["map", "DOGE"], "unknown symbol"),
+        (["map", "BTC", "--window", "2d"], "invalid choice"),
+        (["map", "BTC", "--tiers", "7"], "not a tier"),
+        (["map", "BTC", "--tiers", "ten"], "--tiers"),
+        (["map", "BTC", "--at", "2019-01-01"], "no 1d of data"),
+        (["map", "BTC", "--at", "yesterday"], "ISO time"),
+        (["map", "BTC", "--png", "/nonexistent-dir/x.png"], "cannot write"),
+        (["heatmap", "BTC"], "--png"),
+        ([], "command"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    r = liqbot(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("liqbot: error:"), r.stderr
+    assert message in lines[0]
+    assert "Traceback" not in r.stderr
