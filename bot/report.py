@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-import numpy as np
 
 from liqmap import (
     CascadeChain,
@@ -20,10 +18,13 @@ from liqmap import (
     band_totals,
     build_map,
     cascade_chains,
+    combine_maps,
+    make_grid,
     map_clusters,
     risk_score,
 )
-from market.replay import Funding, ReplaySource
+from liqmap.model import MODEL_OI_DELTA
+from market.snapshot import Funding, MarketSnapshot, MarketSource
 
 WINDOWS = ("1d", "7d", "30d")
 
@@ -47,6 +48,8 @@ class MapReport:
     asymmetry: float
     risk: RiskScore
     candles: int
+    left_out: dict[str, str] = field(default_factory=dict)
+    stale: tuple[str, ...] = ()
 
     @property
     def symbol(self) -> str:
@@ -67,8 +70,79 @@ class MapReport:
         return cascade_chains(self.clusters.below), cascade_chains(self.clusters.above)
 
 
+def venue_maps(
+    snap: MarketSnapshot, settings: ModelSettings
+) -> tuple[LiqMap, tuple[str, ...], dict[str, str]]:
+    """One map per venue on a shared grid, summed; venues whose model differs from the majority
+    (no OI history: volume proxy) are left out rather than mixed into USD figures."""
+    ref = snap.venues[0].candles
+    price = float(ref.close[-1])
+    grid = make_grid(price, settings.range_pct, settings.bucket_pct)
+    maps = {}
+    for v in snap.venues:
+        maps[v.venue] = build_map(
+            v.candles,
+            snap.symbol,
+            settings,
+            as_of=snap.at,
+            price=price,
+            grid=grid,
+            current_oi_usd=v.open_interest_usd,
+        )
+    left_out = dict(snap.left_out)
+    if any(m.model == MODEL_OI_DELTA for m in maps.values()):
+        for venue, m in list(maps.items()):
+            if m.model != MODEL_OI_DELTA:
+                left_out[venue] = "no OI history yet"
+                del maps[venue]
+    return combine_maps(list(maps.values())), tuple(maps), left_out
+
+
+def build_report(
+    snap: MarketSnapshot, settings: ModelSettings | None = None, band_pct: float = 10.0
+) -> MapReport:
+    """Draw the map of a market snapshot and derive the trader's metrics from it."""
+    settings = settings or ModelSettings()
+    liq, venues, left_out = venue_maps(snap, settings)
+    clusters = map_clusters(liq)
+    long_below, short_above = band_totals(liq, band_pct)
+    when = datetime.fromtimestamp(snap.at / 1000, tz=UTC)
+    risk = risk_score(
+        liq,
+        clusters,
+        snap.funding.rate if snap.funding else None,
+        hour_utc=when.hour,
+        weekday=when.weekday(),
+        book=snap.book,
+    )
+    used = [v for v in snap.venues if v.venue in venues]
+    oi_venues = tuple(
+        v.oi_venue or v.venue for v in used if liq.model == MODEL_OI_DELTA
+    )  # where the OI came from
+    oi_usd = [v.open_interest_usd for v in used if v.open_interest_usd is not None]
+    return MapReport(
+        liq=liq,
+        clusters=clusters,
+        window=snap.window,
+        timeframe=used[0].timeframe,
+        venues=venues,
+        oi_venues=tuple(dict.fromkeys(oi_venues)),
+        funding=snap.funding,
+        open_interest_usd=sum(oi_usd) if oi_usd else None,
+        book=snap.book,
+        band_pct=band_pct,
+        long_below=long_below,
+        short_above=short_above,
+        asymmetry=asymmetry(liq, band_pct),
+        risk=risk,
+        candles=len(used[0].candles),
+        left_out=left_out,
+        stale=snap.stale,
+    )
+
+
 def make_report(
-    source: ReplaySource,
+    source: MarketSource,
     symbol: str,
     window: str,
     at: int,
@@ -76,42 +150,7 @@ def make_report(
     band_pct: float = 10.0,
 ) -> MapReport:
     """Draw the map of ``symbol`` over ``window`` as it stood at ``at`` (ms)."""
-    unified = source.resolve(symbol)
-    candles, timeframe = source.window_candles(unified, window, at)
-    oi_usd = source.open_interest_usd(unified, at)
-    settings = settings or ModelSettings()
-    liq = build_map(candles, unified, settings, as_of=at, current_oi_usd=oi_usd)
-    clusters = map_clusters(liq)
-    book = source.order_book(unified, liq.price)
-    funding = source.funding(unified, at)
-    long_below, short_above = band_totals(liq, band_pct)
-    when = datetime.fromtimestamp(at / 1000, tz=UTC)
-    risk = risk_score(
-        liq,
-        clusters,
-        funding.rate if funding else None,
-        hour_utc=when.hour,
-        weekday=when.weekday(),
-        book=book,
-    )
-    has_oi = candles.oi is not None and bool(np.all(np.isfinite(candles.oi)))
-    return MapReport(
-        liq=liq,
-        clusters=clusters,
-        window=window,
-        timeframe=timeframe,
-        venues=source.venues,
-        oi_venues=("okx",) if has_oi else (),
-        funding=funding,
-        open_interest_usd=oi_usd,
-        book=book,
-        band_pct=band_pct,
-        long_below=long_below,
-        short_above=short_above,
-        asymmetry=asymmetry(liq, band_pct),
-        risk=risk,
-        candles=len(candles),
-    )
+    return build_report(source.snapshot(symbol, window, at), settings, band_pct)
 
 
 def finite_or_none(x: float) -> float | None:

@@ -78,6 +78,11 @@ def summary_lines(
         esc(f"Model: {r.liq.model}, long/short split: {r.liq.split}, tiers {tiers}"),
         esc(f"Units: {r.liq.units}"),
     ]
+    if r.left_out:
+        gone = "; ".join(f"{v} ({why})" for v, why in r.left_out.items())
+        lines.append(esc(f"Not included: {gone}"))
+    if r.stale:
+        lines.append(esc(f"Stale data from: {', '.join(r.stale)}"))
     if not r.liq.brackets_bundled:
         lines.append(esc("Brackets: default table (no bundled brackets for this symbol)"))
     return lines
@@ -119,6 +124,8 @@ def report_json(r: MapReport) -> dict[str, Any]:
         "timeframe": r.timeframe,
         "venues": list(r.venues),
         "oi_venues": list(r.oi_venues),
+        "left_out": r.left_out,
+        "stale": list(r.stale),
         "model": liq.model,
         "split": liq.split,
         "units": liq.units,

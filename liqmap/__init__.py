@@ -36,7 +36,14 @@ from liqmap.metrics import (
     risk_score,
     suggest_stop,
 )
-from liqmap.model import Candles, LiqMap, ModelInputError, ModelSettings, build_map
+from liqmap.model import (
+    Candles,
+    LiqMap,
+    ModelInputError,
+    ModelSettings,
+    build_map,
+    combine_maps,
+)
 
 __all__ = [
     "LONG",
@@ -62,6 +69,7 @@ __all__ = [
     "cascade_chains",
     "cascade_pressure",
     "check_own_liquidation",
+    "combine_maps",
     "cumulative_curves",
     "find_clusters",
     "fuel_ratio",

@@ -402,3 +402,37 @@ def build_map(
         seeded_short=float(levels.short_amount.sum()),
         brackets_bundled=bundled,
     )
+
+
+def combine_maps(maps: list[LiqMap]) -> LiqMap:
+    """Sum per-venue maps drawn on the same grid (liquidation-model.md §2.10: compute per
+    exchange, convert to USD, sum). The caller decides which venues belong in the sum."""
+    if not maps:
+        raise ModelInputError("no venue maps to combine")
+    first = maps[0]
+    if len(maps) == 1:
+        return first
+    if any(m.grid.edges.shape != first.grid.edges.shape for m in maps) or not all(
+        np.array_equal(m.grid.edges, first.grid.edges) for m in maps
+    ):
+        raise ModelInputError("venue maps must share one price grid")
+    if len({m.model for m in maps}) > 1 or len({m.units for m in maps}) > 1:
+        raise ModelInputError("cannot add maps in different units")
+    splits = {m.split for m in maps}
+    return LiqMap(
+        symbol=first.symbol,
+        as_of=max(m.as_of for m in maps),
+        price=first.price,
+        grid=first.grid,
+        long=np.sum([m.long for m in maps], axis=0),
+        short=np.sum([m.short for m in maps], axis=0),
+        long_by_tier=np.sum([m.long_by_tier for m in maps], axis=0),
+        short_by_tier=np.sum([m.short_by_tier for m in maps], axis=0),
+        tiers=first.tiers,
+        model=first.model,
+        split=first.split if len(splits) == 1 else "mixed",
+        units=first.units,
+        seeded_long=sum(m.seeded_long for m in maps),
+        seeded_short=sum(m.seeded_short for m in maps),
+        brackets_bundled=first.brackets_bundled,
+    )

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, OrderBook, unified_symbol
+from market.snapshot import Funding, MarketSnapshot, VenueWindow
 
 DATA = Path(__file__).resolve().parent / "data"
 FloatArray = npt.NDArray[np.float64]
@@ -37,15 +38,6 @@ OI_VENUE = "okx"
 
 class ReplayError(ValueError):
     """A request the bundled data cannot answer (unknown symbol, time outside the data)."""
-
-
-@dataclass(frozen=True)
-class Funding:
-    """The funding rate in force at a time: per interval (a fraction), and when the next is."""
-
-    rate: float
-    interval_h: float
-    next_time: int
 
 
 @dataclass(frozen=True)
@@ -207,6 +199,35 @@ class ReplaySource:
             f"no {window} of data before {_iso(at)} for {unified}: "
             f"the bundled data runs {_iso(start)} .. {_iso(end)}"
         )
+
+    def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot:
+        """Binance candles with OKX's OI flow (PROVENANCE.md), funding and the re-centred book."""
+        unified = self.resolve(symbol)
+        candles, timeframe = self.window_candles(unified, window, at)
+        has_oi = candles.oi is not None and bool(np.all(np.isfinite(candles.oi)))
+        venue = VenueWindow(
+            venue=VENUE,
+            candles=candles,
+            timeframe=timeframe,
+            open_interest_usd=self.open_interest_usd(unified, at),
+            oi_venue=OI_VENUE if has_oi else None,
+        )
+        return MarketSnapshot(
+            symbol=unified,
+            window=window,
+            at=at,
+            venues=(venue,),
+            funding=self.funding(unified, at),
+            book=self.order_book(unified, float(candles.close[-1])),
+        )
+
+    def oi_change(self, symbol: str, at: int, hours: float) -> float | None:
+        """Fractional OI change over the last ``hours`` (None without OI at both ends)."""
+        then = self.open_interest_usd(symbol, at - int(hours * HOUR_MS))
+        now = self.open_interest_usd(symbol, at)
+        if then is None or now is None or then <= 0:
+            return None
+        return now / then - 1.0
 
     def _with_oi(self, symbol: str, c: Candles) -> Candles:
         if symbol != "BTC/USDT:USDT" or len(c) == 0:

@@ -1,0 +1,8 @@
+"""SQLite storage through sqlite-utils: schema, migrations and repositories.
+
+The only package that writes SQL. Every function takes the ``Database`` it works on.
+"""
+
+from storage.db import open_db
+
+__all__ = ["open_db"]

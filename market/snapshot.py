@@ -1,0 +1,71 @@
+"""What a market source hands the map: per-venue candles for one window, plus context.
+
+Both the replay source and the live store produce this, so everything downstream (reports, the
+bot, alerts) is the same whatever the data came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from liqmap import Candles, OrderBook
+
+
+@dataclass(frozen=True)
+class Funding:
+    """The funding rate in force: per interval (a fraction), and when the next settles (ms)."""
+
+    rate: float
+    interval_h: float
+    next_time: int
+
+
+@dataclass(frozen=True)
+class VenueWindow:
+    """One venue's candles for the window, OI attached where the venue has its history."""
+
+    venue: str
+    candles: Candles
+    timeframe: str
+    open_interest_usd: float | None  # latest, for units and the summary
+    oi_venue: str | None = None  # where the OI series came from, if not the venue itself
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """Everything a map of ``symbol`` over ``window`` at ``at`` (ms) is drawn from.
+
+    ``left_out`` names each configured venue that is not in ``venues`` and why; a map must say
+    so (a missing venue would otherwise look like an OI collapse). ``stale`` venues are included
+    but their data is older than it should be.
+    """
+
+    symbol: str
+    window: str
+    at: int
+    venues: tuple[VenueWindow, ...]
+    funding: Funding | None
+    book: OrderBook | None
+    left_out: dict[str, str] = field(default_factory=dict)
+    stale: tuple[str, ...] = ()
+
+    @property
+    def open_interest_usd(self) -> float | None:
+        values = [v.open_interest_usd for v in self.venues if v.open_interest_usd is not None]
+        return sum(values) if values else None
+
+
+class MarketSource(Protocol):
+    """A source of market snapshots: the replay over bundled data, or the live store."""
+
+    name: str
+
+    @property
+    def symbols(self) -> tuple[str, ...]: ...
+
+    def resolve(self, symbol: str) -> str: ...
+
+    def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot: ...
+
+    def oi_change(self, symbol: str, at: int, hours: float) -> float | None: ...
