@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--at", help="ISO time in UTC of the last column")
     h.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25")
     h.add_argument("--png", required=True, help="write the heatmap to this PNG file")
+
+    sub.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
     return parser
 
 
@@ -129,6 +131,25 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run() -> int:
+    from pydantic import ValidationError
+
+    from bot.app import ConfigError, run
+    from bot.settings import Settings
+
+    try:
+        settings = Settings()
+        run(settings)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()
+        )
+        raise UsageError(f"bad settings: {problems}") from None
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -136,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_map(args)
         if args.command == "heatmap":
             return cmd_heatmap(args)
+        if args.command == "run":
+            return cmd_run()
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, ReplayError, ModelInputError) as e:
         print(f"liqbot: error: {e}", file=sys.stderr)

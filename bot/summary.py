@@ -96,6 +96,38 @@ def summary_html(r: MapReport) -> str:
     return "\n".join(summary_lines(r, bold=_html_bold, esc=html.escape))
 
 
+def caption_html(r: MapReport) -> str:
+    """The summary for a chart's caption (Telegram allows 1,024 characters): the same facts as
+    the CLI's summary, compact."""
+    e = html.escape
+    below, above = r.nearest(2)
+
+    def side(clusters: tuple[Cluster, ...]) -> str:
+        return "; ".join(cluster_line(c, r.price) for c in clusters) or "none within range"
+
+    funding = fmt.funding(r.funding.rate, r.funding.interval_h) if r.funding else "n/a"
+    venues = ", ".join(r.venues)
+    if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
+        venues += f" (OI {', '.join(r.oi_venues)})"
+    lines = [
+        f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}  {e(_when(r.liq.as_of))}",
+        f"<b>Shorts above</b>: {e(side(above))}",
+        f"<b>Longs below</b>: {e(side(below))}",
+        e(
+            f"+-{r.band_pct:g}%: longs {fmt.usd(r.long_below)} / shorts {fmt.usd(r.short_above)},"
+            f" asymmetry {fmt.asymmetry(r.asymmetry)}"
+        ),
+        e(f"Funding {funding}, OI {fmt.usd(r.open_interest_usd)}"),
+        f"<b>Risk {r.risk.total:.0f}/100</b>",
+        e(f"{r.liq.model} | {venues} | {r.liq.units}"),
+    ]
+    if r.left_out:
+        lines.append(e("Not included: " + ", ".join(f"{v} ({w})" for v, w in r.left_out.items())))
+    if r.stale:
+        lines.append(e("Stale: " + ", ".join(r.stale)))
+    return "\n".join(lines)
+
+
 def report_json(r: MapReport) -> dict[str, Any]:
     """The JSON of ``liqbot map --json``: stable keys, plain numbers, null for undefined."""
     liq = r.liq

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, OrderBook, unified_symbol
-from market.snapshot import Funding, MarketSnapshot, VenueWindow
+from market.snapshot import Funding, MarketSnapshot, VenueStatus, VenueWindow
 
 DATA = Path(__file__).resolve().parent / "data"
 FloatArray = npt.NDArray[np.float64]
@@ -228,6 +228,18 @@ class ReplaySource:
         if then is None or now is None or then <= 0:
             return None
         return now / then - 1.0
+
+    def status(self, at: int) -> list[VenueStatus]:
+        """Newest bundled candle at or before ``at`` per symbol; stale past 2 hours."""
+        rows = []
+        for symbol in self.symbols:
+            closes = [s.candles.close_time for s in _series(symbol)]
+            done = [int(c[np.searchsorted(c, at, side="right") - 1]) for c in closes if c[0] <= at]
+            last = max(done) if done else None
+            oi = "OI from okx" if self.open_interest_usd(symbol, at) is not None else "no OI"
+            stale = last is None or at - last > 2 * HOUR_MS
+            rows.append(VenueStatus(VENUE, symbol, last, stale, oi))
+        return rows
 
     def _with_oi(self, symbol: str, c: Candles) -> Candles:
         if symbol != "BTC/USDT:USDT" or len(c) == 0:

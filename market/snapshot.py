@@ -56,6 +56,17 @@ class MarketSnapshot:
         return sum(values) if values else None
 
 
+@dataclass(frozen=True)
+class VenueStatus:
+    """How fresh one venue's data for one symbol is (for /status and map footers)."""
+
+    venue: str
+    symbol: str
+    last_data: int | None  # ms of the newest stored candle close
+    stale: bool
+    note: str = ""
+
+
 class MarketSource(Protocol):
     """A source of market snapshots: the replay over bundled data, or the live store."""
 
@@ -69,3 +80,5 @@ class MarketSource(Protocol):
     def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot: ...
 
     def oi_change(self, symbol: str, at: int, hours: float) -> float | None: ...
+
+    def status(self, at: int) -> list[VenueStatus]: ...

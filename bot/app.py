@@ -1,0 +1,134 @@
+"""The composition root: settings -> services -> the PTB Application, and `liqbot run`."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.clock import Clock, ReplayClock
+from bot.commands import COMMANDS
+from bot.maps import MapService
+from bot.services import KEY, Services
+from bot.settings import Settings, replay_start_ms
+from market.replay import ReplaySource
+from market.snapshot import MarketSource
+from storage import open_db
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """Settings that cannot start the bot; the message says what to set."""
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    # httpx logs every request URL, and Bot API URLs contain the token.
+    for noisy in ("httpx", "httpcore", "apscheduler", "ccxt"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def make_source(settings: Settings) -> tuple[MarketSource, Clock]:
+    if settings.market_source == "demo":
+        clock = ReplayClock(replay_start_ms(settings.replay_start), settings.replay_speed)
+        return ReplaySource(), clock
+    raise ConfigError(
+        "LIQBOT_MARKET_SOURCE=live needs the live exchange feeds, which are not wired in yet; "
+        "set LIQBOT_MARKET_SOURCE=demo to replay the bundled data"
+    )
+
+
+def build_services(settings: Settings, source: MarketSource | None = None,
+                   clock: Clock | None = None) -> Services:  # fmt: skip
+    if source is None or clock is None:
+        made_source, made_clock = make_source(settings)
+        source, clock = source or made_source, clock or made_clock
+    db = open_db(settings.db_path)
+    maps = MapService(source, clock, int(settings.refresh_seconds * 1000))
+    return Services(settings=settings, db=db, source=source, clock=clock, maps=maps)
+
+
+async def _post_init(app: Application) -> None:
+    await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+
+
+async def _post_shutdown(app: Application) -> None:
+    found = app.bot_data.get(KEY)
+    if isinstance(found, Services):
+        found.maps.close()
+        found.db.close()
+    log.info("liqbot stopped")
+
+
+def build_application(settings: Settings, services: Services) -> Application:
+    """The real PTB Application with every handler, the rate limiter and the error handler."""
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, then put "
+            "TELEGRAM_BOT_TOKEN=... in .env (see .env.example)"
+        )
+    app = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.bot_api_base)
+        .base_file_url(settings.bot_file_base)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data[KEY] = services
+    allowed: filters.BaseFilter = filters.ALL
+    if settings.allowed_chat_ids:
+        allowed = filters.Chat(chat_id=settings.allowed_chat_ids)
+        app.add_handler(MessageHandler(~allowed, handlers.not_allowed), group=-1)
+    commands = {
+        "start": handlers.start,
+        "help": handlers.help_command,
+        "map": handlers.map_command,
+        "heatmap": handlers.heatmap_command,
+        "check": handlers.check_command,
+        "status": handlers.status_command,
+        "tz": handlers.tz_command,
+    }
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=allowed))
+    app.add_handler(CallbackQueryHandler(handlers.button))
+    app.add_handler(MessageHandler(filters.COMMAND & allowed, handlers.unknown_command))
+    app.add_error_handler(handlers.on_error)
+    return app
+
+
+def run(settings: Settings) -> None:
+    """`liqbot run`: polling by default, a webhook when LIQBOT_WEBHOOK_URL is set."""
+    configure_logging(settings.log_level)
+    services = build_services(settings)
+    app = build_application(settings, services)
+    log.info(
+        "liqbot starting: market %s, %d symbols, refresh every %g min",
+        settings.market_source,
+        len(services.source.symbols),
+        settings.refresh_minutes,
+    )
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,53 @@
+"""Every command the bot answers: name, what it does, an example. /help and setMyCommands are
+both made from this list, so they cannot drift apart (a test checks it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # setMyCommands: 3-256 characters
+    usage: str
+    example: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", "Start here: what this bot does", "/start", "/start"),
+    Command("help", "All commands with examples", "/help", "/help"),
+    Command(
+        "map",
+        "Liquidation map: chart and summary",
+        "/map SYMBOL [1d|7d|30d]",
+        "/map BTC 7d",
+    ),
+    Command(
+        "heatmap",
+        "Liquidation heatmap: price x time",
+        "/heatmap SYMBOL [1d|7d|30d]",
+        "/heatmap ETH 30d",
+    ),
+    Command(
+        "check",
+        "Pre-trade check of a position against the map",
+        "/check SYMBOL long|short ENTRY LEVERAGE",
+        "/check BTC long 116000 20",
+    ),
+    Command("status", "Data freshness per venue and symbol", "/status", "/status"),
+    Command("tz", "Set your time zone for digests", "/tz ZONE", "/tz Europe/Berlin"),
+)
+
+
+def help_html() -> str:
+    lines = ["<b>Commands</b>"]
+    for c in COMMANDS:
+        lines.append(
+            f"<code>{c.usage}</code>\n  {c.description}. Example: <code>{c.example}</code>"
+        )
+    lines.append(
+        "\nSymbols: BTC, btc, BTCUSDT, BTC/USDT or BTC/USDT:USDT. Windows: 1d, 7d, 30d "
+        "(the lookback that seeds the map)."
+    )
+    return "\n".join(lines)

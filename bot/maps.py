@@ -1,0 +1,111 @@
+"""Maps for the bot: one report and one chart per (symbol, window, refresh), shared by all users.
+
+A hundred users asking for the same map within one refresh cost one build and one render. Charts
+render in a worker thread (matplotlib blocks) so the event loop keeps answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bot.charts import render_heatmap, render_map
+from bot.clock import Clock
+from bot.heatmaps import make_heatmap
+from bot.report import MapReport, make_report
+from liqmap import ModelSettings
+from market.replay import ReplaySource
+from market.snapshot import MarketSource
+
+
+class _Cache:
+    """A small LRU of finished values with one in-flight computation per key."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._done: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
+        self.misses = 0
+
+    async def get(
+        self, key: tuple[Any, ...], make: Callable[[], Any], run: Callable[..., Any]
+    ) -> Any:
+        if key in self._done:
+            self._done.move_to_end(key)
+            return self._done[key]
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key in self._done:
+                return self._done[key]
+            self.misses += 1
+            value = await run(make)
+            self._done[key] = value
+            while len(self._done) > self.size:
+                self._done.popitem(last=False)
+        self._locks.pop(key, None)
+        return value
+
+
+class MapService:
+    """Reports and charts at the clock's current refresh tick."""
+
+    def __init__(
+        self,
+        source: MarketSource,
+        clock: Clock,
+        refresh_ms: int,
+        settings: ModelSettings | None = None,
+    ) -> None:
+        self.source = source
+        self.clock = clock
+        self.refresh_ms = refresh_ms
+        self.settings = settings or ModelSettings()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqbot-render")
+        self._reports = _Cache(128)
+        self._charts = _Cache(64)
+
+    def tick(self, now_ms: int | None = None) -> int:
+        """The refresh moment that a request at ``now_ms`` sees (floored to the interval)."""
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        return now - now % self.refresh_ms
+
+    async def _in_thread(self, fn: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    async def report(self, symbol: str, window: str, at: int | None = None) -> MapReport:
+        tick = self.tick() if at is None else at
+        key = (symbol, window, tick)
+        report: MapReport = await self._reports.get(
+            key,
+            lambda: make_report(self.source, symbol, window, tick, self.settings),
+            self._in_thread,
+        )
+        return report
+
+    async def chart(self, report: MapReport) -> bytes:
+        key = ("map", report.symbol, report.window, report.liq.as_of)
+        png: bytes = await self._charts.get(key, lambda: render_map(report), self._in_thread)
+        return png
+
+    async def heatmap(self, symbol: str, window: str) -> bytes:
+        tick = self.tick()
+        source = self.source
+        if not isinstance(source, ReplaySource):
+            raise NotImplementedError("heatmaps need the replay source or the live store")
+
+        def draw() -> bytes:
+            heat = make_heatmap(source, symbol, window, tick, self.settings)
+            return render_heatmap(heat, window, source.venues)
+
+        png: bytes = await self._charts.get(("heat", symbol, window, tick), draw, self._in_thread)
+        return png
+
+    @property
+    def renders(self) -> int:
+        return self._charts.misses
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
