@@ -10,15 +10,17 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot import handlers
-from bot.clock import Clock, ReplayClock
+from bot.clock import Clock, ReplayClock, WallClock
 from bot.commands import COMMANDS
+from bot.live import open_live
 from bot.maps import MapService
-from bot.services import KEY, Services
+from bot.services import KEY, Services, services
 from bot.settings import Settings, replay_start_ms
 from market.replay import ReplaySource
 from market.snapshot import MarketSource
@@ -38,24 +40,37 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def make_source(settings: Settings) -> tuple[MarketSource, Clock]:
-    if settings.market_source == "demo":
-        clock = ReplayClock(replay_start_ms(settings.replay_start), settings.replay_speed)
-        return ReplaySource(), clock
-    raise ConfigError(
-        "LIQBOT_MARKET_SOURCE=live needs the live exchange feeds, which are not wired in yet; "
-        "set LIQBOT_MARKET_SOURCE=demo to replay the bundled data"
-    )
-
-
 def build_services(settings: Settings, source: MarketSource | None = None,
                    clock: Clock | None = None) -> Services:  # fmt: skip
-    if source is None or clock is None:
-        made_source, made_clock = make_source(settings)
-        source, clock = source or made_source, clock or made_clock
+    """Database, market source and clock for the settings (tests may pass their own)."""
     db = open_db(settings.db_path)
+    refresher = None
+    if source is None:
+        if settings.market_source == "demo":
+            source = ReplaySource()
+        else:
+            source, refresher = open_live(settings, db)
+    if clock is None:
+        if settings.market_source == "demo":
+            clock = ReplayClock(replay_start_ms(settings.replay_start), settings.replay_speed)
+        else:
+            clock = WallClock()
     maps = MapService(source, clock, int(settings.refresh_seconds * 1000))
-    return Services(settings=settings, db=db, source=source, clock=clock, maps=maps)
+    return Services(settings, db, source, clock, maps, refresher)
+
+
+async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Scheduled: fetch every venue and symbol into the history (live source only)."""
+    s = services(context)
+    if s.refresher is None:
+        return
+    report = await s.refresher.refresh(s.clock.now_ms())
+    log.info(
+        "refresh: %d ok, %d failed in %.1fs",
+        len(report.outcomes) - len(report.failed),
+        len(report.failed),
+        report.seconds,
+    )
 
 
 async def _post_init(app: Application) -> None:
@@ -65,6 +80,8 @@ async def _post_init(app: Application) -> None:
 async def _post_shutdown(app: Application) -> None:
     found = app.bot_data.get(KEY)
     if isinstance(found, Services):
+        if found.refresher is not None:
+            await found.refresher.close()  # every exchange session closed
         found.maps.close()
         found.db.close()
     log.info("liqbot stopped")
@@ -106,6 +123,14 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(MessageHandler(filters.COMMAND & allowed, handlers.unknown_command))
     app.add_error_handler(handlers.on_error)
+    if services.refresher is not None and app.job_queue is not None:
+        app.job_queue.run_repeating(
+            refresh_job,
+            interval=settings.refresh_seconds,
+            first=1,
+            name="refresh",
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
+        )
     return app
 
 

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from bot.charts import render_heatmap, render_map
 from bot.heatmaps import make_heatmap
-from bot.report import WINDOWS, make_report
+from bot.report import WINDOWS, MapReport, make_report
 from bot.summary import report_json, summary_text
 from liqmap import ModelInputError, ModelSettings
 from liqmap.model import DEFAULT_TIER_WEIGHTS
@@ -87,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--png", help="write the chart to this PNG file")
     m.add_argument("--by-tier", action="store_true", help="stack the chart's bars by tier")
     m.add_argument("--json", action="store_true", help="print JSON instead of text")
+    m.add_argument(
+        "--source",
+        default="demo",
+        choices=("demo", "live"),
+        help="demo: the bundled data (default); live: fetch from the exchanges over ccxt",
+    )
+    m.add_argument(
+        "--exchanges", help="live venues, e.g. binanceusdm,bybit,okx,bitget (default: settings)"
+    )
 
     h = sub.add_parser("heatmap", help="draw price x time liquidation intensity")
     h.add_argument("symbol")
@@ -103,13 +112,50 @@ def _settings(tiers: str | None) -> ModelSettings:
     return ModelSettings(tier_filter=parse_tiers(tiers) if tiers else None)
 
 
+def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
+    """Fetch (backfill or increment) the symbol from the live venues, then draw its map."""
+    import asyncio
+    import time
+
+    from pydantic import ValidationError
+
+    from bot.live import VenueChoiceError, open_live, parse_venues
+    from bot.settings import Settings
+    from storage import open_db
+
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        raise UsageError(f"bad settings: {e.errors()[0]['msg']}") from None
+    try:
+        venues = parse_venues(args.exchanges, settings.venues)
+    except VenueChoiceError as e:
+        raise UsageError(str(e)) from None
+    at = parse_time(args.at) if args.at else int(time.time() * 1000)
+    db = open_db(settings.db_path)
+    store, refresher = open_live(settings, db, venues, [args.symbol])
+
+    async def fetch() -> None:
+        try:
+            outcome = await refresher.refresh(at)
+        finally:
+            await refresher.close()
+        for o in outcome.failed:
+            print(f"liqbot: {o.venue} {o.symbol}: {o.error}", file=sys.stderr)
+
+    asyncio.run(fetch())
+    return make_report(store, args.symbol, args.window, at, model)
+
+
 def cmd_map(args: argparse.Namespace) -> int:
-    source = ReplaySource()
     at = parse_time(args.at) if args.at else DEFAULT_AT
     settings = _settings(args.tiers)
     if args.png:
         _check_writable(args.png)
-    report = make_report(source, args.symbol, args.window, at, settings)
+    if args.source == "live":
+        report = live_report(args, settings)
+    else:
+        report = make_report(ReplaySource(), args.symbol, args.window, at, settings)
     if args.png:
         _write(args.png, render_map(report, by_tier=args.by_tier))
     if args.json:

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Protocol, runtime_checkable
 
-from liqmap import Heatmap, ModelSettings, build_heatmap
-from market.replay import HOUR_MS, WINDOW_MS, ReplaySource
+from liqmap import Candles, Heatmap, ModelSettings, build_heatmap
+from market.replay import HOUR_MS, WINDOW_MS
+
+
+@runtime_checkable
+class CandleSource(Protocol):
+    """What a heatmap needs: the replay source or the live store."""
+
+    def resolve(self, symbol: str) -> str: ...
+
+    def window_candles(self, symbol: str, window: str, at: int) -> tuple[Candles, str]: ...
+
+    def candles(self, symbol: str, timeframe: str, since: int, until: int) -> Candles: ...
 
 
 def make_heatmap(
-    source: ReplaySource, symbol: str, window: str, at: int, settings: ModelSettings | None = None
+    source: CandleSource, symbol: str, window: str, at: int, settings: ModelSettings | None = None
 ) -> Heatmap:
     """Columns every hour over ``window`` up to ``at``; positions seeded from up to one window
     earlier (less where the data starts later)."""

@@ -14,10 +14,9 @@ from typing import Any
 
 from bot.charts import render_heatmap, render_map
 from bot.clock import Clock
-from bot.heatmaps import make_heatmap
+from bot.heatmaps import CandleSource, make_heatmap
 from bot.report import MapReport, make_report
 from liqmap import ModelSettings
-from market.replay import ReplaySource
 from market.snapshot import MarketSource
 
 
@@ -93,12 +92,11 @@ class MapService:
     async def heatmap(self, symbol: str, window: str) -> bytes:
         tick = self.tick()
         source = self.source
-        if not isinstance(source, ReplaySource):
-            raise NotImplementedError("heatmaps need the replay source or the live store")
+        assert isinstance(source, CandleSource)
 
         def draw() -> bytes:
             heat = make_heatmap(source, symbol, window, tick, self.settings)
-            return render_heatmap(heat, window, source.venues)
+            return render_heatmap(heat, window, tuple(getattr(source, "venues", ())))
 
         png: bytes = await self._charts.get(("heat", symbol, window, tick), draw, self._in_thread)
         return png

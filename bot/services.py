@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 
 from bot.clock import Clock
 from bot.maps import MapService
+from bot.refresh import Refresher
 from bot.settings import Settings
 from market.snapshot import MarketSource
 
@@ -22,6 +23,7 @@ class Services:
     source: MarketSource
     clock: Clock
     maps: MapService
+    refresher: Refresher | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     history_days: int = Field(
         default=45, ge=31, validation_alias=AliasChoices("LIQBOT_HISTORY_DAYS", "history_days")
     )
+    backfill_days: float = Field(
+        default=31, gt=0, validation_alias=AliasChoices("LIQBOT_BACKFILL_DAYS", "backfill_days")
+    )
     webhook_url: str | None = Field(
         default=None, validation_alias=AliasChoices("LIQBOT_WEBHOOK_URL", "webhook_url")
     )

@@ -1,0 +1,192 @@
+"""One market refresh: every configured (venue, symbol) fetched and appended to the history.
+
+Backfill on first use (the 30-day window), incremental after. Venues run concurrently, the
+symbols of one venue in turn (ccxt's rate limiter is per exchange instance). A failure of one
+(venue, symbol) is recorded in ``venue_health`` and skipped; nothing it returned is stored, and
+nothing crashes the refresh. After ``STALE_AFTER`` failed refreshes in a row the venue is stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlite_utils import Database
+
+from liqmap import OrderBook
+from market.errors import MarketError, NotSupportedError, PermanentMarketError
+from market.feeds import VenueFeed
+from storage import market_history as history
+
+log = logging.getLogger(__name__)
+
+TIMEFRAME = "5m"
+STEP_MS = 300_000
+DAY_MS = 86_400_000
+STALE_AFTER = 3
+BOOK_DEPTH = 500
+# Rows per request each venue serves (candles, OI history); more pages when backfilling.
+PAGE = {
+    "binanceusdm": (1500, 500),
+    "bybit": (1000, 200),
+    "okx": (100, 100),
+    "bitget": (200, 0),  # 200 per page on the history-candles endpoint
+}
+
+
+@dataclass
+class RefreshOutcome:
+    venue: str
+    symbol: str
+    ok: bool
+    candles: int = 0
+    oi_points: int = 0
+    requests: int = 0
+    error: str | None = None
+
+
+@dataclass
+class RefreshReport:
+    started: int
+    seconds: float
+    outcomes: list[RefreshOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[RefreshOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+class Refresher:
+    """Fetches into the history store; keeps the latest order book per symbol in memory."""
+
+    def __init__(
+        self,
+        db: Database,
+        feeds: dict[str, VenueFeed],
+        symbols: list[str],
+        backfill_days: float = 31,
+        retention_days: float = 45,
+    ) -> None:
+        self.db = db
+        self.feeds = feeds
+        self.symbols = symbols
+        self.backfill_ms = int(backfill_days * DAY_MS)
+        self.retention_ms = int(retention_days * DAY_MS)
+        self.books: dict[str, OrderBook] = {}
+        self._reported: dict[tuple[str, str], str] = {}  # permanent errors, reported once
+
+    async def refresh(self, now_ms: int) -> RefreshReport:
+        started = time.perf_counter()
+        per_venue = await asyncio.gather(*(self._venue(v, now_ms) for v in self.feeds))
+        history.prune(self.db, now_ms - self.retention_ms)
+        outcomes = [o for group in per_venue for o in group]
+        return RefreshReport(now_ms, time.perf_counter() - started, outcomes)
+
+    async def _venue(self, venue: str, now: int) -> list[RefreshOutcome]:
+        out = []
+        for symbol in self.symbols:
+            outcome = RefreshOutcome(venue, symbol, ok=False)
+            try:
+                await self._symbol(self.feeds[venue], symbol, now, outcome)
+            except MarketError as e:
+                outcome.error = f"{type(e).__name__}: {e}"
+                failures = history.record_failure(self.db, venue, symbol, now, outcome.error)
+                self._report(venue, symbol, e, failures)
+            except Exception as e:  # a bug must not stop the other venues and symbols
+                outcome.error = f"{type(e).__name__}: {e}"
+                history.record_failure(self.db, venue, symbol, now, outcome.error)
+                log.exception("refresh of %s %s failed unexpectedly", venue, symbol)
+            else:
+                outcome.ok = True
+                history.record_success(self.db, venue, symbol, now)
+                self._reported.pop((venue, symbol), None)
+            out.append(outcome)
+        return out
+
+    def _report(self, venue: str, symbol: str, e: MarketError, failures: int) -> None:
+        key = (venue, symbol)
+        if isinstance(e, PermanentMarketError):
+            if self._reported.get(key) != str(e):  # reported once, not every refresh
+                log.error("%s %s: %s", venue, symbol, e)
+                self._reported[key] = str(e)
+            return
+        level = logging.WARNING if failures < STALE_AFTER else logging.ERROR
+        stale = " (now stale)" if failures == STALE_AFTER else ""
+        log.log(level, "%s %s failed %d time(s) in a row%s: %s", venue, symbol, failures, stale, e)
+
+    async def _symbol(self, feed: VenueFeed, symbol: str, now: int, out: RefreshOutcome) -> None:
+        venue = feed.venue
+        candle_page, oi_page = PAGE[venue]
+        # Everything is fetched first and written in one transaction: a fault midway stores
+        # nothing half-done (the next refresh starts again from the last stored row).
+        start = self._since(venue, symbol, "candles", TIMEFRAME, now)
+        candles = []
+        while start <= now - STEP_MS:
+            c = await feed.candles(symbol, TIMEFRAME, start, candle_page)
+            out.requests += 1
+            closed = (c.open_time_ms + STEP_MS <= now) & (c.open_time_ms >= start)
+            if not closed.any():
+                break
+            candles.append((c, closed))
+            start = int(c.open_time_ms[closed][-1]) + STEP_MS  # pages until caught up
+        oi_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
+        if oi_page:
+            start = self._since(venue, symbol, "open_interest", TIMEFRAME, now)
+            while start <= now:
+                try:
+                    h = await feed.open_interest_history(symbol, TIMEFRAME, start, oi_page)
+                except NotSupportedError:
+                    break
+                out.requests += 1
+                keep = (h.time_ms >= start) & (h.time_ms <= now)
+                if not keep.any():
+                    break
+                oi_rows.append((h.time_ms[keep], h.base[keep], h.usd[keep], TIMEFRAME))
+                start = int(h.time_ms[keep][-1]) + STEP_MS
+        else:  # no OI history on this venue: keep our own snapshots of the current OI
+            oi = await feed.open_interest(symbol)
+            out.requests += 1
+            stamp = now - now % STEP_MS
+            oi_rows.append((np.array([stamp]), np.array([oi.base]), np.array([oi.usd]),
+                            history.SNAPSHOT))  # fmt: skip
+        funding = await feed.funding(symbol)
+        out.requests += 1
+        past = None
+        if history.last_time(self.db, "funding", venue, symbol, None) is None:
+            past = await feed.funding_history(symbol, now - 30 * DAY_MS, 200)
+            out.requests += 1
+        book = None
+        if symbol not in self.books or venue == next(iter(self.feeds)):
+            book = await feed.order_book(symbol, BOOK_DEPTH)
+            out.requests += 1
+
+        with self.db.atomic():
+            for c, closed in candles:
+                out.candles += history.upsert_candles(
+                    self.db, venue, symbol, TIMEFRAME, c.open_time_ms[closed], c.open[closed],
+                    c.high[closed], c.low[closed], c.close[closed], c.volume[closed],
+                    c.taker_buy_volume[closed],
+                )  # fmt: skip
+            for t, base, usd, tf in oi_rows:
+                out.oi_points += history.upsert_open_interest(
+                    self.db, venue, symbol, tf, t, base, usd
+                )
+            if past is not None and len(past):
+                history.upsert_funding(self.db, venue, symbol, past.time_ms, past.rate,
+                                       funding.interval_hours)  # fmt: skip
+            history.upsert_funding(self.db, venue, symbol, [now], np.array([funding.rate]),
+                                   funding.interval_hours)  # fmt: skip
+        if book is not None:
+            self.books[symbol] = OrderBook(bids=np.asarray(book.bids), asks=np.asarray(book.asks))
+
+    def _since(self, venue: str, symbol: str, table: str, tf: str, now: int) -> int:
+        last = history.last_time(self.db, table, venue, symbol, tf)
+        first = now - self.backfill_ms
+        first -= first % STEP_MS
+        return first if last is None or last < first else last + STEP_MS
+
+    async def close(self) -> None:
+        await asyncio.gather(*(f.close() for f in self.feeds.values()), return_exceptions=True)
