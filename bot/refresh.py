@@ -28,6 +28,8 @@ STEP_MS = 300_000
 DAY_MS = 86_400_000
 STALE_AFTER = 3
 BOOK_DEPTH = 500
+# The book's depth profile changes slowly, and a 500-level Binance book weighs 10 requests.
+BOOK_EVERY_MS = 15 * 60_000
 # Rows per request each venue serves (candles, OI history); more pages when backfilling.
 PAGE = {
     "binanceusdm": (1500, 500),
@@ -76,6 +78,7 @@ class Refresher:
         self.backfill_ms = int(backfill_days * DAY_MS)
         self.retention_ms = int(retention_days * DAY_MS)
         self.books: dict[str, OrderBook] = {}
+        self._book_at: dict[str, int] = {}
         self._reported: dict[tuple[str, str], str] = {}  # permanent errors, reported once
 
     async def refresh(self, now_ms: int) -> RefreshReport:
@@ -125,7 +128,9 @@ class Refresher:
         start = self._since(venue, symbol, "candles", TIMEFRAME, now)
         candles = []
         while start <= now - STEP_MS:
-            c = await feed.candles(symbol, TIMEFRAME, start, candle_page)
+            # Ask only for what is missing: Binance weighs a 1500-row page 10x a 100-row one.
+            wanted = min(candle_page, (now - start) // STEP_MS + 1)
+            c = await feed.candles(symbol, TIMEFRAME, start, max(wanted, 2))
             out.requests += 1
             closed = (c.open_time_ms + STEP_MS <= now) & (c.open_time_ms >= start)
             if not closed.any():
@@ -136,8 +141,9 @@ class Refresher:
         if oi_page:
             start = self._since(venue, symbol, "open_interest", TIMEFRAME, now)
             while start <= now:
+                wanted = min(oi_page, (now - start) // STEP_MS + 1)
                 try:
-                    h = await feed.open_interest_history(symbol, TIMEFRAME, start, oi_page)
+                    h = await feed.open_interest_history(symbol, TIMEFRAME, start, max(wanted, 2))
                 except NotSupportedError:
                     break
                 out.requests += 1
@@ -159,7 +165,8 @@ class Refresher:
             past = await feed.funding_history(symbol, now - 30 * DAY_MS, 200)
             out.requests += 1
         book = None
-        if symbol not in self.books or venue == next(iter(self.feeds)):
+        book_due = now - self._book_at.get(symbol, -BOOK_EVERY_MS) >= BOOK_EVERY_MS
+        if (venue == next(iter(self.feeds)) and book_due) or symbol not in self.books:
             book = await feed.order_book(symbol, BOOK_DEPTH)
             out.requests += 1
 
@@ -181,6 +188,7 @@ class Refresher:
                                    funding.interval_hours)  # fmt: skip
         if book is not None:
             self.books[symbol] = OrderBook(bids=np.asarray(book.bids), asks=np.asarray(book.asks))
+            self._book_at[symbol] = now
 
     def _since(self, venue: str, symbol: str, table: str, tf: str, now: int) -> int:
         last = history.last_time(self.db, table, venue, symbol, tf)

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
+
 from liqmap import (
     CascadeChain,
     Cluster,
@@ -50,6 +52,7 @@ class MapReport:
     candles: int
     left_out: dict[str, str] = field(default_factory=dict)
     stale: tuple[str, ...] = ()
+    price_change_4h: float | None = None  # fraction, from the reference venue's candles
 
     @property
     def symbol(self) -> str:
@@ -120,6 +123,9 @@ def build_report(
         v.oi_venue or v.venue for v in used if liq.model == MODEL_OI_DELTA
     )  # where the OI came from
     oi_usd = [v.open_interest_usd for v in used if v.open_interest_usd is not None]
+    ref = used[0].candles
+    start = int(np.searchsorted(ref.close_time, snap.at - 4 * 3_600_000, side="right")) - 1
+    change_4h = float(liq.price / ref.close[start] - 1) if start >= 0 else None
     return MapReport(
         liq=liq,
         clusters=clusters,
@@ -138,6 +144,7 @@ def build_report(
         candles=len(used[0].candles),
         left_out=left_out,
         stale=snap.stale,
+        price_change_4h=change_4h,
     )
 
 

@@ -7,11 +7,17 @@ own wire format and units, from the real data in ``market/data`` (see PROVENANCE
 * candles: Binance BTCUSDT 5m/15m/1h and ETHUSDT 1h, the same prices on every venue. Binance's
   raw klines carry the real ``takerBuyBase`` for BTC 1h; the 5m/15m/ETH files have no taker
   split, so those kline rows stop after ``closeTime`` instead of inventing numbers. OKX volumes
-  are in contracts (``vol``) and base (``volCcy``).
+  are in contracts (``vol``) and base (``volCcy``). ETH 5m is DERIVED (the refresher needs 5m):
+  each real ETH 1h candle split into twelve 5m candles walking its O->L->H->C path (O->H->L->C
+  when it closed below its open), four per leg, prices rounded to 0.01, volume split evenly. The
+  twelve re-aggregate exactly to the hour, but their intra-hour path is invented, and a 5m candle
+  served mid-hour carries that hour's later extremes.
 * open interest: OKX BTC-USD-SWAP hourly OI (Almaty time shifted to UTC, USD = contracts * 100),
   linearly interpolated across its gaps, scaled per venue by :data:`OI_SHARE` (binance 45%,
   bybit 25%, okx 20%, bitget 10%) and converted to BTC at the candle close at that time. OKX
-  serves contracts of 0.01 BTC. There is no ETH OI: ETH OI endpoints answer with no rows.
+  serves contracts of 0.01 BTC. There is no ETH OI: ETH OI endpoints answer with no rows, unless
+  started with ``eth_open_interest=True`` (load tests): then ETH gets a SYNTHETIC OI, BTC's USD
+  OI times :data:`ETH_OI_SCALE`, converted to ETH at the ETH price.
 * funding: Binance BTCUSDT / ETHUSDT settlements; "current" = last settled rate, next settlement
   one interval later.
 * order book: the one real Binance BTC snapshot, re-centred on the price at "now" keeping each
@@ -19,19 +25,43 @@ own wire format and units, from the real data in ``market/data`` (see PROVENANCE
 * leverage tiers: ``liqmap.brackets_data.BINANCE_BRACKETS`` in each venue's format (OKX tier
   bounds in contracts at a fixed reference price, :data:`OKX_TIER_REF_PRICE`).
 
+Synthetic symbols, FOR LOAD TESTS ONLY (``start_fake_venues(..., extra_symbols=N)``, N <= 18):
+the first N coins of :data:`EXTRA_COINS` (SOL, XRP, BNB, DOGE, ... UNI) are also listed as USDT
+perpetuals on every venue. They are not market data: every series is BTC's real one scaled by
+the coin's price factor ``EXTRA_COINS[coin] / BTC_REF_PRICE`` (a rough October 2025 price over
+110,000). Prices are multiplied by it and rounded to :data:`PRICE_DECIMALS`, and base quantities
+(volume, taker volume, OI, book sizes) are divided by it, so USD amounts stay BTC's. Open
+interest is scaled again by :data:`EXTRA_OI_SCALE`. Funding is BTC's, the book is BTC's shape,
+and the leverage tiers are the coin's Binance brackets where bundled, else BTC's. The default
+(N = 0) lists BTC and ETH only, exactly as before.
+
 Replay clock: ``clock.now_ms`` (settable) — only candles closed by then, settlements, OI points and
 books at or before it are served. Fault injection per venue: :meth:`FakeVenue.inject`,
 :meth:`FakeVenue.hide_symbol`; every request is recorded in :attr:`FakeVenue.request_log`.
+
+Out of process (benchmarks, so the fakes' CPU is not the client's): ``python -m
+tests.fakes.venues [--now-ms MS] [--extra-symbols N] [--eth-open-interest]`` serves the fakes plus
+a JSON control API (:meth:`FakeVenues.start_control`: ``GET /state`` with per-venue request
+counts and the process CPU, ``POST /clock``, ``POST /clear``). :class:`FakeVenuesProcess` starts
+that process and drives it.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import csv
 import json
 import math
+import os
+import select
+import signal
+import subprocess
+import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,13 +78,53 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "market" / "data"
 
 VENUES = ("binanceusdm", "bybit", "okx", "bitget")
 COINS = ("BTC", "ETH")
+# Synthetic load-test coins (listed only with ``extra_symbols=N``, the first N in this order):
+# BTC's data with prices times ``price / BTC_REF_PRICE``. Prices are rough October 2025 levels.
+EXTRA_COINS: dict[str, float] = {
+    "SOL": 190.0,
+    "XRP": 2.4,
+    "BNB": 1_100.0,
+    "DOGE": 0.19,
+    "ADA": 0.65,
+    "AVAX": 22.0,
+    "LINK": 18.0,
+    "DOT": 3.2,
+    "TRX": 0.32,
+    "LTC": 95.0,
+    "BCH": 520.0,
+    "NEAR": 2.3,
+    "APT": 3.5,
+    "ARB": 0.33,
+    "OP": 0.45,
+    "SUI": 2.6,
+    "TON": 2.2,
+    "UNI": 6.5,
+}
+BTC_REF_PRICE = 110_000.0
+# Open interest of a synthetic coin (and of ETH with ``eth_open_interest=True``) in USD, as a
+# fraction of BTC's.
+EXTRA_OI_SCALE = 0.1
+ETH_OI_SCALE = 0.5
 # Each venue's share of the OKX USD open interest, to look like a market.
 OI_SHARE = {"binanceusdm": 0.45, "bybit": 0.25, "okx": 0.20, "bitget": 0.10}
-# OKX linear swaps: contract value in base units (ctVal).
-OKX_CT_VAL = {"BTC": 0.01, "ETH": 0.1}
+
+
+def _extra_decimals(price: float) -> int:
+    """Price decimals of a synthetic coin: 100x finer than BTC's 0.1 tick scaled to its price,
+    so that distinct BTC book levels stay distinct once re-centred (at most 10, see ``fmt``)."""
+    return min(10, 2 + math.ceil(-math.log10(price / BTC_REF_PRICE)))
+
+
+PRICE_DECIMALS = {"BTC": 1, "ETH": 2} | {c: _extra_decimals(p) for c, p in EXTRA_COINS.items()}
+# OKX linear swaps: contract value in base units (ctVal); about 1,000 USD for synthetic coins.
+OKX_CT_VAL = {"BTC": 0.01, "ETH": 0.1} | {
+    c: 10.0 ** round(math.log10(1_000.0 / p)) for c, p in EXTRA_COINS.items()
+}
 # OKX position tiers count contracts; USD brackets are converted at this fixed price.
-OKX_TIER_REF_PRICE = {"BTC": 100_000.0, "ETH": 4_000.0}
-TICK = {"BTC": "0.1", "ETH": "0.01"}
+OKX_TIER_REF_PRICE = {"BTC": 100_000.0, "ETH": 4_000.0} | dict(EXTRA_COINS)
+TICK = {"BTC": "0.1", "ETH": "0.01"} | {
+    c: f"{10.0 ** -PRICE_DECIMALS[c]:.{PRICE_DECIMALS[c]}f}" for c in EXTRA_COINS
+}
 # 2025-10-15 00:00 UTC: inside every data set (5m candles, OKX OI, ETH candles and funding).
 DEFAULT_NOW_MS = 1_760_486_400_000
 
@@ -69,6 +139,11 @@ def fmt(x: float) -> str:
     """Decimal string without exponent or trailing zeros, as venues send numbers."""
     s = f"{x:.10f}".rstrip("0").rstrip(".")
     return "0" if s in ("", "-0") else s
+
+
+def brackets(coin: str) -> Sequence[Sequence[float]]:
+    """Binance maintenance brackets of ``coin``; BTC's for a synthetic coin without its own."""
+    return BINANCE_BRACKETS.get(f"{coin}/USDT:USDT", BINANCE_BRACKETS["BTC/USDT:USDT"])
 
 
 # --- real data -----------------------------------------------------------------------------------
@@ -102,7 +177,16 @@ def _series(step: int, rows: list[list[float]]) -> Series:
 
 @cache
 def candles(coin: str, tf: str) -> Series | None:
-    """The bundled candles for ``coin``/``tf``, or None if the data set has none."""
+    """The bundled candles for ``coin``/``tf``, or None if the data set has none.
+
+    ETH 5m is derived from ETH 1h (:func:`_split_hours`); a synthetic coin's candles are BTC's
+    scaled (:func:`_scaled`)."""
+    if coin in EXTRA_COINS:
+        btc = candles("BTC", tf)
+        return None if btc is None else _scaled(btc, coin)
+    if (coin, tf) == ("ETH", "5m"):
+        hourly = candles("ETH", "1h")
+        return None if hourly is None else _split_hours(hourly, 12, PRICE_DECIMALS["ETH"])
     nan = math.nan
     if coin == "BTC" and tf == "1h":
         with open(DATA_DIR / "binance_BTCUSDT_1h.csv") as f:
@@ -142,10 +226,53 @@ def candles(coin: str, tf: str) -> Series | None:
     return _series(TF_MS[tf], rows)
 
 
+def _split_hours(hourly: Series, parts: int, decimals: int) -> Series:
+    """Each candle split into ``parts`` shorter ones walking its O->L->H->C path when it closed
+    at or above its open (O->H->L->C otherwise), a third of the pieces per leg, prices rounded to
+    ``decimals``. The pieces' first open, last close, highest high, lowest low and summed volume
+    are the original candle's. Volume split evenly; no trades or taker split (NaN)."""
+    if parts % 3:
+        raise ValueError("parts must be a multiple of 3 (three legs)")
+    leg = parts // 3
+    o, h, lo, c = hourly.o, hourly.h, hourly.low, hourly.c
+    up = (c >= o)[:, None]
+    corners = np.where(up, np.stack([o, lo, h, c], 1), np.stack([o, h, lo, c], 1))
+    frac = np.arange(leg) / leg  # position along a leg of each piece's open
+    starts = corners[:, :3, None] + (corners[:, 1:, None] - corners[:, :3, None]) * frac
+    opens = np.round(starts.reshape(len(o), parts), decimals)
+    closes = np.concatenate([opens[:, 1:], c[:, None]], axis=1)
+    step = hourly.step // parts
+    t = (hourly.t[:, None] + np.arange(parts) * step).reshape(-1)
+    v = np.repeat(hourly.v / parts, parts)
+    nan = np.full(len(t), math.nan)
+    o_, c_ = opens.reshape(-1), closes.reshape(-1)
+    return Series(step, t, o_, np.maximum(o_, c_), np.minimum(o_, c_), c_, v, nan, nan, nan, nan)
+
+
+def _scaled(btc: Series, coin: str) -> Series:
+    """BTC's candles as ``coin``'s: prices times ``EXTRA_COINS[coin] / BTC_REF_PRICE`` rounded to
+    the coin's decimals, base volumes divided by that factor (USD turnover unchanged)."""
+    k = EXTRA_COINS[coin] / BTC_REF_PRICE
+    d = PRICE_DECIMALS[coin]
+    return Series(
+        btc.step,
+        btc.t,
+        np.round(btc.o * k, d),
+        np.round(btc.h * k, d),
+        np.round(btc.low * k, d),
+        np.round(btc.c * k, d),
+        btc.v / k,
+        btc.quote_v,
+        btc.trades,
+        btc.taker_base / k,
+        btc.taker_quote,
+    )
+
+
 @cache
 def funding_series(coin: str) -> tuple[np.ndarray, np.ndarray, float]:
-    """Settlement times (ms), rates per interval, interval hours."""
-    if coin == "BTC":
+    """Settlement times (ms), rates per interval, interval hours (a synthetic coin: BTC's)."""
+    if coin == "BTC" or coin in EXTRA_COINS:
         with open(DATA_DIR / "binance_BTCUSDT_funding.csv") as f:
             rows = list(csv.DictReader(f))
         t = np.array([int(r["fundingTime"]) for r in rows], dtype=np.int64)
@@ -223,6 +350,16 @@ class Market:
         return None
 
     @staticmethod
+    def oi_scale(coin: str, eth_open_interest: bool = False) -> float | None:
+        """``coin``'s USD open interest as a fraction of BTC's; None when it has none (ETH unless
+        ``eth_open_interest``: the data set has no ETH OI)."""
+        if coin == "BTC":
+            return 1.0
+        if coin in EXTRA_COINS:
+            return EXTRA_OI_SCALE
+        return ETH_OI_SCALE if coin == "ETH" and eth_open_interest else None
+
+    @staticmethod
     def oi_points(
         venue: str,
         coin: str,
@@ -232,9 +369,11 @@ class Market:
         end: int | None,
         limit: int,
         newest: bool,
+        eth_open_interest: bool = False,
     ) -> list[tuple[int, float, float]]:
         """(time ms, base units, USD) on the ``step`` grid, ascending, at or before ``now``."""
-        if coin != "BTC":
+        scale = Market.oi_scale(coin, eth_open_interest)
+        if scale is None:
             return []
         times, usd = okx_oi_usd()
         first = max(int(times[0]), start if start is not None else int(times[0]))
@@ -248,20 +387,23 @@ class Market:
             price = Market.price_at(coin, int(t))
             if price is None:
                 continue
-            value = float(np.interp(t, times, usd)) * OI_SHARE[venue]
+            value = float(np.interp(t, times, usd)) * OI_SHARE[venue] * scale
             out.append((int(t), value / price, value))
         return out
 
     @staticmethod
-    def oi_now(venue: str, coin: str, now: int) -> tuple[int, float, float] | None:
+    def oi_now(
+        venue: str, coin: str, now: int, eth_open_interest: bool = False
+    ) -> tuple[int, float, float] | None:
         """Current OI (time, base, USD) interpolated at ``now``."""
-        if coin != "BTC":
+        scale = Market.oi_scale(coin, eth_open_interest)
+        if scale is None:
             return None
         times, usd = okx_oi_usd()
         price = Market.price_at(coin, now)
         if price is None or not times[0] <= now <= times[-1]:
             return None
-        value = float(np.interp(now, times, usd)) * OI_SHARE[venue]
+        value = float(np.interp(now, times, usd)) * OI_SHARE[venue] * scale
         return now, value / price, value
 
     @staticmethod
@@ -300,10 +442,11 @@ class Market:
             return None
         bids, asks, mid = book_snapshot()
         k = price / mid
+        decimals = PRICE_DECIMALS[coin] if coin in EXTRA_COINS else 4
         out = []
         for side in (bids[:depth], asks[:depth]):
             scaled = side.copy()
-            scaled[:, 0] = np.round(side[:, 0] * k, 4)
+            scaled[:, 0] = np.round(side[:, 0] * k, decimals)
             scaled[:, 1] = side[:, 1] / k
             out.append(scaled)
         return out[0], out[1]
@@ -373,8 +516,15 @@ class FakeVenue:
 
     venue: str = ""
 
-    def __init__(self, clock: ReplayClock):
+    def __init__(
+        self,
+        clock: ReplayClock,
+        coins: tuple[str, ...] = COINS,
+        eth_open_interest: bool = False,
+    ):
         self.clock = clock
+        self.listed = coins  # every coin this venue lists (before hide_symbol)
+        self.eth_open_interest = eth_open_interest
         self.request_log: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.hidden: set[str] = set()
@@ -426,7 +576,7 @@ class FakeVenue:
 
     def coin_of(self, market_id: str | None) -> str:
         """Coin for a venue symbol id, or the venue's unknown-symbol error."""
-        for coin in COINS:
+        for coin in self.listed:
             if market_id == self.market_id(coin) and coin not in self.hidden:
                 return coin
         raise self.unknown_symbol(market_id)
@@ -444,7 +594,17 @@ class FakeVenue:
         return _empty_lists(payload)
 
     def coins(self) -> list[str]:
-        return [c for c in COINS if c not in self.hidden]
+        return [c for c in self.listed if c not in self.hidden]
+
+    def oi_points(
+        self, coin: str, step: int, start: int | None, end: int | None, limit: int, newest: bool
+    ) -> list[tuple[int, float, float]]:
+        return Market.oi_points(
+            self.venue, coin, step, self.now, start, end, limit, newest, self.eth_open_interest
+        )
+
+    def oi_now(self, coin: str) -> tuple[int, float, float] | None:
+        return Market.oi_now(self.venue, coin, self.now, self.eth_open_interest)
 
     # -- server --
 
@@ -706,9 +866,7 @@ class BinanceFake(FakeVenue):
         step = _period_ms(q.get("period", "5m"))
         limit = min(_int(q, "limit", 30) or 30, 500)
         start, end = _int(q, "startTime"), _int(q, "endTime")
-        pts = Market.oi_points(
-            self.venue, coin, step, self.now, start, end, limit, newest=start is None
-        )
+        pts = self.oi_points(coin, step, start, end, limit, newest=start is None)
         return [
             {
                 "symbol": f"{coin}USDT",
@@ -722,7 +880,7 @@ class BinanceFake(FakeVenue):
 
     def oi(self, q: dict[str, str]) -> Payload:
         coin = self.coin_of(q.get("symbol"))
-        now = Market.oi_now(self.venue, coin, self.now)
+        now = self.oi_now(coin)
         if now is None:
             return {}
         return {"symbol": f"{coin}USDT", "openInterest": fmt(now[1]), "time": now[0]}
@@ -948,9 +1106,7 @@ class BybitFake(FakeVenue):
         step = _period_ms(q.get("intervalTime", "1h"))
         limit = min(_int(q, "limit", 50) or 50, 200)
         start, end = _int(q, "startTime"), _int(q, "endTime")
-        pts = Market.oi_points(
-            self.venue, coin, step, self.now, start, end, limit, newest=start is None
-        )
+        pts = self.oi_points(coin, step, start, end, limit, newest=start is None)
         rows = [{"openInterest": fmt(b), "timestamp": str(t)} for t, b, _ in reversed(pts)]
         return self.ok(
             {"symbol": f"{coin}USDT", "category": "linear", "list": rows, "nextPageCursor": ""}
@@ -962,7 +1118,7 @@ class BybitFake(FakeVenue):
         for coin in coins:
             price = Market.price_at(coin, self.now)
             cur = Market.current_funding(coin, self.now)
-            oi = Market.oi_now(self.venue, coin, self.now)
+            oi = self.oi_now(coin)
             if price is None or cur is None:
                 continue
             rows.append(
@@ -1036,7 +1192,7 @@ class BybitFake(FakeVenue):
                 "maxLeverage": fmt(lev),
                 "mmDeduction": fmt(cum),
             }
-            for i, (_, cap, mmr, lev, cum) in enumerate(BINANCE_BRACKETS[f"{coin}/USDT:USDT"])
+            for i, (_, cap, mmr, lev, cum) in enumerate(brackets(coin))
         ]
         return self.ok({"category": "linear", "list": rows})
 
@@ -1158,11 +1314,9 @@ class OkxFake(FakeVenue):
         step = _period_ms(q.get("period", "5m"))
         limit = min(_int(q, "limit", 100) or 100, 100)
         begin, end = _int(q, "begin"), _int(q, "end")
-        pts = Market.oi_points(
-            self.venue,
+        pts = self.oi_points(
             coin,
             step,
-            self.now,
             begin + 1 if begin is not None else None,
             end,
             limit,
@@ -1172,7 +1326,7 @@ class OkxFake(FakeVenue):
 
     def open_interest(self, q: dict[str, str]) -> Payload:
         coin = self.coin_of(q.get("instId"))
-        now = Market.oi_now(self.venue, coin, self.now)
+        now = self.oi_now(coin)
         if now is None:
             return self.ok([])
         oi, oi_ccy, oi_usd = self._oi_row(coin, now[1], now[2])
@@ -1308,7 +1462,7 @@ class OkxFake(FakeVenue):
                     "tier": str(i + 1),
                     "uly": family,
                 }
-                for i, (floor, cap, mmr, lev, _) in enumerate(BINANCE_BRACKETS[f"{coin}/USDT:USDT"])
+                for i, (floor, cap, mmr, lev, _) in enumerate(brackets(coin))
             ]
         )
 
@@ -1387,7 +1541,7 @@ class BitgetFake(FakeVenue):
                     "minTradeNum": "0.001",
                     "priceEndStep": "1",
                     "volumePlace": "3",
-                    "pricePlace": "1" if c == "BTC" else "2",
+                    "pricePlace": str(PRICE_DECIMALS[c]),
                     "sizeMultiplier": "0.001",
                     "symbolType": "perpetual",
                     "minTradeUSDT": "5",
@@ -1414,7 +1568,7 @@ class BitgetFake(FakeVenue):
         return self.ok(
             [
                 {"coinId": str(i + 1), "coin": c, "transfer": "true", "chains": []}
-                for i, c in enumerate(("BTC", "ETH", "USDT"))
+                for i, c in enumerate((*self.listed, "USDT"))
             ]
         )
 
@@ -1445,7 +1599,7 @@ class BitgetFake(FakeVenue):
     def open_interest(self, q: dict[str, str]) -> Payload:
         self._usdt_only(q)
         coin = self.coin_of(q.get("symbol"))
-        now = Market.oi_now(self.venue, coin, self.now)
+        now = self.oi_now(coin)
         rows = [{"symbol": f"{coin}USDT", "size": fmt(now[1])}] if now else []
         return self.ok({"openInterestList": rows, "ts": str(self.now)})
 
@@ -1507,7 +1661,7 @@ class BitgetFake(FakeVenue):
         coin = self.coin_of(q.get("symbol"))
         price = Market.price_at(coin, self.now)
         cur = Market.current_funding(coin, self.now)
-        oi = Market.oi_now(self.venue, coin, self.now)
+        oi = self.oi_now(coin)
         if price is None:
             return self.ok([])
         return self.ok(
@@ -1553,7 +1707,7 @@ class BitgetFake(FakeVenue):
                     "leverage": fmt(lev),
                     "keepMarginRate": fmt(mmr),
                 }
-                for i, (floor, cap, mmr, lev, _) in enumerate(BINANCE_BRACKETS[f"{coin}/USDT:USDT"])
+                for i, (floor, cap, mmr, lev, _) in enumerate(brackets(coin))
             ]
         )
 
@@ -1574,6 +1728,8 @@ class FakeVenues:
 
     clock: ReplayClock
     venues: dict[str, FakeVenue] = field(default_factory=dict)
+    control_url: str = ""  # set by start_control()
+    _control: web.AppRunner | None = field(default=None, repr=False)
 
     @property
     def urls(self) -> dict[str, str]:
@@ -1598,16 +1754,82 @@ class FakeVenues:
             v.hidden.clear()
             v.request_log.clear()
 
+    def state(self) -> dict[str, Any]:
+        """Clock, URLs, this process's CPU seconds (``cpu_s``: the fakes' own when they run in a
+        process of their own) and, per venue, the requests received so far: ``total``,
+        ``failed`` (answered other than 200), ``by_path`` counts and the fake's own
+        ``server_errors``."""
+        requests = {}
+        for name, v in self.venues.items():
+            by_path: dict[str, int] = {}
+            for r in v.request_log:
+                by_path[r.path] = by_path.get(r.path, 0) + 1
+            requests[name] = {
+                "total": len(v.request_log),
+                "failed": sum(r.status != 200 for r in v.request_log),
+                "by_path": by_path,
+                "server_errors": list(v.server_errors),
+            }
+        return {
+            "now_ms": self.now_ms,
+            "urls": self.urls,
+            "cpu_s": time.process_time(),
+            "requests": requests,
+        }
+
+    async def start_control(self) -> str:
+        """Serve a JSON control API on an ephemeral loopback port, for a client in another
+        process: ``GET /state`` (:meth:`state`), ``POST /clock`` with ``{"now_ms": int}`` (moves
+        the replay clock, answers the state), ``POST /clear`` (:meth:`clear`)."""
+
+        async def get_state(_: web.Request) -> web.Response:
+            return web.json_response(self.state())
+
+        async def set_clock(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.now_ms = int(body["now_ms"])
+            return web.json_response(self.state())
+
+        async def clear(_: web.Request) -> web.Response:
+            self.clear()
+            return web.json_response(self.state())
+
+        app = web.Application()
+        app.router.add_get("/state", get_state)
+        app.router.add_post("/clock", set_clock)
+        app.router.add_post("/clear", clear)
+        self._control = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._control.setup()
+        await web.TCPSite(self._control, "127.0.0.1", 0).start()
+        self.control_url = f"http://127.0.0.1:{self._control.addresses[0][1]}"
+        return self.control_url
+
     async def close(self) -> None:
+        if self._control is not None:
+            await self._control.cleanup()
+            self._control = None
         await asyncio.gather(*(v.close() for v in self.venues.values()))
 
 
-async def start_fake_venues(now_ms: int = DEFAULT_NOW_MS) -> FakeVenues:
-    """Start all four fakes on ephemeral loopback ports in the running loop."""
+def _listed_coins(extra_symbols: int) -> tuple[str, ...]:
+    if not 0 <= extra_symbols <= len(EXTRA_COINS):
+        raise ValueError(f"extra_symbols must be in 0..{len(EXTRA_COINS)}, got {extra_symbols}")
+    return COINS + tuple(EXTRA_COINS)[:extra_symbols]
+
+
+async def start_fake_venues(
+    now_ms: int = DEFAULT_NOW_MS, *, extra_symbols: int = 0, eth_open_interest: bool = False
+) -> FakeVenues:
+    """Start all four fakes on ephemeral loopback ports in the running loop.
+
+    ``extra_symbols``: also list the first N synthetic coins of :data:`EXTRA_COINS` (load tests
+    only). ``eth_open_interest``: serve a synthetic ETH OI (BTC's times :data:`ETH_OI_SCALE`)
+    instead of none."""
+    coins = _listed_coins(extra_symbols)
     fakes = FakeVenues(ReplayClock(now_ms))
     try:
         for name, cls in FAKE_CLASSES.items():
-            venue = cls(fakes.clock)
+            venue = cls(fakes.clock, coins, eth_open_interest)
             fakes.venues[name] = venue
             await venue.start()
     except BaseException:
@@ -1617,9 +1839,13 @@ async def start_fake_venues(now_ms: int = DEFAULT_NOW_MS) -> FakeVenues:
 
 
 @asynccontextmanager
-async def fake_venues(now_ms: int = DEFAULT_NOW_MS) -> AsyncIterator[FakeVenues]:
+async def fake_venues(
+    now_ms: int = DEFAULT_NOW_MS, *, extra_symbols: int = 0, eth_open_interest: bool = False
+) -> AsyncIterator[FakeVenues]:
     """``async with fake_venues() as fakes:`` — started in this loop, closed on exit."""
-    fakes = await start_fake_venues(now_ms)
+    fakes = await start_fake_venues(
+        now_ms, extra_symbols=extra_symbols, eth_open_interest=eth_open_interest
+    )
     try:
         yield fakes
     finally:
@@ -1627,14 +1853,19 @@ async def fake_venues(now_ms: int = DEFAULT_NOW_MS) -> AsyncIterator[FakeVenues]
 
 
 @contextmanager
-def fake_venues_in_thread(now_ms: int = DEFAULT_NOW_MS) -> Iterator[FakeVenues]:
+def fake_venues_in_thread(
+    now_ms: int = DEFAULT_NOW_MS, *, extra_symbols: int = 0, eth_open_interest: bool = False
+) -> Iterator[FakeVenues]:
     """Run the fakes on their own event loop in a daemon thread (for sync code, or clients in
     another loop). Faults and the clock can be changed from the caller's thread."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="fake-venues", daemon=True)
     thread.start()
     try:
-        fakes = asyncio.run_coroutine_threadsafe(start_fake_venues(now_ms), loop).result(30)
+        start = start_fake_venues(
+            now_ms, extra_symbols=extra_symbols, eth_open_interest=eth_open_interest
+        )
+        fakes = asyncio.run_coroutine_threadsafe(start, loop).result(30)
         try:
             yield fakes
         finally:
@@ -1643,3 +1874,135 @@ def fake_venues_in_thread(now_ms: int = DEFAULT_NOW_MS) -> Iterator[FakeVenues]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+# --- in another process ---------------------------------------------------------------------------
+
+
+class FakeVenuesProcess:
+    """The fakes in a child process (``python -m tests.fakes.venues``), driven over the control
+    API (:meth:`FakeVenues.start_control`): for benchmarks, so that the fakes' CPU is not the
+    client's. ``with FakeVenuesProcess(extra_symbols=18) as fakes: fakes.urls; fakes.now_ms =
+    ...; fakes.state()``. The child stops when its stdin closes (:meth:`close`, or this process
+    dying) or on SIGTERM."""
+
+    def __init__(
+        self,
+        now_ms: int = DEFAULT_NOW_MS,
+        *,
+        extra_symbols: int = 0,
+        eth_open_interest: bool = False,
+        startup_timeout_s: float = 60.0,
+    ) -> None:
+        _listed_coins(extra_symbols)  # fail here, not in the child
+        args = [sys.executable, "-m", "tests.fakes.venues", "--now-ms", str(now_ms)]
+        args += ["--extra-symbols", str(extra_symbols)]
+        if eth_open_interest:
+            args.append("--eth-open-interest")
+        root = Path(__file__).resolve().parents[2]
+        self.proc = subprocess.Popen(
+            args, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert self.proc.stdout is not None
+            ready, _, _ = select.select([self.proc.stdout], [], [], startup_timeout_s)
+            line = self.proc.stdout.readline() if ready else ""
+            if not line:
+                raise RuntimeError(f"fake venues process did not start (exit {self.proc.poll()})")
+            hello = json.loads(line)
+        except BaseException:
+            self.close()
+            raise
+        self.urls: dict[str, str] = hello["urls"]
+        self.control_url: str = hello["control"]
+        self.pid: int = self.proc.pid
+
+    def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.control_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+    def state(self) -> dict[str, Any]:
+        """:meth:`FakeVenues.state` of the child."""
+        return self._call("GET", "/state")
+
+    def clear(self) -> None:
+        self._call("POST", "/clear", {})
+
+    @property
+    def now_ms(self) -> int:
+        return int(self.state()["now_ms"])
+
+    @now_ms.setter
+    def now_ms(self, value: int) -> None:
+        self._call("POST", "/clock", {"now_ms": int(value)})
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the child: close its stdin, then SIGTERM, then SIGKILL. Safe to call twice."""
+        if self.proc.poll() is None and self.proc.stdin is not None:
+            with suppress(OSError):
+                self.proc.stdin.close()
+            with suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout_s)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout_s)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> FakeVenuesProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def _serve(now_ms: int, extra_symbols: int, eth_open_interest: bool) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    fakes = await start_fake_venues(
+        now_ms, extra_symbols=extra_symbols, eth_open_interest=eth_open_interest
+    )
+    try:
+        await fakes.start_control()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+
+        def wait_for_eof() -> None:
+            sys.stdin.read()
+            loop.call_soon_threadsafe(stop.set)
+
+        threading.Thread(target=wait_for_eof, name="stdin-eof", daemon=True).start()
+        hello = {"urls": fakes.urls, "control": fakes.control_url, "pid": os.getpid()}
+        print(json.dumps(hello), flush=True)
+        await stop.wait()
+    finally:
+        await fakes.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.fakes.venues [--now-ms MS] [--extra-symbols N] [--eth-open-interest]``:
+    serve the four fakes and the control API; print one JSON line ``{"urls": {...}, "control":
+    url, "pid": n}``; run until stdin closes or SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.venues", description=main.__doc__)
+    parser.add_argument("--now-ms", type=int, default=DEFAULT_NOW_MS)
+    parser.add_argument("--extra-symbols", type=int, default=0)
+    parser.add_argument("--eth-open-interest", action="store_true")
+    args = parser.parse_args(argv)
+    _listed_coins(args.extra_symbols)
+    asyncio.run(_serve(args.now_ms, args.extra_symbols, args.eth_open_interest))
+
+
+if __name__ == "__main__":
+    main()
