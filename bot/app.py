@@ -10,17 +10,16 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
-from bot import handlers
+from bot import handlers, jobs, trade_handlers
 from bot.clock import Clock, ReplayClock, WallClock
 from bot.commands import COMMANDS
 from bot.live import open_live
 from bot.maps import MapService
-from bot.services import KEY, Services, services
+from bot.services import KEY, Services
 from bot.settings import Settings, replay_start_ms
 from market.replay import ReplaySource
 from market.snapshot import MarketSource
@@ -57,20 +56,6 @@ def build_services(settings: Settings, source: MarketSource | None = None,
             clock = WallClock()
     maps = MapService(source, clock, int(settings.refresh_seconds * 1000))
     return Services(settings, db, source, clock, maps, refresher)
-
-
-async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Scheduled: fetch every venue and symbol into the history (live source only)."""
-    s = services(context)
-    if s.refresher is None:
-        return
-    report = await s.refresher.refresh(s.clock.now_ms())
-    log.info(
-        "refresh: %d ok, %d failed in %.1fs",
-        len(report.outcomes) - len(report.failed),
-        len(report.failed),
-        report.seconds,
-    )
 
 
 async def _post_init(app: Application) -> None:
@@ -117,19 +102,39 @@ def build_application(settings: Settings, services: Services) -> Application:
         "check": handlers.check_command,
         "status": handlers.status_command,
         "tz": handlers.tz_command,
+        "open": trade_handlers.open_command,
+        "positions": trade_handlers.positions_command,
+        "close": trade_handlers.close_command,
+        "watch": trade_handlers.watch_command,
+        "unwatch": trade_handlers.unwatch_command,
+        "alerts": trade_handlers.alerts_command,
+        "digest": trade_handlers.digest_command,
+        "quiet": trade_handlers.quiet_command,
+        "mute": trade_handlers.mute_command,
     }
+    missing = {c.name for c in COMMANDS} ^ set(commands)
+    assert not missing, f"commands without a handler or without help: {missing}"
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=allowed))
     app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(MessageHandler(filters.COMMAND & allowed, handlers.unknown_command))
     app.add_error_handler(handlers.on_error)
-    if services.refresher is not None and app.job_queue is not None:
+    if app.job_queue is not None:
+        one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
+        if services.refresher is not None:
+            app.job_queue.run_repeating(
+                jobs.refresh_job,
+                interval=settings.refresh_seconds,
+                first=1,
+                name="refresh",
+                job_kwargs=one_at_a_time,
+            )
         app.job_queue.run_repeating(
-            refresh_job,
-            interval=settings.refresh_seconds,
-            first=1,
-            name="refresh",
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
+            jobs.tick_job,
+            interval=settings.tick_seconds,
+            first=0.5,
+            name="tick",
+            job_kwargs=one_at_a_time,
         )
     return app
 

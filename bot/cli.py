@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--png", required=True, help="write the heatmap to this PNG file")
 
     sub.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
+
+    d = sub.add_parser("demo", help="offline demo: the real bot, a fake Telegram, replayed data")
+    d.add_argument(
+        "--out", default="liqbot-demo", help="folder for the charts (default liqbot-demo)"
+    )
+    d.add_argument("--speed", type=float, default=1800.0, help="replay speed (default 1800x)")
     return parser
 
 
@@ -177,6 +183,22 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from bot.demo import run_demo
+
+    if not 10 <= args.speed <= 100_000:
+        raise UsageError("--speed must be between 10 and 100000")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out!r} is a file, not a folder")
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(run_demo(Path(args.out), args.speed))
+    return 0
+
+
 def cmd_run() -> int:
     from pydantic import ValidationError
 
@@ -205,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_heatmap(args)
         if args.command == "run":
             return cmd_run()
+        if args.command == "demo":
+            return cmd_demo(args)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, ReplayError, ModelInputError) as e:
         print(f"liqbot: error: {e}", file=sys.stderr)

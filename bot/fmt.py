@@ -62,3 +62,10 @@ def funding(rate: float | None, interval_h: float = 8.0) -> str:
     if rate is None or not math.isfinite(rate):
         return "n/a"
     return f"{rate * 100:+.4f}% per {interval_h:g}h"
+
+
+def notional(x: float | None, proxy: bool = False) -> str:
+    """USD notional, or for volume-proxy maps a relative amount (no dollar sign: those maps are
+    seeded from turnover, not from open interest)."""
+    text = usd(x)
+    return text.replace("$", "") + " rel." if proxy and text != "n/a" else text

@@ -290,6 +290,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if s.settings.allowed_chat_ids and (chat is None or chat.id not in s.settings.allowed_chat_ids):
         await query.answer("Sorry, this bot is private.")
         return
+    from bot.trade_handlers import trade_button
+
+    if await trade_button(update, context):
+        return
     data = (query.data or "").split("|")
     if data == ["help"]:
         await query.answer()

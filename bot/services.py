@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 from telegram.ext import ContextTypes
@@ -24,6 +25,16 @@ class Services:
     clock: Clock
     maps: MapService
     refresher: Refresher | None = None
+    last_alert_tick: int | None = None
+    last_digest_hour: int | None = None
+    # One dispatcher at a time: the tick job, the refresh job and /digest now all drain the
+    # outbox, and two concurrent drains would send the same row twice.
+    dispatch_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def clock_speed(self) -> float:
+        """Market seconds per wall second (retry delays are wall time)."""
+        return float(getattr(self.clock, "speed", 1.0))
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

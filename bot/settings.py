@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     history_days: int = Field(
         default=45, ge=31, validation_alias=AliasChoices("LIQBOT_HISTORY_DAYS", "history_days")
     )
+    tick_seconds: float = Field(
+        default=5.0, gt=0, validation_alias=AliasChoices("LIQBOT_TICK_SECONDS", "tick_seconds")
+    )
+    digest_hours: int = Field(
+        default=4, ge=0, le=24, validation_alias=AliasChoices("LIQBOT_DIGEST_HOURS", "digest_hours")
+    )
     backfill_days: float = Field(
         default=31, gt=0, validation_alias=AliasChoices("LIQBOT_BACKFILL_DAYS", "backfill_days")
     )

@@ -10,6 +10,7 @@ from typing import Any
 from bot import fmt
 from bot.report import MapReport, finite_or_none
 from liqmap import Cluster
+from liqmap.model import MODEL_VOLUME_PROXY
 
 
 def _plain(text: str) -> str:
@@ -24,11 +25,15 @@ def _when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def cluster_line(c: Cluster, price: float) -> str:
+def cluster_line(c: Cluster, price: float, proxy: bool = False) -> str:
     """'123,090.0 - 123,583.0 (+5.56%) $1.47M' with the near edge first."""
     near, far = c.near_edge(), c.far_edge()
     distance = fmt.pct(c.distance_pct(price))
-    return f"{fmt.price(near)} - {fmt.price(far)} ({distance}) {fmt.usd(c.notional)}"
+    return f"{fmt.price(near)} - {fmt.price(far)} ({distance}) {fmt.notional(c.notional, proxy)}"
+
+
+def is_proxy(r: MapReport) -> bool:
+    return r.liq.model == MODEL_VOLUME_PROXY
 
 
 def summary_lines(
@@ -44,11 +49,12 @@ def summary_lines(
         "",
         bold("Shorts above (forced buying if price rises)"),
     ]
-    lines += [esc(f"  {i}. {cluster_line(c, r.price)}") for i, c in enumerate(above, 1)] or [
+    proxy = is_proxy(r)
+    lines += [esc(f"  {i}. {cluster_line(c, r.price, proxy)}") for i, c in enumerate(above, 1)] or [
         "  none within range"
     ]
     lines.append(bold("Longs below (forced selling if price falls)"))
-    lines += [esc(f"  {i}. {cluster_line(c, r.price)}") for i, c in enumerate(below, 1)] or [
+    lines += [esc(f"  {i}. {cluster_line(c, r.price, proxy)}") for i, c in enumerate(below, 1)] or [
         "  none within range"
     ]
     band = f"{r.band_pct:g}%"
@@ -64,8 +70,8 @@ def summary_lines(
     lines += [
         "",
         esc(
-            f"Within +-{band}: longs below {fmt.usd(r.long_below)}, "
-            f"shorts above {fmt.usd(r.short_above)}"
+            f"Within +-{band}: longs below {fmt.notional(r.long_below, proxy)}, "
+            f"shorts above {fmt.notional(r.short_above, proxy)}"
         ),
         esc(f"Asymmetry: {fmt.asymmetry(r.asymmetry)}"),
         esc(f"Funding: {funding}"),
@@ -101,9 +107,10 @@ def caption_html(r: MapReport) -> str:
     the CLI's summary, compact."""
     e = html.escape
     below, above = r.nearest(2)
+    proxy = is_proxy(r)
 
     def side(clusters: tuple[Cluster, ...]) -> str:
-        return "; ".join(cluster_line(c, r.price) for c in clusters) or "none within range"
+        return "; ".join(cluster_line(c, r.price, proxy) for c in clusters) or "none within range"
 
     funding = fmt.funding(r.funding.rate, r.funding.interval_h) if r.funding else "n/a"
     venues = ", ".join(r.venues)
@@ -114,7 +121,8 @@ def caption_html(r: MapReport) -> str:
         f"<b>Shorts above</b>: {e(side(above))}",
         f"<b>Longs below</b>: {e(side(below))}",
         e(
-            f"+-{r.band_pct:g}%: longs {fmt.usd(r.long_below)} / shorts {fmt.usd(r.short_above)},"
+            f"+-{r.band_pct:g}%: longs {fmt.notional(r.long_below, proxy)} / shorts "
+            f"{fmt.notional(r.short_above, proxy)},"
             f" asymmetry {fmt.asymmetry(r.asymmetry)}"
         ),
         e(f"Funding {funding}, OI {fmt.usd(r.open_interest_usd)}"),

@@ -115,6 +115,10 @@ def build_heatmap(
         (levels.short_price, levels.short_amount, "short", candles.high),
     ):
         touch = first_touch(series, seeded_at.ravel(), prices.ravel(), side).reshape(prices.shape)
+        # Levels already passed by their own candle's close never live (see surviving_levels).
+        close = candles.close[:, None]
+        dead = (prices >= close) if side == "long" else (prices <= close)
+        touch = np.where(dead, seeded_at, touch)
         start = seeded_at // every
         stop = np.minimum(touch // every, cols)
         bucket = grid.index_of(prices)

@@ -335,13 +335,15 @@ def surviving_levels(
 ) -> tuple[Levels, FloatArray, FloatArray]:
     """Seeded levels and the USD each still holds at ``as_of`` (0 where swept).
 
-    A long level seeded at t survives iff ``LP < min(low[t+1:])``, a short iff
-    ``LP > max(high[t+1:])`` (suffix extremes: one pass). Survivors keep the share
-    ``prod(1 - |dOI|/OI)`` over later OI drops, times their tier's decay.
+    A long level seeded at t survives iff ``LP < min(close[t], low[t+1:])``, a short iff
+    ``LP > max(close[t], high[t+1:])`` (suffix extremes: one pass). The seeding candle's own
+    close counts because it trades after the positions opened in that candle; without it, a
+    long wick drags the typical price so far that levels would sit on the wrong side of price.
+    Survivors keep the share ``prod(1 - |dOI|/OI)`` over later OI drops, times their tier's decay.
     """
     levels = seed_levels(candles, tiers, settings.split_clip)
-    later_low = suffix_extreme_after(candles.low, "min")[:, None]
-    later_high = suffix_extreme_after(candles.high, "max")[:, None]
+    later_low = np.minimum(suffix_extreme_after(candles.low, "min"), candles.close)[:, None]
+    later_high = np.maximum(suffix_extreme_after(candles.high, "max"), candles.close)[:, None]
     keep = suffix_product_after(oi_decrease_factors(candles))[:, None]
     keep = keep * decay_factors(candles, tiers, as_of)
     long_live = np.where(levels.long_price < later_low, levels.long_amount * keep, 0.0)
@@ -361,9 +363,9 @@ def build_map(
     """The liquidation map after the last candle.
 
     Steps (README, "The model"): ``N_t = max(dOI,0) * P_t`` split long/short; per tier a
-    liquidation price; a long level survives iff ``LP < min(low[t+1:])`` (short: ``LP >
-    max(high[t+1:])``); survivors are scaled by ``prod(1 - |dOI|/OI)`` over later OI drops and
-    by the tier's decay, then binned.
+    liquidation price; a long level survives iff ``LP < min(close[t], low[t+1:])`` (short:
+    ``LP > max(close[t], high[t+1:])``); survivors are scaled by ``prod(1 - |dOI|/OI)`` over
+    later OI drops and by the tier's decay, then binned.
     """
     settings = settings or ModelSettings()
     if len(candles) == 0:

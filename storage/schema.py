@@ -88,3 +88,62 @@ def m002_users(db: Database) -> None:
         defaults={"tz": "UTC", "active": 1, "digest": 1},
         not_null={"tz", "active", "digest"},
     )
+
+
+@migrations()
+def m003_alerts(db: Database) -> None:
+    """Positions and watches (one table: both are subscriptions to a symbol), per-user rule
+    settings, alert state, and the outbox every message goes through."""
+    _t(db, "subscriptions").create(
+        {
+            "id": int,
+            "chat_id": int,
+            "symbol": str,
+            "kind": str,  # 'position' or 'watch'
+            "side": str,  # 'long' / 'short'; NULL for watches
+            "entry": float,
+            "leverage": float,
+            "size_usd": float,
+            "liquidation_price": float,
+            "entry_lfr": float,  # fuel ratio at entry (also in the snapshot; a column for speed)
+            "entry_snapshot": str,  # JSON: the map metrics when the position was opened
+            "opened_at": int,
+            "closed_at": int,
+            "muted": int,
+        },
+        pk="id",
+        foreign_keys=[("chat_id", "users", "chat_id")],
+        defaults={"muted": 0},
+    )
+    _t(db, "subscriptions").create_index(["symbol", "closed_at"])
+    _t(db, "subscriptions").create_index(["chat_id", "closed_at"])
+    _t(db, "alert_settings").create(
+        {"chat_id": int, "rule": str, "mode": str, "threshold": float},
+        pk=("chat_id", "rule"),
+    )
+    _t(db, "alert_state").create(
+        {"sub_id": int, "rule": str, "key": str, "armed": int, "last_fired_ms": int,
+         "episode": int, "zone_low": float, "zone_high": float},
+        pk=("sub_id", "rule", "key"),
+    )  # fmt: skip
+    _t(db, "outbox").create(
+        {
+            "id": int,
+            "dedupe_key": str,
+            "chat_id": int,
+            "kind": str,  # 'alert', 'digest', 'note'
+            "text": str,  # Telegram HTML
+            "photo": bytes,
+            "silent": int,
+            "created_at": int,
+            "not_before": int,  # held in quiet hours until then
+            "sent_at": int,
+            "attempts": int,
+            "last_error": str,
+            "status": str,  # 'pending', 'sent', 'dropped'
+        },
+        pk="id",
+        defaults={"attempts": 0, "status": "pending", "silent": 0},
+    )
+    _t(db, "outbox").create_index(["dedupe_key"], unique=True)
+    _t(db, "outbox").create_index(["status", "not_before"])

@@ -46,7 +46,7 @@ class BotHarness:
         self.allowed = allowed_chat_ids or []
         self.clock = FixedClock(at)
         self.source = source or ReplaySource()
-        self.extra = settings
+        self.extra = {"digest_hours": 0, **settings}  # tests opt in to digests
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.fake = FakeTelegram()

@@ -2,7 +2,8 @@
 
 This is the model of README "The model" as a trader would simulate it by hand: walk the candles
 in order; each candle first liquidates the earlier levels its low/high reaches, then closes a
-share of every open level if OI fell, then opens new levels at its typical price. The engine
+share of every open level if OI fell, then opens new levels at its typical price (dropping at
+once any level its own close has already passed). The engine
 (`liqmap.model.build_map`) must agree with it to floating-point rounding.
 
 Heaps keep the sweep cheap (the highest long level and the lowest short level are the first to
@@ -74,12 +75,16 @@ def reference_map(
         else:
             opened = float(c.volume[t]) * typical
         share = long_share(c, t, settings.split_clip)
+        close = float(c.close[t])
         for k, tier in enumerate(tiers):
             b = tier.bracket
             lp = liquidation_price(typical, tier.leverage, "long", b.mmr, b.cum, tier.notional)
             sp = liquidation_price(typical, tier.leverage, "short", b.mmr, b.cum, tier.notional)
-            heapq.heappush(longs, (-lp, t, k, opened * share * tier.weight, scale))
-            heapq.heappush(shorts, (sp, t, k, opened * (1 - share) * tier.weight, scale))
+            # the candle's own close comes after its entries: a level it passed is already gone
+            if lp < close:
+                heapq.heappush(longs, (-lp, t, k, opened * share * tier.weight, scale))
+            if sp > close:
+                heapq.heappush(shorts, (sp, t, k, opened * (1 - share) * tier.weight, scale))
 
     def decay(t: int, k: int) -> float:
         half = tiers[k].half_life_h

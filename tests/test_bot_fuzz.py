@@ -29,7 +29,11 @@ word = st.text(
 )
 numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers()).map(str)
 arg = st.one_of(nasty, word, numbers)
-command = st.sampled_from(["map", "heatmap", "check", "tz", "status", "help", "start"])
+command = st.sampled_from(
+    ["map", "heatmap", "check", "tz", "status", "help", "start", "open", "positions", "close",
+     "watch", "unwatch", "alerts", "digest", "quiet", "mute"]
+)  # fmt: skip
+TABLES = ("subscriptions", "alert_settings", "outbox")
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +52,18 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
 def test_any_arguments_get_a_clear_reply(bot: BotHarness, name: str, args: list[str]) -> None:
     assert bot.services is not None
     text = f"/{name} {' '.join(args)}".strip()
+    db = bot.services.db
+    before = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+    user_before = users.get(db, CHAT)
     reply = bot.send(CHAT, text, timeout=60)
     body = reply.text or ""
     assert body, f"empty reply to {text!r}"
     assert APOLOGY not in body, f"a handler failed on {text!r}"
     if body.startswith("⚠️"):
         assert "Usage:" in body  # says what is wrong and shows the right form
+        after = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+        assert after == before, f"{text!r} was rejected but changed {before} -> {after}"
+        assert users.get(db, CHAT) == user_before, f"{text!r} was rejected but changed the user"
     user = users.get(bot.services.db, CHAT)
     assert user is not None
     if name != "tz" or "Time zone set" not in body:

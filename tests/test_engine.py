@@ -99,13 +99,18 @@ def test_no_surviving_level_beyond_a_later_extreme(c: Candles, weights: dict[flo
     s = ModelSettings(tier_weights=weights)
     tiers, _ = resolve_tiers("BTC", s)
     levels, long_live, short_live = surviving_levels(c, tiers, s, int(c.close_time[-1]))
-    for t in range(len(c) - 1):
-        later_low, later_high = c.low[t + 1 :].min(), c.high[t + 1 :].max()
+    for t in range(len(c)):
+        later_low = c.low[t + 1 :].min() if t + 1 < len(c) else np.inf
+        later_high = c.high[t + 1 :].max() if t + 1 < len(c) else -np.inf
         for k in range(len(tiers)):
             if long_live[t, k] > 0:
-                assert levels.long_price[t, k] < later_low
+                assert levels.long_price[t, k] < min(later_low, c.close[t])
             if short_live[t, k] > 0:
-                assert levels.short_price[t, k] > later_high
+                assert levels.short_price[t, k] > max(later_high, c.close[t])
+    liq = build_map(c, "BTC", s)  # so every long sits below the price and every short above
+    below = liq.grid.highs <= liq.price
+    above = liq.grid.lows >= liq.price
+    assert not np.any(liq.long[above] > 0) and not np.any(liq.short[below] > 0)
 
 
 @PROPS

@@ -107,6 +107,14 @@ EXTRA_OI_SCALE = 0.1
 ETH_OI_SCALE = 0.5
 # Each venue's share of the OKX USD open interest, to look like a market.
 OI_SHARE = {"binanceusdm": 0.45, "bybit": 0.25, "okx": 0.20, "bitget": 0.10}
+# Test knob: from a time on, a venue's OI is multiplied by a factor (a flush of positions).
+# Set with FakeVenue.cut_open_interest; FakeVenues.clear() resets it.
+OI_CUT: dict[str, tuple[int, float]] = {}
+
+
+def _cut(venue: str, t: int) -> float:
+    start, factor = OI_CUT.get(venue, (2**62, 1.0))
+    return factor if t >= start else 1.0
 
 
 def _extra_decimals(price: float) -> int:
@@ -387,7 +395,7 @@ class Market:
             price = Market.price_at(coin, int(t))
             if price is None:
                 continue
-            value = float(np.interp(t, times, usd)) * OI_SHARE[venue] * scale
+            value = float(np.interp(t, times, usd)) * OI_SHARE[venue] * scale * _cut(venue, int(t))
             out.append((int(t), value / price, value))
         return out
 
@@ -403,7 +411,7 @@ class Market:
         price = Market.price_at(coin, now)
         if price is None or not times[0] <= now <= times[-1]:
             return None
-        value = float(np.interp(now, times, usd)) * OI_SHARE[venue] * scale
+        value = float(np.interp(now, times, usd)) * OI_SHARE[venue] * scale * _cut(venue, now)
         return now, value / price, value
 
     @staticmethod
@@ -559,6 +567,10 @@ class FakeVenue:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def cut_open_interest(self, from_ms: int, factor: float) -> None:
+        """From ``from_ms`` on, this venue reports its OI times ``factor`` (0.7: a 30% flush)."""
+        OI_CUT[self.venue] = (from_ms, factor)
 
     def hide_symbol(self, coin: str) -> None:
         """Delist ``coin`` ('ETH') here: absent from the next instrument listing (so ccxt raises
@@ -1748,7 +1760,8 @@ class FakeVenues:
         return self.venues[venue]
 
     def clear(self) -> None:
-        """Drop faults, hidden symbols and logs on every venue."""
+        """Drop faults, hidden symbols, OI cuts and logs on every venue."""
+        OI_CUT.clear()
         for v in self.venues.values():
             v.clear_faults()
             v.hidden.clear()
@@ -1849,6 +1862,7 @@ async def fake_venues(
     try:
         yield fakes
     finally:
+        OI_CUT.clear()
         await fakes.close()
 
 

@@ -1,0 +1,123 @@
+"""The 4-hourly digest: one message per user covering every watched symbol and position.
+
+Aligned to the user's time zone (local 00:00, 04:00, 08:00...), skipped in quiet hours, split
+cleanly (between symbols) if it would pass Telegram's 4,096 characters.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
+
+from bot import fmt
+from bot.report import MapReport
+from bot.summary import cluster_line, is_proxy
+from liqmap import fuel_ratio
+from storage.subscriptions import Subscription
+from storage.users import User
+
+LIMIT = 4096
+HOUR_MS = 3_600_000
+
+
+def digest_slot(now_ms: int, tz: str, every_h: int = 4) -> str | None:
+    """The local slot label (``2025-10-10T16``) if ``now_ms`` falls in a digest hour, else None.
+
+    Slots are the local hours divisible by ``every_h``; any moment within that hour counts, so a
+    tick a little late still sends, and the slot label keeps it to once."""
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
+    if local.hour % every_h:
+        return None
+    return local.strftime("%Y-%m-%dT%H")
+
+
+def in_quiet_hours(now_ms: int, tz: str, start: str | None, end: str | None) -> bool:
+    """Whether local time is inside ``start``-``end`` (HH:MM; may wrap past midnight)."""
+    if not start or not end:
+        return False
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz)).time()
+    a, b = time.fromisoformat(start), time.fromisoformat(end)
+    return a <= local < b if a < b else (local >= a or local < b)
+
+
+def quiet_ends_at(now_ms: int, tz: str, end: str) -> int:
+    """The next moment (ms) local time reaches ``end``."""
+    zone = ZoneInfo(tz)
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
+    target = datetime.combine(local.date(), time.fromisoformat(end), tzinfo=zone)
+    if target <= local:
+        target = datetime.combine(
+            local.date().fromordinal(local.date().toordinal() + 1), time.fromisoformat(end),
+            tzinfo=zone,
+        )  # fmt: skip
+    return int(target.timestamp() * 1000)
+
+
+def _lfr(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.ratio(x)
+
+
+def symbol_block(
+    r: MapReport, subs: list[Subscription], oi_change_4h: float | None, now_ms: int
+) -> str:
+    e = html.escape
+    base = r.symbol.split("/")[0]
+    change = f" ({fmt.pct(r.price_change_4h * 100)} 4h)" if r.price_change_4h is not None else ""
+    age_min = max(0, (now_ms - r.liq.as_of) // 60_000)
+    below, above = r.nearest(2)
+    proxy = is_proxy(r)
+    shorts = "; ".join(cluster_line(c, r.price, proxy) for c in above) or "none"
+    longs = "; ".join(cluster_line(c, r.price, proxy) for c in below) or "none"
+    oi = "n/a" if oi_change_4h is None else fmt.pct(oi_change_4h * 100)
+    funding = fmt.funding(r.funding.rate, r.funding.interval_h) if r.funding else "n/a"
+    lines = [
+        f"<b>{e(base)}</b> {e(fmt.price(r.price))}{e(change)} | data {age_min} min old"
+        + (f" | stale: {e(', '.join(r.stale))}" if r.stale else ""),
+        f"  Shorts above: {e(shorts)}",
+        f"  Longs below: {e(longs)}",
+        f"  Asymmetry {e(fmt.asymmetry(r.asymmetry))} | OI 4h {e(oi)} | funding {e(funding)}",
+    ]
+    for s in subs:
+        if s.kind != "position" or s.side is None or s.entry is None:
+            continue
+        now_lfr = fuel_ratio(r.liq, s.side, r.band_pct)
+        then = s.entry_snapshot.get("lfr")
+        worse = " ⚠️" if then is not None and then >= 1.0 and now_lfr < 1.0 else ""
+        lp = s.liquidation_price or float("nan")
+        lines.append(
+            e(
+                f"  #{s.id} {s.side} {fmt.price(s.entry)} x{s.leverage:g}: LFR {_lfr(now_lfr)}"
+                f" now vs {_lfr(then)} at entry{worse}; liq {fmt.price(lp)}"
+                f" ({fmt.pct((lp / r.price - 1) * 100)})"
+            )
+        )
+    return "\n".join(lines)
+
+
+def digest_messages(
+    user: User,
+    reports: Mapping[str, MapReport],
+    subs: list[Subscription],
+    oi_changes: Mapping[str, float | None],
+    now_ms: int,
+) -> list[str]:
+    """The digest as one or more HTML messages, each within Telegram's limit."""
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(user.tz))
+    head = f"<b>Digest {html.escape(local.strftime('%a %H:%M'))} {html.escape(user.tz)}</b>"
+    blocks = []
+    for symbol, r in reports.items():
+        mine = [s for s in subs if s.symbol == symbol]
+        blocks.append(symbol_block(r, mine, oi_changes.get(symbol), now_ms))
+    messages: list[str] = []
+    current = head
+    for block in blocks:
+        if len(current) + 2 + len(block) > LIMIT:
+            messages.append(current)
+            current = block[:LIMIT]
+        else:
+            current += "\n\n" + block
+    messages.append(current)
+    return messages

@@ -1,0 +1,159 @@
+"""Positions and watches: what each trader asked the bot to watch."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError, Table
+
+POSITION = "position"
+WATCH = "watch"
+
+
+def _subs(db: Database) -> Table:
+    t = db["subscriptions"]
+    assert isinstance(t, Table)
+    return t
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    chat_id: int
+    symbol: str
+    kind: str
+    side: str | None
+    entry: float | None
+    leverage: float | None
+    size_usd: float | None
+    liquidation_price: float | None
+    entry_snapshot: dict[str, Any]
+    opened_at: int
+    closed_at: int | None
+    muted: bool
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Subscription:
+        return cls(
+            id=int(row["id"]),
+            chat_id=int(row["chat_id"]),
+            symbol=row["symbol"],
+            kind=row["kind"],
+            side=row.get("side"),
+            entry=row.get("entry"),
+            leverage=row.get("leverage"),
+            size_usd=row.get("size_usd"),
+            liquidation_price=row.get("liquidation_price"),
+            entry_snapshot=json.loads(row.get("entry_snapshot") or "{}"),
+            opened_at=int(row["opened_at"]),
+            closed_at=row.get("closed_at"),
+            muted=bool(row.get("muted")),
+        )
+
+
+def open_position(
+    db: Database, chat_id: int, symbol: str, side: str, entry: float, leverage: float,
+    size_usd: float | None, liquidation_price: float, snapshot: dict[str, Any], now: int,
+) -> Subscription:  # fmt: skip
+    with db.atomic():
+        row_id = (
+            _subs(db)
+            .insert(
+                {
+                    "chat_id": chat_id,
+                    "symbol": symbol,
+                    "kind": POSITION,
+                    "side": side,
+                    "entry": entry,
+                    "leverage": leverage,
+                    "size_usd": size_usd,
+                    "liquidation_price": liquidation_price,
+                    "entry_lfr": snapshot.get("lfr"),
+                    "entry_snapshot": json.dumps(snapshot),
+                    "opened_at": now,
+                    "muted": 0,
+                }
+            )
+            .last_pk
+        )
+    assert row_id is not None
+    found = get(db, int(row_id))
+    assert found is not None
+    return found
+
+
+def add_watch(db: Database, chat_id: int, symbol: str, now: int) -> tuple[Subscription, bool]:
+    """Watch a symbol (once per chat); returns (watch, created)."""
+    existing = [s for s in open_for_chat(db, chat_id) if s.kind == WATCH and s.symbol == symbol]
+    if existing:
+        return existing[0], False
+    row = {"chat_id": chat_id, "symbol": symbol, "kind": WATCH, "opened_at": now, "muted": 0}
+    with db.atomic():
+        row_id = _subs(db).insert({**row, "entry_snapshot": "{}"}).last_pk
+    assert row_id is not None
+    found = get(db, int(row_id))
+    assert found is not None
+    return found, True
+
+
+def close(db: Database, sub_id: int, now: int) -> None:
+    with db.atomic():
+        _subs(db).update(sub_id, {"closed_at": now})
+        db.execute("delete from alert_state where sub_id = ?", [sub_id])
+
+
+def set_muted(db: Database, sub_id: int, muted: bool) -> None:
+    with db.atomic():
+        _subs(db).update(sub_id, {"muted": int(muted)})
+
+
+def get(db: Database, sub_id: int) -> Subscription | None:
+    try:
+        return Subscription.from_row(_subs(db).get(sub_id))
+    except NotFoundError:
+        return None
+
+
+def open_for_chat(db: Database, chat_id: int) -> list[Subscription]:
+    rows = _subs(db).rows_where("chat_id = ? and closed_at is null", [chat_id], order_by="id")
+    return [Subscription.from_row(r) for r in rows]
+
+
+COLUMNS = (
+    "s.id", "s.chat_id", "s.kind", "s.side", "s.entry", "s.leverage", "s.liquidation_price",
+    "s.entry_lfr", "s.muted", "u.muted_until", "u.tz", "u.quiet_start", "u.quiet_end",
+)  # fmt: skip
+
+
+def open_for_symbol(db: Database, symbol: str) -> list[tuple[Any, ...]]:
+    """Every open subscription of a symbol with its owner's settings, as tuples in ``COLUMNS``
+    order (one query; the alert pass turns the columns into arrays)."""
+    return db.execute(
+        f"select {', '.join(COLUMNS)} from subscriptions s join users u on u.chat_id = s.chat_id "
+        "where s.symbol = ? and s.closed_at is null and u.active = 1 order by s.id",
+        [symbol],
+    ).fetchall()
+
+
+def symbols_in_use(db: Database) -> list[str]:
+    rows = db.execute(
+        "select distinct symbol from subscriptions where closed_at is null order by symbol"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def close_all_for_chat(db: Database, chat_id: int, now: int) -> None:
+    """The user blocked the bot: stop watching anything for them."""
+    with db.atomic():
+        db.execute(
+            "delete from alert_state where sub_id in (select id from subscriptions where "
+            "chat_id = ? and closed_at is null)",
+            [chat_id],
+        )
+        db.execute(
+            "update subscriptions set closed_at = ? where chat_id = ? and closed_at is null",
+            [now, chat_id],
+        )
