@@ -378,7 +378,7 @@ class _Pass:
 
     # -- events -------------------------------------------------------------------------------
 
-    def events(self) -> list[AlertEvent]:
+    def events(self, with_text: bool = True) -> list[AlertEvent]:
         rows, slots = np.nonzero(self.fire.T)  # by subscription, then slot
         if rows.size == 0:
             return []
@@ -418,7 +418,7 @@ class _Pass:
                 cluster = self.slot_cluster.get(s)
             memo: tuple[Any, ...] = (s, t, hit if rule == OWN_LP_IN_CLUSTER else -1)
             memo += (side, entry, lev, lp, elfr) if position else (0,)
-            text = texts.get(memo)
+            text = texts.get(memo) if with_text else ""
             if text is None:
                 view = (
                     SubView(kind, side, entry, lev, lp, elfr)
@@ -465,13 +465,15 @@ def evaluate(
     state: AlertState,
     now_ms: int,
     config: AlertConfig = DEFAULT_CONFIG,
+    with_text: bool = True,
 ) -> tuple[list[AlertEvent], AlertState]:
     """Evaluate every rule for every subscription of ``metrics.symbol`` at ``now_ms``.
 
     Returns the events (ordered by subscription, then rule slot) and the new state: ``state``
     with the rows of ``subs`` replaced (other subscriptions' rows are kept; drop deleted ones
     with ``AlertState.prune``). Persist both in one transaction; inserting events with
-    ``dedupe_key`` unique makes a retried evaluation harmless.
+    ``dedupe_key`` unique makes a retried evaluation harmless. ``with_text=False`` leaves
+    the texts empty (benchmarks: the decisions alone).
     """
     p = _Pass(metrics, subs, state, now_ms, config)
     p.cluster_edge()
@@ -481,4 +483,4 @@ def evaluate(
     p.squeeze()
     p.asymmetry()
     p.own_lp_in_cluster()
-    return p.events(), state.merge(subs.sub_id, p.new)
+    return p.events(with_text), state.merge(subs.sub_id, p.new)

@@ -1,0 +1,37 @@
+"""`liqbot demo`, run as the README's first command runs it: offline, no token, ends by itself."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
+    out = tmp_path / "charts"
+    env_free = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no token, no settings
+    t0 = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, env=env_free, cwd=tmp_path,
+    )  # fmt: skip
+    elapsed = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert elapsed < 60, f"the demo took {elapsed:.0f}s"
+    log = r.stdout
+    for said in ("trader: /open BTC long 121500 20 10000", "trader: /watch ETH",
+                 "trader: /quiet 02:00-06:00", "trader: /close 1"):  # fmt: skip
+        assert said in log
+    assert "Watching position #1" in log and "Closed #1" in log
+    done = re.search(r"Done: (\d+) bot messages, (\d+) alerts, (\d+) digests, (\d+) charts", log)
+    assert done, log[-1500:]
+    messages, alerts, digests, charts = (int(x) for x in done.groups())
+    assert messages > alerts + digests
+    assert alerts >= 5 and digests >= 2 and charts >= 3
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == charts and all(p.read_bytes()[:8] == PNG_MAGIC for p in pngs)
+    assert "Traceback" not in r.stderr
