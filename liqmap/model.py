@@ -297,12 +297,17 @@ def seed_levels(c: Candles, tiers: tuple[Tier, ...], clip: tuple[float, float]) 
     notional, model = new_notional(c)
     share, split = long_share(c, clip)
     weights = np.array([t.weight for t in tiers])
-    long_price = np.empty((len(c), len(tiers)))
-    short_price = np.empty_like(long_price)
-    for k, t in enumerate(tiers):  # a handful of tiers; the candle axis stays vectorised
-        b = t.bracket
-        long_price[:, k] = liquidation_price(p, t.leverage, "long", b.mmr, b.cum, t.notional)
-        short_price[:, k] = liquidation_price(p, t.leverage, "short", b.mmr, b.cum, t.notional)
+    # LP is linear in the entry price: one factor per tier, broadcast over every candle.
+    long_factor = np.array([
+        float(liquidation_price(1.0, t.leverage, "long", t.bracket.mmr, t.bracket.cum, t.notional))
+        for t in tiers
+    ])  # fmt: skip
+    short_factor = np.array([
+        float(liquidation_price(1.0, t.leverage, "short", t.bracket.mmr, t.bracket.cum, t.notional))
+        for t in tiers
+    ])  # fmt: skip
+    long_price = p[:, None] * long_factor[None, :]
+    short_price = p[:, None] * short_factor[None, :]
     long_amount = (notional * share)[:, None] * weights[None, :]
     short_amount = (notional * (1.0 - share))[:, None] * weights[None, :]
     return Levels(long_price, short_price, long_amount, short_amount, model, split)
