@@ -10,11 +10,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 from bot.charts import render_heatmap, render_map
+from bot.clock import parse_utc_ms
 from bot.heatmaps import make_heatmap
 from bot.report import WINDOWS, MapReport, make_report
 from bot.summary import report_json, summary_text
@@ -33,14 +33,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_time(text: str) -> int:
-    """ISO time (``2025-10-10T20:00``, ``2025-10-10 20:00Z``, ``2025-10-10``) -> UTC ms."""
+    """``--at``: an ISO time, UTC when no zone is given -> ms."""
     try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_utc_ms(text)
     except ValueError:
         raise UsageError(f"--at {text!r} is not an ISO time such as 2025-10-10T20:00Z") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return int(t.timestamp() * 1000)
 
 
 def parse_tiers(text: str) -> tuple[float, ...]:

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
+
+
+def parse_utc_ms(text: str) -> int:
+    """ISO time (``2025-10-10T20:00``, ``2025-10-10 20:00Z``, ``2025-10-10``; UTC when no zone is
+    given) -> ms. Raises ValueError."""
+    t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return int(t.timestamp() * 1000)
 
 
 class Clock(Protocol):

@@ -4,45 +4,11 @@ from __future__ import annotations
 
 import math
 
+# The alert texts and the bot's replies format numbers the same way: one implementation, in the
+# lower layer (alerts must not import bot).
+from alerts.text import pct, price, ratio, usd
 
-def usd(x: float | None) -> str:
-    """Compact dollars: $950, $12.3K, $4.56M, $1.20B."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    a = abs(x)
-    sign = "-" if x < 0 else ""
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if a >= size:
-            return (
-                f"{sign}${a / size:.3g}{unit}" if a / size < 100 else f"{sign}${a / size:.0f}{unit}"
-            )
-    return f"{sign}${a:.0f}"
-
-
-def price(x: float) -> str:
-    """Price with precision that suits its size."""
-    if not math.isfinite(x):
-        return "n/a"
-    if x >= 1000:
-        return f"{x:,.1f}"
-    if x >= 1:
-        return f"{x:,.3f}"
-    return f"{x:.6g}"
-
-
-def pct(x: float, signed: bool = True) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{x:+.2f}%" if signed else f"{x:.2f}%"
-
-
-def ratio(x: float) -> str:
-    """A ratio such as the fuel ratio: '1.83', 'unbounded' for x/0, 'n/a' for 0/0."""
-    if math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "unbounded"
-    return f"{x:.2f}"
+__all__ = ["asymmetry", "funding", "notional", "pct", "price", "ratio", "usd"]
 
 
 def asymmetry(x: float) -> str:

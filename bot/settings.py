@@ -7,11 +7,12 @@ printed, logged or put in a message.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.clock import parse_utc_ms
 
 VENUES = ("binanceusdm", "bybit", "okx", "bitget")
 DEFAULT_REPLAY_START = "2025-10-10T12:00:00Z"
@@ -152,9 +153,6 @@ class Settings(BaseSettings):
 def replay_start_ms(text: str) -> int:
     """``LIQBOT_REPLAY_START`` (ISO, UTC if no zone) -> ms."""
     try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_utc_ms(text)
     except ValueError:
         raise ValueError(f"LIQBOT_REPLAY_START {text!r} is not an ISO time") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return int(t.timestamp() * 1000)

@@ -142,14 +142,23 @@ async def _close(
     await reply(update, post_trade_html(sub, report, snap))
 
 
-async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _one_symbol(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, command: str
+) -> str | None:
+    """The single SYMBOL argument of ``command``, or None after telling the user what is wrong."""
     args = _args(context)
     try:
         if len(args) != 1:
             raise InputError("tell me one symbol" if not args else "too many arguments")
-        symbol = _symbol(context, args[0])
+        return _symbol(context, args[0])
     except InputError as e:
-        await reject(update, "watch", str(e))
+        await reject(update, command, str(e))
+        return None
+
+
+async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    symbol = await _one_symbol(update, context, "watch")
+    if symbol is None:
         return
     _register(update, context)
     s = services(context)
@@ -163,13 +172,8 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    args = _args(context)
-    try:
-        if len(args) != 1:
-            raise InputError("tell me one symbol" if not args else "too many arguments")
-        symbol = _symbol(context, args[0])
-    except InputError as e:
-        await reject(update, "unwatch", str(e))
+    symbol = await _one_symbol(update, context, "unwatch")
+    if symbol is None:
         return
     s = services(context)
     found = [x for x in subscriptions.open_for_chat(s.db, _chat_id(update))
