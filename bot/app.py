@@ -17,7 +17,7 @@ from telegram.ext import (
 from bot import handlers, jobs, trade_handlers
 from bot.clock import Clock, ReplayClock, WallClock
 from bot.commands import COMMANDS
-from bot.live import open_live
+from bot.live import SymbolChoiceError, open_live, validate_symbols
 from bot.maps import MapService
 from bot.services import KEY, Services
 from bot.settings import Settings, replay_start_ms
@@ -59,6 +59,13 @@ def build_services(settings: Settings, source: MarketSource | None = None,
 
 
 async def _post_init(app: Application) -> None:
+    found = app.bot_data.get(KEY)
+    if isinstance(found, Services) and found.refresher is not None:
+        try:  # a symbol no venue lists stops the start with the valid choices
+            await validate_symbols(found.refresher, found.settings.symbols)
+        except SymbolChoiceError as e:
+            await found.refresher.close()
+            raise ConfigError(f"LIQBOT_SYMBOLS: {e}") from None
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
 
 

@@ -122,7 +122,13 @@ def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
 
     from pydantic import ValidationError
 
-    from bot.live import VenueChoiceError, open_live, parse_venues
+    from bot.live import (
+        SymbolChoiceError,
+        VenueChoiceError,
+        open_live,
+        parse_venues,
+        validate_symbols,
+    )
     from bot.settings import Settings
     from storage import open_db
 
@@ -140,13 +146,17 @@ def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
 
     async def fetch() -> None:
         try:
+            await validate_symbols(refresher, [args.symbol])
             outcome = await refresher.refresh(at)
         finally:
             await refresher.close()
         for o in outcome.failed:
             print(f"liqbot: {o.venue} {o.symbol}: {o.error}", file=sys.stderr)
 
-    asyncio.run(fetch())
+    try:
+        asyncio.run(fetch())
+    except SymbolChoiceError as e:
+        raise UsageError(str(e)) from None
     return make_report(store, args.symbol, args.window, at, model)
 
 

@@ -46,3 +46,43 @@ def open_live(
     )
     store = LiveStore(db, venues, unified, refresher, int(settings.refresh_seconds * 1000))
     return store, refresher
+
+
+class SymbolChoiceError(ValueError):
+    """A symbol no configured venue lists; the message suggests the nearest valid ones."""
+
+
+async def validate_symbols(refresher: Refresher, symbols: list[str]) -> None:
+    """Check every symbol against the venues' loaded markets (linear USDT perpetuals).
+
+    Venues whose markets cannot be loaded right now are skipped (an outage must not stop the
+    bot); if none can be loaded, nothing is checked."""
+    import difflib
+
+    from market.errors import MarketError
+
+    listed: set[str] = set()
+    for feed in refresher.feeds.values():
+        try:
+            await feed.load_markets()
+        except MarketError:
+            continue
+        listed |= {
+            s for s, m in feed.exchange.markets.items()
+            if m.get("swap") and m.get("linear") and m.get("settle") == "USDT"
+        }  # fmt: skip
+    if not listed:
+        return
+    bases = sorted({s.split("/")[0] for s in listed})
+    for symbol in symbols:
+        unified = unified_symbol(symbol)
+        if unified in listed:
+            continue
+        base = unified.split("/")[0]
+        near = difflib.get_close_matches(base, bases, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        venues = ", ".join(refresher.feeds)
+        raise SymbolChoiceError(
+            f"{base} is not a USDT perpetual on {venues}{hint} ({len(bases)} are listed, "
+            f"e.g. {', '.join(bases[:8])})"
+        )

@@ -200,3 +200,29 @@ def test_cli_live_source_against_the_fake_venues(tmp_path: object) -> None:
         bad = subprocess.run([*args[:-3], "--exchanges", "kraken"], env=env, capture_output=True,
                              text=True, timeout=60)  # fmt: skip
         assert bad.returncode == 2 and "choose from binanceusdm" in bad.stderr
+
+
+def test_symbols_are_checked_against_the_venues_markets(tmp_path: object) -> None:
+    with fake_venues_in_thread(now_ms=NOW) as fakes:
+        env = dict(os.environ, LIQBOT_EXCHANGE_URLS=json.dumps(fakes.urls),
+                   LIQBOT_DB_PATH=str(tmp_path) + "/s.db", LIQBOT_BACKFILL_DAYS="1")  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "map", "BTCC", "--source", "live", "--at",
+             "2025-10-21T00:00Z"], env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 2
+        assert "BTCC is not a USDT perpetual on binanceusdm, bybit, okx, bitget" in r.stderr
+        assert "did you mean BTC" in r.stderr and "Traceback" not in r.stderr
+        # the same for LIQBOT_SYMBOLS when the bot starts: it stops with the same message
+        from tests.fakes.telegram_api import FakeTelegram
+
+        with FakeTelegram() as tg:
+            run = subprocess.run(
+                [sys.executable, "-m", "bot.cli", "run"],
+                env={**env, "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.url,
+                     "LIQBOT_SYMBOLS": "BTC,ETHH"},
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+        assert run.returncode == 2, run.stderr[-1500:]
+        assert "LIQBOT_SYMBOLS: ETHH is not a USDT perpetual" in run.stderr
+        assert tg.token not in run.stderr
