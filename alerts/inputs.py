@@ -21,7 +21,7 @@ from alerts.catalogue import (
 )
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
 from liqmap.metrics import asymmetry, band_totals, fuel_ratio
-from liqmap.model import LiqMap
+from liqmap.model import MODEL_VOLUME_PROXY, LiqMap
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -46,7 +46,10 @@ class SymbolMetrics:
     (only the first two are used). ``clusters``: every cluster of the map (own-LP and squeeze
     checks). ``lfr_long``/``lfr_short``: ``liqmap.metrics.fuel_ratio`` for a long and a short
     (``inf`` unbounded, ``nan`` empty). ``asymmetry``: longs below / shorts above within
-    ``band_pct``; ``long_below``/``short_above``: those two totals (USD), for the text.
+    ``band_pct``; ``long_below``/``short_above``: those two totals, for the text.
+    ``relative_units``: the map came from the volume-proxy model (no OI history), so every
+    notional (clusters, totals) is in relative units seeded from turnover, not USD; the texts
+    then write amounts as "1.35B rel." instead of "$1.35B".
     ``oi_change_4h``: fraction (-0.18 = fell 18%), computed only over venues present at both
     ends; None (or NaN) when unknown, and then the OI rule never fires. ``funding_rate`` and
     ``funding_p95_abs`` (95th percentile of abs(funding) over 30 days): fractions per 8 h.
@@ -69,6 +72,7 @@ class SymbolMetrics:
     band_pct: float = 10.0
     venues: tuple[str, ...] = ()
     stale: tuple[str, ...] = ()
+    relative_units: bool = False
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.price) and self.price > 0):
@@ -103,7 +107,8 @@ class SymbolMetrics:
         return tuple(c for c in self.side_clusters(side) if self.edge_distance_pct(c) <= band_pct)
 
     def dense_notional(self, side: str, band_pct: float) -> float:
-        """Notional (USD) of the clusters of ``side`` within ``band_pct`` (squeeze rule)."""
+        """Notional (USD, or relative units) of the clusters of ``side`` within ``band_pct``
+        (squeeze rule)."""
         return float(sum(c.notional for c in self.dense_within(side, band_pct)))
 
     def nearest_dense_distance(self, side: str) -> float:
@@ -129,7 +134,8 @@ def metrics_from_map(
     stale: Sequence[str] = (),
 ) -> SymbolMetrics:
     """Build :class:`SymbolMetrics` from a fresh map. ``funding_rate`` and ``funding_p95_abs``
-    are per ``funding_interval_h`` and converted to per 8 h (linearly: a 4 h rate x 2)."""
+    are per ``funding_interval_h`` and converted to per 8 h (linearly: a 4 h rate x 2).
+    ``relative_units`` is set for volume-proxy maps (their notionals are not USD)."""
     to_8h = 8.0 / funding_interval_h
     long_below, short_above = band_totals(liq, band_pct)
     below, above = clusters.nearest(2)
@@ -151,6 +157,7 @@ def metrics_from_map(
         band_pct=band_pct,
         venues=tuple(venues),
         stale=tuple(stale),
+        relative_units=liq.model == MODEL_VOLUME_PROXY,
     )
 
 

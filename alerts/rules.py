@@ -404,6 +404,9 @@ class _Pass:
             self.lp_hit[rows].tolist(),
             slots.tolist(),
         ]
+        # One context per evaluation: the symbol, its levels and its units (USD or relative,
+        # a per-symbol fact) are the same for every event, so the memo key below can leave
+        # them out; ``texts`` lives only for this call.
         ctx = MessageContext.of(m)
         texts: dict[tuple[Any, ...], str] = {}  # many subscriptions share one message
         out = []

@@ -41,6 +41,15 @@ def usd(x: float | None) -> str:
     return f"{sign}${a:.0f}"
 
 
+def notional(x: float | None, relative: bool = False) -> str:
+    """``usd(x)``, or for relative units (volume-proxy maps, seeded from turnover rather than
+    open interest) the same figure without the dollar sign: 1.35B rel."""
+    text = usd(x)
+    if not relative or text == "n/a":
+        return text
+    return text.replace("$", "", 1) + " rel."
+
+
 def price(x: float | None) -> str:
     """116,605.3 / 3,412.55 / 0.231456."""
     if x is None or not math.isfinite(x):
@@ -115,9 +124,11 @@ class SubView:
 
 
 def cluster_span(m: SymbolMetrics, c: Cluster) -> str:
-    """'109,944.0–109,286.6 (-5.71%, $4.03M)': near edge to far edge, distance, notional."""
+    """'109,944.0–109,286.6 (-5.71%, $4.03M)': near edge to far edge, distance, notional
+    ('4.03M rel.' for relative units)."""
     d = (c.near_edge() / m.price - 1.0) * 100.0
-    return f"{price(c.near_edge())}–{price(c.far_edge())} ({pct(d)}, {usd(c.notional)})"
+    amount = notional(c.notional, m.relative_units)
+    return f"{price(c.near_edge())}–{price(c.far_edge())} ({pct(d)}, {amount})"
 
 
 def levels_block(m: SymbolMetrics) -> str:
@@ -177,12 +188,18 @@ def stop_advice(m: SymbolMetrics, sub: SubView, buffer_pct: float) -> str:
 
 @dataclass(frozen=True)
 class MessageContext:
-    """What every message of one evaluation shares, formatted once."""
+    """What every message of one evaluation shares, formatted once. ``relative``: amounts are
+    in relative units (a volume-proxy map), constant for the symbol's whole evaluation."""
 
     m: SymbolMetrics
     symbol: str
     levels: str
     stale: str
+    relative: bool = False
+
+    def amount(self, x: float | None) -> str:
+        """A notional amount in this map's units: '$1.35B', or '1.35B rel.'."""
+        return notional(x, self.relative)
 
     @classmethod
     def of(cls, m: SymbolMetrics) -> MessageContext:
@@ -190,7 +207,7 @@ class MessageContext:
             f" and {len(m.stale) - 3} more" if len(m.stale) > 3 else ""
         )
         stale = f"\n<i>Stale data from {esc(names)}.</i>" if m.stale else ""
-        return cls(m, esc(m.symbol), levels_block(m), stale)
+        return cls(m, esc(m.symbol), levels_block(m), stale, m.relative_units)
 
 
 def _assemble(ctx: MessageContext, title: str, body: list[str], action: str) -> str:
@@ -217,8 +234,8 @@ def cluster_edge_text(
     body = [
         f"Price {price(m.price)} is <b>{dist:.2f}%</b> from <b>{near}</b>, the near edge of "
         f"cluster #{key[-1]} {where} (alert within {threshold:g}%): {near}–{far}, "
-        f"{usd(c.notional)} of {c.side} liquidations ({c.share * 100:.0f}% of the side), forced "
-        f"{'selling' if below else 'buying'} if price trades into it.",
+        f"{ctx.amount(c.notional)} of {c.side} liquidations ({c.share * 100:.0f}% of the "
+        f"side), forced {'selling' if below else 'buying'} if price trades into it.",
         position_line(m, sub),
     ]
     run = f"a break {where} {near} can run to {far}"
@@ -252,8 +269,8 @@ def lfr_text(ctx: MessageContext, sub: SubView, threshold: float, buffer_pct: fl
     totals = ""
     if against is not None and favour is not None:
         totals = (
-            f" Within ±{m.band_pct:g}%: {usd(against)} of {side_against} against you vs "
-            f"{usd(favour)} of {side_for} for you."
+            f" Within ±{m.band_pct:g}%: {ctx.amount(against)} of {side_against} against you vs "
+            f"{ctx.amount(favour)} of {side_for} for you."
         )
     body = [
         f"Liquidation Fuel Ratio now <b>{ratio(lfr)}</b> vs {ratio(sub.entry_lfr)} at entry "
@@ -301,7 +318,7 @@ def funding_text(ctx: MessageContext, sub: SubView, threshold: float, buffer_pct
         c = near[0]
         fuel = (
             f"a {move} can cascade through the {crowd} cluster {price(c.near_edge())}–"
-            f"{price(c.far_edge())} ({usd(c.notional)})"
+            f"{price(c.far_edge())} ({ctx.amount(c.notional)})"
         )
     else:
         fuel = f"a {move} can flush the crowded {crowd}s"
@@ -338,7 +355,7 @@ def squeeze_text(
     body = [
         f"Funding <b>{funding(f)}</b> per 8h ({side}s pay; alert at "
         f"{'-' if short_squeeze else '+'}{threshold:g}%) with "
-        f"<b>{usd(m.dense_notional(side, band_pct))}</b> of {side} liquidations within "
+        f"<b>{ctx.amount(m.dense_notional(side, band_pct))}</b> of {side} liquidations within "
         f"{band_pct:g}% {where}{nearest}.",
         position_line(m, sub),
     ]
@@ -372,8 +389,8 @@ def asymmetry_text(
     totals = ""
     if m.long_below is not None and m.short_above is not None:
         totals = (
-            f"Within ±{m.band_pct:g}%: {usd(m.long_below)} of long liquidations below vs "
-            f"{usd(m.short_above)} of shorts above. "
+            f"Within ±{m.band_pct:g}%: {ctx.amount(m.long_below)} of long liquidations below vs "
+            f"{ctx.amount(m.short_above)} of shorts above. "
         )
     body = [
         f"{totals}Imbalance <b>{imbalance(m.asymmetry)}</b> (alert at {threshold:g}:1 either "
@@ -413,7 +430,7 @@ def own_lp_text(
     title = f"your liquidation price sits in a {c.side} cluster"
     body = [
         f"Your liquidation price <b>{price(lp)}</b> is {where} the {c.side} cluster "
-        f"{price(c.near_edge())}–{price(c.far_edge())} ({usd(c.notional)}; alert within "
+        f"{price(c.near_edge())}–{price(c.far_edge())} ({ctx.amount(c.notional)}; alert within "
         f"{threshold:g}% past it): a cascade through that cluster would run through it.",
         position_line(m, sub),
     ]

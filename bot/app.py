@@ -32,8 +32,42 @@ class ConfigError(Exception):
     """Settings that cannot start the bot; the message says what to set."""
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+class RedactSecrets(logging.Filter):
+    """Replaces secrets (the bot token) in every record a handler writes, tracebacks included:
+    Bot API URLs contain the token, and PTB puts it in some messages (a rejected token)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self.secrets:
+            if secret in message:
+                message = message.replace(secret, "***")
+                record.msg, record.args = message, None
+            if record.exc_text and secret in record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, "***")
+        return True
+
+
+def redact(text: str, settings: Settings) -> str:
+    for secret in (settings.telegram_bot_token, settings.webhook_secret):
+        if secret is not None and secret.get_secret_value():
+            text = text.replace(secret.get_secret_value(), "***")
+    return text
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level
+    )
+    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret)
+               if s is not None]  # fmt: skip
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets(secrets))
     # httpx logs every request URL, and Bot API URLs contain the token.
     for noisy in ("httpx", "httpcore", "apscheduler", "ccxt"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -121,10 +155,12 @@ def build_application(settings: Settings, services: Services) -> Application:
     }
     missing = {c.name for c in COMMANDS} ^ set(commands)
     assert not missing, f"commands without a handler or without help: {missing}"
+    # An edited "/open ..." must not open a second position: commands answer new messages only.
+    fresh = allowed & ~filters.UpdateType.EDITED
     for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback, filters=allowed))
+        app.add_handler(CommandHandler(name, callback, filters=fresh))
     app.add_handler(CallbackQueryHandler(handlers.button))
-    app.add_handler(MessageHandler(filters.COMMAND & allowed, handlers.unknown_command))
+    app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_error_handler(handlers.on_error)
     if app.job_queue is not None:
         one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
@@ -148,7 +184,7 @@ def build_application(settings: Settings, services: Services) -> Application:
 
 def run(settings: Settings) -> None:
     """`liqbot run`: polling by default, a webhook when LIQBOT_WEBHOOK_URL is set."""
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     services = build_services(settings)
     app = build_application(settings, services)
     log.info(

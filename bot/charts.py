@@ -125,6 +125,8 @@ def render_map(r: MapReport, by_tier: bool = False) -> bytes:
 
     when = r.as_of.strftime("%Y-%m-%d %H:%M UTC")
     venues = "+".join(r.venues)
+    if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
+        venues += f" (OI {'+'.join(r.oi_venues)})"
     fig.suptitle(f"{r.symbol}  liquidation map  {r.window}", fontsize=15, fontweight="bold")
     ax.set_title(f"{venues} | {when} | model {liq.model}", fontsize=10, color="#444444")
     handles, labels = ax.get_legend_handles_labels()

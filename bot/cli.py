@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.charts import render_heatmap, render_map
 from bot.clock import parse_utc_ms
@@ -21,6 +21,12 @@ from bot.summary import report_json, summary_text
 from liqmap import ModelInputError, ModelSettings
 from liqmap.model import DEFAULT_TIER_WEIGHTS
 from market.replay import DEFAULT_AT, ReplayError, ReplaySource
+
+if TYPE_CHECKING:
+    pass
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 class UsageError(Exception):
@@ -120,8 +126,6 @@ def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
     import asyncio
     import time
 
-    from pydantic import ValidationError
-
     from bot.live import (
         SymbolChoiceError,
         VenueChoiceError,
@@ -129,13 +133,9 @@ def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
         parse_venues,
         validate_symbols,
     )
-    from bot.settings import Settings
     from storage import open_db
 
-    try:
-        settings = Settings()
-    except ValidationError as e:
-        raise UsageError(f"bad settings: {e.errors()[0]['msg']}") from None
+    settings = load_settings()
     try:
         venues = parse_venues(args.exchanges, settings.venues)
     except VenueChoiceError as e:
@@ -206,22 +206,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run() -> int:
+def load_settings() -> Settings:
+    """Settings from the environment and .env, or one line naming what is wrong."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
-    from bot.app import ConfigError, run
     from bot.settings import Settings
 
     try:
-        settings = Settings()
-        run(settings)
+        return Settings()
     except ValidationError as e:
         problems = "; ".join(
             f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()
         )
         raise UsageError(f"bad settings: {problems}") from None
+    except SettingsError as e:  # e.g. LIQBOT_EXCHANGE_URLS that is not JSON
+        cause = f" ({e.__cause__})" if e.__cause__ else ""
+        raise UsageError(f"bad settings: {e}{cause}") from None
+
+
+def cmd_run() -> int:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.app import ConfigError, redact, run
+
+    settings = load_settings()
+    try:
+        run(settings)
     except ConfigError as e:
         raise UsageError(str(e)) from None
+    except InvalidToken:
+        raise UsageError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (the token is not "
+            "shown here)"
+        ) from None
+    except NetworkError as e:
+        print(
+            f"liqbot: error: cannot reach the Telegram Bot API at "
+            f"{settings.telegram_api_base_url}: {redact(str(e), settings)}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

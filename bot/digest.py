@@ -111,13 +111,21 @@ def digest_messages(
     for symbol, r in reports.items():
         mine = [s for s in subs if s.symbol == symbol]
         blocks.append(symbol_block(r, mine, oi_changes.get(symbol), now_ms))
-    messages: list[str] = []
-    current = head
-    for block in blocks:
-        if len(current) + 2 + len(block) > LIMIT:
-            messages.append(current)
-            current = block[:LIMIT]
-        else:
-            current += "\n\n" + block
-    messages.append(current)
-    return messages
+    return split_message(head + "\n\n" + "\n\n".join(blocks))
+
+
+def split_message(text: str, limit: int = LIMIT) -> list[str]:
+    """Split at blank lines (between symbols), then at line ends, so no message passes
+    ``limit`` and no line is cut (a single line longer than the limit is the only exception)."""
+    out: list[str] = []
+    current = ""
+    for block in text.split("\n\n"):
+        for piece in [block] if len(block) <= limit else block.split("\n"):
+            sep = "\n\n" if piece is block else "\n"
+            if current and len(current) + len(sep) + len(piece) > limit:
+                out.append(current)
+                current = ""
+            current = f"{current}{sep}{piece}" if current else piece
+    if current:
+        out.append(current)
+    return [m[:limit] for m in out]

@@ -22,8 +22,16 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
+from storage import chats as storage_chats
 from storage import outbox, subscriptions, users
 
 log = logging.getLogger(__name__)
@@ -85,6 +93,9 @@ async def dispatch(
         except Forbidden as e:
             _chat_gone(db, msg.chat_id, now, f"forbidden: {e}")
             result.dropped += 1
+        except ChatMigrated as e:  # a group became a supergroup: same people, new chat id
+            storage_chats.move_chat(db, msg.chat_id, int(e.new_chat_id))
+            result.retried += 1
         except BadRequest as e:
             if "chat not found" in str(e).lower():
                 _chat_gone(db, msg.chat_id, now, f"chat not found: {e}")
@@ -102,6 +113,15 @@ async def dispatch(
         except NetworkError as e:  # includes TimedOut and 5xx answers
             outbox.mark_failed(db, msg.id, f"network: {e}", later(_backoff(msg.attempts)))
             result.retried += 1
+        except TelegramError as e:  # anything else: back off, then drop; never block the queue
+            if msg.attempts + 1 >= MAX_ATTEMPTS:
+                log.error("dropping outbox row %s: %s", msg.id, e)
+                outbox.mark_failed(db, msg.id, f"telegram: {e}", now)
+                db.execute("update outbox set status = ? where id = ?", [outbox.DROPPED, msg.id])
+                result.dropped += 1
+            else:
+                outbox.mark_failed(db, msg.id, f"telegram: {e}", later(_backoff(msg.attempts)))
+                result.retried += 1
         else:
             outbox.mark_sent(db, msg.id, now)
             result.sent += 1

@@ -3,9 +3,12 @@ what is wrong and shows the right form; nothing is stored from a rejected comman
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import (
@@ -24,6 +27,8 @@ from bot.report import WINDOWS
 from bot.services import services
 from bot.summary import caption_html
 from bot.symbols import SymbolError, parse_symbol
+from liqmap import ModelInputError
+from market.replay import ReplayError
 from storage import users
 
 log = logging.getLogger(__name__)
@@ -32,6 +37,29 @@ USAGE = {c.name: c for c in COMMANDS}
 
 class InputError(ValueError):
     """Bad command arguments; the text is shown to the user (escaped)."""
+
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def needs_market(handler: Handler) -> Handler:
+    """No map can be drawn right now (first backfill still running, every venue down, a time
+    outside the data): say so plainly instead of the generic apology."""
+
+    @functools.wraps(handler)
+    async def wrapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await handler(update, context)
+        except (ReplayError, ModelInputError) as e:
+            if update.callback_query is not None:
+                await update.callback_query.answer("No map right now", show_alert=False)
+            await reply(
+                update,
+                f"⚠️ No map right now: {html.escape(str(e))}\nThe first refresh may still be "
+                "running, or the venues are down; /status shows how fresh the data is.",
+            )
+
+    return wrapped
 
 
 async def reply(update: Update, text_html: str, **kwargs: object) -> None:
@@ -148,6 +176,7 @@ async def _send_map(
         )
 
 
+@needs_market
 async def map_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = _args(context)
     try:
@@ -161,6 +190,7 @@ async def map_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _send_map(update, context, symbol, window)
 
 
+@needs_market
 async def heatmap_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = _args(context)
     try:
@@ -201,6 +231,7 @@ def parse_position(
     return symbol, side, entry, leverage, args[4:]
 
 
+@needs_market
 async def check_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     try:
@@ -256,7 +287,7 @@ async def tz_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         if not zone or len(zone) > 64 or ".." in zone or zone.startswith("/"):
             raise ZoneInfoNotFoundError(zone)
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # 'Europe' is a folder: OSError
         await reject(update, "tz", f"{zone[:40]!r} is not a time zone I know (try Europe/London, "
                      "America/New_York, Asia/Singapore)")  # fmt: skip
         return
@@ -280,6 +311,7 @@ async def not_allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await reply(update, "Sorry, this bot is private.")
 
 
+@needs_market
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Inline buttons: ``map|BASE|WINDOW`` switches window or refreshes; ``help``."""
     query = update.callback_query

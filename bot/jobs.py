@@ -32,25 +32,31 @@ async def run_alerts(s: Services, tick: int) -> int:
     fired = 0
     for symbol in subscriptions.symbols_in_use(s.db):
         try:
-            report = await s.maps.report(symbol, ALERT_WINDOW, at=tick)
+            fired += await _alerts_for(s, symbol, tick)
         except (ReplayError, ModelInputError) as e:
             log.warning("no map for %s at %s: %s", symbol, tick, e)
-            continue
-        funding = report.funding
-        p95 = getattr(s.source, "funding_p95", None)
-        metrics = metrics_from_map(
-            report.liq,
-            report.clusters,
-            oi_change_4h=s.source.oi_change(symbol, tick, 4),
-            funding_rate=funding.rate if funding else None,
-            funding_interval_h=funding.interval_h if funding else 8.0,
-            funding_p95_abs=p95(symbol, tick) if p95 else None,
-            band_pct=report.band_pct,
-            venues=report.venues,
-            stale=report.stale,
-        )
-        fired += len(run_symbol(s.db, metrics, tick))
+        except Exception:  # one symbol's failure must not stop the others
+            log.exception("alert pass for %s failed", symbol)
     return fired
+
+
+async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
+    """The alert pass of one symbol at ``tick``; returns #events."""
+    report = await s.maps.report(symbol, ALERT_WINDOW, at=tick)
+    funding = report.funding
+    p95 = getattr(s.source, "funding_p95", None)
+    metrics = metrics_from_map(
+        report.liq,
+        report.clusters,
+        oi_change_4h=s.source.oi_change(symbol, tick, 4),
+        funding_rate=funding.rate if funding else None,
+        funding_interval_h=funding.interval_h if funding else 8.0,
+        funding_p95_abs=p95(symbol, tick) if p95 else None,
+        band_pct=report.band_pct,
+        venues=report.venues,
+        stale=report.stale,
+    )
+    return len(run_symbol(s.db, metrics, tick))
 
 
 async def queue_digest(
@@ -97,8 +103,11 @@ async def run_digests(s: Services, now: int) -> int:
         if not user.digest:
             continue
         slot = digest_slot(now, user.tz, s.settings.digest_hours)
-        if slot is not None and await queue_digest(s, user, now, slot):
-            queued += 1
+        try:
+            if slot is not None and await queue_digest(s, user, now, slot):
+                queued += 1
+        except Exception:  # one user's digest must not stop the others
+            log.exception("digest for %s failed", user.chat_id)
     return queued
 
 
@@ -119,14 +128,16 @@ async def tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     now = s.clock.now_ms()
     tick = s.maps.tick(now)
-    if s.refresher is None and tick != s.last_alert_tick:
-        s.last_alert_tick = tick
-        await run_alerts(s, tick)
-    hour = now // HOUR_MS
-    if hour != s.last_digest_hour:
-        s.last_digest_hour = hour
-        await run_digests(s, now)
-    await flush(context)
+    try:
+        if s.refresher is None and tick != s.last_alert_tick:
+            s.last_alert_tick = tick
+            await run_alerts(s, tick)
+        hour = now // HOUR_MS
+        if hour != s.last_digest_hour:
+            s.last_digest_hour = hour
+            await run_digests(s, now)
+    finally:
+        await flush(context)  # whatever happened above, queued messages still go out
 
 
 async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -144,5 +155,7 @@ async def refresh_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     tick = s.maps.tick(now)
     s.last_alert_tick = tick
-    await run_alerts(s, tick)
-    await flush(context)
+    try:
+        await run_alerts(s, tick)
+    finally:
+        await flush(context)

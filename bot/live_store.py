@@ -37,6 +37,11 @@ class LiveStore:
         self.max_age_ms = max(3 * refresh_ms, 30 * 60_000)
 
     @property
+    def version(self) -> int:
+        """Changes whenever the stored data does (cached maps key on it)."""
+        return self.refresher.version if self.refresher else 0
+
+    @property
     def symbols(self) -> tuple[str, ...]:
         return self._symbols
 

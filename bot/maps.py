@@ -76,7 +76,9 @@ class MapService:
 
     async def report(self, symbol: str, window: str, at: int | None = None) -> MapReport:
         tick = self.tick() if at is None else at
-        key = (symbol, window, tick)
+        # The live store's version changes after each refresh: a map drawn mid-refresh is not
+        # served (or alerted on) once the new data is in.
+        key = (symbol, window, tick, getattr(self.source, "version", 0))
         report: MapReport = await self._reports.get(
             key,
             lambda: make_report(self.source, symbol, window, tick, self.settings),
@@ -85,7 +87,9 @@ class MapService:
         return report
 
     async def chart(self, report: MapReport) -> bytes:
-        key = ("map", report.symbol, report.window, report.liq.as_of)
+        # Same symbol, window and moment but different data (a refresh landed) -> other totals.
+        liq = report.liq
+        key = ("map", report.symbol, report.window, liq.as_of, liq.total_long, liq.total_short)
         png: bytes = await self._charts.get(key, lambda: render_map(report), self._in_thread)
         return png
 

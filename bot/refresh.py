@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -17,7 +18,12 @@ import numpy as np
 from sqlite_utils import Database
 
 from liqmap import OrderBook
-from market.errors import MarketError, NotSupportedError, PermanentMarketError
+from market.errors import (
+    EmptyResponseError,
+    MarketError,
+    NotSupportedError,
+    PermanentMarketError,
+)
 from market.feeds import VenueFeed
 from storage import market_history as history
 
@@ -61,6 +67,12 @@ class RefreshReport:
         return [o for o in self.outcomes if not o.ok]
 
 
+def _without_credentials(text: str) -> str:
+    """Error texts quote request URLs: drop any user:password@ a proxy URL carries, since the
+    text is stored and shown in /status."""
+    return re.sub(r"://[^/\s@]+@", "://***@", text)
+
+
 class Refresher:
     """Fetches into the history store; keeps the latest order book per symbol in memory."""
 
@@ -77,6 +89,7 @@ class Refresher:
         self.symbols = symbols
         self.backfill_ms = int(backfill_days * DAY_MS)
         self.retention_ms = int(retention_days * DAY_MS)
+        self.version = 0  # bumped after every refresh: maps drawn before it are out of date
         self.books: dict[str, OrderBook] = {}
         self._book_at: dict[str, int] = {}
         self._reported: dict[tuple[str, str], str] = {}  # permanent errors, reported once
@@ -86,6 +99,7 @@ class Refresher:
         per_venue = await asyncio.gather(*(self._venue(v, now_ms) for v in self.feeds))
         history.prune(self.db, now_ms - self.retention_ms)
         outcomes = [o for group in per_venue for o in group]
+        self.version += 1
         return RefreshReport(now_ms, time.perf_counter() - started, outcomes)
 
     async def _venue(self, venue: str, now: int) -> list[RefreshOutcome]:
@@ -95,11 +109,11 @@ class Refresher:
             try:
                 await self._symbol(self.feeds[venue], symbol, now, outcome)
             except MarketError as e:
-                outcome.error = f"{type(e).__name__}: {e}"
+                outcome.error = _without_credentials(f"{type(e).__name__}: {e}")
                 failures = history.record_failure(self.db, venue, symbol, now, outcome.error)
                 self._report(venue, symbol, e, failures)
             except Exception as e:  # a bug must not stop the other venues and symbols
-                outcome.error = f"{type(e).__name__}: {e}"
+                outcome.error = _without_credentials(f"{type(e).__name__}: {e}")
                 history.record_failure(self.db, venue, symbol, now, outcome.error)
                 log.exception("refresh of %s %s failed unexpectedly", venue, symbol)
             else:
@@ -145,6 +159,8 @@ class Refresher:
                 try:
                     h = await feed.open_interest_history(symbol, TIMEFRAME, start, max(wanted, 2))
                 except NotSupportedError:
+                    break
+                except EmptyResponseError:  # the newest OI point is not published yet
                     break
                 out.requests += 1
                 keep = (h.time_ms >= start) & (h.time_ms <= now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -121,6 +122,26 @@ class Settings(BaseSettings):
             raise ValueError(f"at least one venue is needed; choose from {', '.join(VENUES)}")
         return value
 
+    @field_validator("symbols")
+    @classmethod
+    def _some_symbols(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one symbol is needed, e.g. BTC,ETH")
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _http_url(value, "TELEGRAM_API_BASE_URL")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("choose DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
     @field_validator("exchange_urls")
     @classmethod
     def _known_url_venues(cls, value: dict[str, str]) -> dict[str, str]:
@@ -128,7 +149,7 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"LIQBOT_EXCHANGE_URLS: unknown venue(s) {', '.join(unknown)}; "
                              f"choose from {', '.join(VENUES)}")  # fmt: skip
-        return {k: v.rstrip("/") for k, v in value.items()}
+        return {k: _http_url(v, f"LIQBOT_EXCHANGE_URLS[{k}]") for k, v in value.items()}
 
     @field_validator("replay_start")
     @classmethod
@@ -148,6 +169,14 @@ class Settings(BaseSettings):
     @property
     def bot_file_base(self) -> str:
         return f"{self.telegram_api_base_url.rstrip('/')}/file/bot"
+
+
+def _http_url(value: str, name: str) -> str:
+    """An http(s) URL with a host, without the trailing slash."""
+    parsed = urlsplit(value.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"{name} must be an http(s) URL such as http://127.0.0.1:8001")
+    return value.strip().rstrip("/")
 
 
 def replay_start_ms(text: str) -> int:

@@ -130,10 +130,24 @@ def caption_html(r: MapReport) -> str:
         e(f"{r.liq.model} | {venues} | {r.liq.units}"),
     ]
     if r.left_out:
-        lines.append(e("Not included: " + ", ".join(f"{v} ({w})" for v, w in r.left_out.items())))
+        lines.append(
+            e("Not included: " + ", ".join(f"{v} ({_short(w)})" for v, w in r.left_out.items()))
+        )
     if r.stale:
         lines.append(e("Stale: " + ", ".join(r.stale)))
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    while len(text) > CAPTION_LIMIT and len(lines) > 3:  # Telegram: 1,024 characters
+        lines.pop()
+        text = "\n".join(lines)
+    return text
+
+
+CAPTION_LIMIT = 1000
+
+
+def _short(reason: str, width: int = 40) -> str:
+    """A venue's reason for being left out, cut to fit a caption (full text in /status)."""
+    return reason if len(reason) <= width else reason[: width - 1] + "…"
 
 
 def report_json(r: MapReport) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from bot.handlers import (
     _number,
     _register,
     _symbol,
+    needs_market,
     parse_position,
     reject,
     reply,
@@ -30,6 +31,7 @@ from storage import alert_settings, subscriptions, users
 
 ALERT_WINDOW = "1d"
 MAX_SIZE_USD = 1e10
+MAX_OPEN = 50  # positions and watches per chat: enough for a trader, bounded for the bot
 MODES = tuple(MODE_NAMES.values())  # off, on, silent
 
 
@@ -50,6 +52,7 @@ def position_keyboard(sub_id: int, muted: bool) -> InlineKeyboardMarkup:
     )  # fmt: skip
 
 
+@needs_market
 async def open_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     try:
@@ -59,6 +62,8 @@ async def open_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             raise InputError("the size must be a positive amount in USD")
         report = await s.maps.report(symbol, ALERT_WINDOW)
         check = check_position(report, side, entry, leverage, size)
+        if len(subscriptions.open_for_chat(s.db, _chat_id(update))) >= MAX_OPEN:
+            raise InputError(f"you already follow {MAX_OPEN} positions and watches; /close some")
     except (InputError, CheckError) as e:
         await reject(update, "open", str(e))
         return
@@ -75,6 +80,7 @@ async def open_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
+@needs_market
 async def positions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     s = services(context)
     subs = [x for x in subscriptions.open_for_chat(s.db, _chat_id(update)) if x.kind == "position"]
@@ -119,6 +125,7 @@ def _own_open(
     return sub
 
 
+@needs_market
 async def close_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = _args(context)
     try:
@@ -160,8 +167,11 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     symbol = await _one_symbol(update, context, "watch")
     if symbol is None:
         return
-    _register(update, context)
     s = services(context)
+    if len(subscriptions.open_for_chat(s.db, _chat_id(update))) >= MAX_OPEN:
+        await reject(update, "watch", f"you already follow {MAX_OPEN} positions and watches")
+        return
+    _register(update, context)
     _, created = subscriptions.add_watch(s.db, _chat_id(update), symbol, s.clock.now_ms())
     base = html.escape(symbol.split("/")[0])
     if created:
@@ -245,6 +255,7 @@ async def alerts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
+@needs_market
 async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     from bot.jobs import queue_digest
 
@@ -258,10 +269,12 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if args[0] == "now":
         user = users.get(s.db, chat)
         assert user is not None
-        if not await queue_digest(
-            s, user, s.clock.now_ms(), slot=f"now-{s.clock.now_ms()}", quiet_ok=True
-        ):
+        if not subscriptions.open_for_chat(s.db, chat):
             await reply(update, "Nothing to digest yet: /watch a symbol or /open a position first.")
+            return
+        slot = f"now-{s.clock.now_ms()}"
+        if not await queue_digest(s, user, s.clock.now_ms(), slot=slot, quiet_ok=True):
+            await reply(update, "⚠️ No map for your symbols right now; /status shows the data.")
         else:
             from bot.jobs import flush
 

@@ -32,10 +32,10 @@ from alerts import (
     metrics_from_map,
     rule_catalogue,
 )
-from alerts.text import MAX_CHARS
+from alerts.text import MAX_CHARS, notional
 from liqmap import Cluster, LiqMap, check_own_liquidation, make_grid, map_clusters
 from liqmap.metrics import asymmetry, fuel_ratio
-from liqmap.model import ModelSettings, resolve_tiers
+from liqmap.model import MODEL_OI_DELTA, MODEL_VOLUME_PROXY, ModelSettings, resolve_tiers
 
 MIN = 60_000
 HOUR = 60 * MIN
@@ -504,19 +504,25 @@ def test_symbol_and_venues_are_html_escaped() -> None:
         check_html(e.text)
 
 
-def test_metrics_from_a_map() -> None:
+def small_map(model: str = MODEL_OI_DELTA) -> LiqMap:
+    """Price 100,000: 6M of longs at 97,000-97,200, 2M of shorts at 101,500-101,600."""
     price = 100_000.0
     grid = make_grid(price, 30, 0.1)
     long, short = np.zeros(grid.size), np.zeros(grid.size)
     long[grid.index_of([97_000, 97_100, 97_200])] = 2e6
     short[grid.index_of([101_500, 101_600])] = 1e6
     tiers, _ = resolve_tiers("BTC", ModelSettings())
-    liq = LiqMap(
+    units = "relative" if model == MODEL_VOLUME_PROXY else "USD"
+    return LiqMap(
         symbol="BTC/USDT:USDT", as_of=T0, price=price, grid=grid, long=long, short=short,
         long_by_tier=long[None, :], short_by_tier=short[None, :], tiers=tiers[:1],
-        model="oi-delta", split="taker", units="USD", seeded_long=long.sum(),
+        model=model, split="taker", units=units, seeded_long=long.sum(),
         seeded_short=short.sum(), brackets_bundled=True,
     )  # fmt: skip
+
+
+def test_metrics_from_a_map() -> None:
+    liq = small_map()
     clusters = map_clusters(liq)
     m = metrics_from_map(
         liq, clusters, oi_change_4h=-0.1, funding_rate=0.0002, funding_interval_h=4.0
@@ -526,8 +532,39 @@ def test_metrics_from_a_map() -> None:
     assert m.funding_rate == pytest.approx(0.0004)  # 4 h rate -> per 8 h
     assert m.below == clusters.below[:2] and m.above == clusters.above[:2]
     assert m.dense_notional("short", 3.0) == pytest.approx(2e6)
+    assert not m.relative_units
     events, _ = evaluate(m, subs_of(WATCH), AlertState.empty(), T0)
     assert {e.rule for e in events} == {ASYMMETRY, SQUEEZE}  # 0.04% per 8h: not extreme
+    assert all("$" in e.text and "rel." not in e.text for e in events)
+
+
+def test_a_volume_proxy_map_is_in_relative_units() -> None:
+    texts = {}
+    for model in (MODEL_VOLUME_PROXY, MODEL_OI_DELTA):
+        liq = small_map(model)
+        m = metrics_from_map(liq, map_clusters(liq), funding_rate=0.0004)
+        assert m.relative_units == (model == MODEL_VOLUME_PROXY)
+        events, _ = evaluate(m, subs_of(WATCH), AlertState.empty(), T0)
+        assert {e.rule for e in events} == {ASYMMETRY, SQUEEZE}
+        texts[model] = {e.rule: e.text for e in events}
+    for rule, text in texts[MODEL_VOLUME_PROXY].items():
+        assert "$" not in text and "rel." in text
+        check_html(text)
+        usd_text = texts[MODEL_OI_DELTA][rule]
+        assert "$" in usd_text and "rel." not in usd_text
+    squeeze = texts[MODEL_VOLUME_PROXY][SQUEEZE]
+    assert "<b>6M rel.</b> of long liquidations" in squeeze
+    assert "<b>$6M</b> of long liquidations" in texts[MODEL_OI_DELTA][SQUEEZE]
+    assert (
+        "6M rel. of long liquidations below vs 2M rel. of shorts above"
+        in (texts[MODEL_VOLUME_PROXY][ASYMMETRY])
+    )
+
+
+def test_notional_amounts() -> None:
+    assert notional(1.35e9) == "$1.35B" and notional(1.35e9, relative=True) == "1.35B rel."
+    assert notional(-4.2e6, relative=True) == "-4.2M rel." and notional(950.0) == "$950"
+    assert notional(None, relative=True) == "n/a" and notional(math.nan, True) == "n/a"
 
 
 def test_bad_inputs_are_rejected() -> None:
@@ -725,3 +762,25 @@ def test_every_message_names_the_numbers_and_an_action() -> None:
     assert all("<b>Consider:</b>" in t for t in texts.values())
     for t in texts.values():
         check_html(t)
+
+
+def test_relative_units_change_only_the_amounts_in_every_message() -> None:
+    m = at(97_400.0, asymmetry=3.0, oi_change_4h=-0.2, funding_rate=0.0006, lfr_long=0.6)
+    pos = {**LONG_POS, "liquidation_price": 96_800.0}
+    records = [WATCH, pos, SHORT_POS, {**pos, "sub_id": 4, "chat_id": 400}]
+    usd_events = render_all(m, records)
+    rel_events = render_all(dataclasses.replace(m, relative_units=True), records)
+    assert {e.rule for e in rel_events} == set(RULES)  # every message is covered
+    assert [e.dedupe_key for e in rel_events] == [e.dedupe_key for e in usd_events]
+    for u, r in zip(usd_events, rel_events, strict=True):
+        assert "$" in u.text and "rel." not in u.text
+        assert "$" not in r.text and "rel." in r.text
+        # Same message with each "$5M" written "5M rel.": prices and percentages unchanged.
+        assert re.sub(r"\$(-?[\d.]+[KMB]?)", r"\1 rel.", u.text) == r.text
+        check_html(r.text)
+    edge = next(e.text for e in rel_events if e.sub_id == 2 and e.rule == CLUSTER_EDGE)
+    assert "5M rel. of long liquidations" in edge and "(-0.41%, 5M rel.)" in edge
+    assert "96,114.0" in edge and "97,400.0" in edge
+    # Subscriptions sharing a message (the memo) share the relative text too.
+    same = [e.text for e in rel_events if e.sub_id in (2, 4) and e.rule == ASYMMETRY]
+    assert len(same) == 2 and same[0] == same[1] and "7M rel. of long liquidations" in same[0]

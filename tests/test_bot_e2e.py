@@ -109,6 +109,7 @@ def test_status_and_timezone(bot: BotHarness) -> None:
         ("/check BTC long 1 20", "away from the price now"),
         ("/check BTC long 116000 500", "leverage must be between 1 and 150"),
         ("/frobnicate", "I don't know that command"),
+        ("/tz Europe", "not a time zone I know"),
     ],
 )
 def test_bad_input_gets_a_clear_reply(bot: BotHarness, text: str, expected: str) -> None:

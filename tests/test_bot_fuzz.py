@@ -20,7 +20,8 @@ nasty = st.sampled_from(
     ["BTC", "eth", "btc/usdt:usdt", "DOGE", "<b>", "</i>", "&", "&amp;", "<script>", "a<b",
      "1e308", "-1", "0", "0.0", "nan", "NaN", "inf", "-inf", "1e-300", "9" * 40, "long",
      "short", "LONG", "1d", "7d", "30d", "2w", "Europe/Berlin", "../../etc/passwd",
-     "Mars/Olympus", "UTC", "x" * 300, "\u202e", "💥", "20x", "1,000"]
+     "Mars/Olympus", "UTC", "Europe", "America", "Etc", "posixrules", "x" * 300, "\u202e",
+     "💥", "20x", "1,000"]
 )  # fmt: skip
 word = st.text(
     alphabet=st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
