@@ -128,11 +128,14 @@ def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertE
                 [{**r, "armed": int(r["armed"])} for r in changed], pk=("sub_id", "rule", "key")
             )
         for ev in events:
-            not_before = now_ms
+            not_before, text = now_ms, ev.text
             if ev.held:
                 zone, end = zones.get(ev.chat_id, ("UTC", None))
                 if end:
                     not_before = quiet_ends_at(now_ms, zone, end)
-            outbox.enqueue(db, ev.dedupe_key, ev.chat_id, "alert", ev.text, now_ms,
+                    fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
+                    # it is read later: say so, so stale numbers are not taken for live ones
+                    text = f"<i>Held during your quiet hours; fired {fired:%H:%M}.</i>\n{text}"
+            outbox.enqueue(db, ev.dedupe_key, ev.chat_id, "alert", text, now_ms,
                            silent=ev.silent, not_before=not_before)  # fmt: skip
     return events
