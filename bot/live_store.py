@@ -73,7 +73,8 @@ class LiveStore:
             taker_buy=stored.taker_buy, oi=oi,
         )  # fmt: skip
         latest_usd = float(usd[-1]) if usd.size and at - int(t[-1]) <= self.max_age_ms else None
-        return VenueWindow(venue, candles, TIMEFRAME, latest_usd)
+        brackets = self.refresher.brackets.get((venue, symbol)) if self.refresher else None
+        return VenueWindow(venue, candles, TIMEFRAME, latest_usd, brackets=brackets)
 
     def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot:
         unified = self.resolve(symbol)

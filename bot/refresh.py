@@ -13,11 +13,12 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlite_utils import Database
 
-from liqmap import OrderBook
+from liqmap import Bracket, OrderBook, brackets_from_tiers
 from market.errors import (
     EmptyResponseError,
     MarketError,
@@ -92,6 +93,10 @@ class Refresher:
         self.version = 0  # bumped after every refresh: maps drawn before it are out of date
         self.books: dict[str, OrderBook] = {}
         self._book_at: dict[str, int] = {}
+        # Each venue's own maintenance brackets per symbol (Bybit, OKX, Bitget publish them;
+        # Binance needs keys, so its bundled table is used). Refetched daily.
+        self.brackets: dict[tuple[str, str], tuple[Bracket, ...]] = {}
+        self._brackets_at: dict[tuple[str, str], int] = {}
         self._reported: dict[tuple[str, str], str] = {}  # permanent errors, reported once
 
     async def refresh(self, now_ms: int) -> RefreshReport:
@@ -186,6 +191,8 @@ class Refresher:
             book = await feed.order_book(symbol, BOOK_DEPTH)
             out.requests += 1
 
+        await self._brackets(feed, symbol, now, candles, out)
+
         with self.db.atomic():
             for c, closed in candles:
                 out.candles += history.upsert_candles(
@@ -205,6 +212,48 @@ class Refresher:
         if book is not None:
             self.books[symbol] = OrderBook(bids=np.asarray(book.bids), asks=np.asarray(book.asks))
             self._book_at[symbol] = now
+
+    async def _brackets(
+        self,
+        feed: VenueFeed,
+        symbol: str,
+        now: int,
+        candles: list[tuple[Any, Any]],
+        out: RefreshOutcome,
+    ) -> None:
+        """Fetch the venue's leverage tiers once a day; a failure keeps the last ones (or the
+        bundled table) and never fails the refresh."""
+        key = (feed.venue, symbol)
+        if now - self._brackets_at.get(key, -DAY_MS) < DAY_MS:
+            return
+        self._brackets_at[key] = now
+        try:
+            tiers = await feed.leverage_tiers(symbol)
+        except MarketError as e:
+            log.info("%s %s: no leverage tiers (%s); keeping the fallback", feed.venue, symbol, e)
+            return
+        out.requests += 1
+        if tiers is None:  # Binance: signed endpoint
+            return
+        floor, cap = np.asarray(tiers.floor), np.asarray(tiers.cap)
+        if tiers.unit == "base":  # OKX counts contracts: bounds in base units, priced now
+            price = self._last_close(feed.venue, symbol, candles)
+            if price is None:
+                return
+            floor, cap = floor * price, cap * price
+        self.brackets[key] = brackets_from_tiers(
+            floor, cap, tiers.maintenance_margin_rate, tiers.max_leverage
+        )
+
+    def _last_close(self, venue: str, symbol: str, candles: list[tuple[Any, Any]]) -> float | None:
+        if candles:
+            c, closed = candles[-1]
+            return float(c.close[closed][-1])
+        row = self.db.execute(
+            "select close from candles where venue = ? and symbol = ? order by time desc limit 1",
+            [venue, symbol],
+        ).fetchone()
+        return None if row is None else float(row[0])
 
     def _since(self, venue: str, symbol: str, table: str, tf: str, now: int) -> int:
         last = history.last_time(self.db, table, venue, symbol, tf)

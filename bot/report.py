@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -83,10 +83,11 @@ def venue_maps(
     grid = make_grid(price, settings.range_pct, settings.bucket_pct)
     maps = {}
     for v in snap.venues:
+        venue_settings = replace(settings, brackets=v.brackets) if v.brackets else settings
         maps[v.venue] = build_map(
             v.candles,
             snap.symbol,
-            settings,
+            venue_settings,
             as_of=snap.at,
             price=price,
             grid=grid,

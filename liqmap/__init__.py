@@ -6,6 +6,7 @@ Arrays in, frozen results out. See README "The model" for the formulas.
 from liqmap.brackets import (
     Bracket,
     brackets_for,
+    brackets_from_tiers,
     liquidation_price,
     position_liquidation_price,
     unified_symbol,
@@ -65,6 +66,7 @@ __all__ = [
     "asymmetry",
     "band_totals",
     "brackets_for",
+    "brackets_from_tiers",
     "build_heatmap",
     "build_map",
     "cascade_chains",

@@ -67,6 +67,27 @@ def unified_symbol(symbol: str) -> str:
     return f"{s}/USDT:USDT"
 
 
+def brackets_from_tiers(
+    floor_usd: npt.ArrayLike, cap_usd: npt.ArrayLike, mmr: npt.ArrayLike, max_lev: npt.ArrayLike
+) -> tuple[Bracket, ...]:
+    """Brackets from a venue's published tiers (Bybit, OKX, Bitget give no maintenance amount).
+
+    ``cum`` keeps the maintenance margin continuous at every tier boundary, as Binance's own
+    table does: ``cum_0 = 0``, ``cum_i = cum_{i-1} + floor_i * (mmr_i - mmr_{i-1})``.
+    """
+    floors = np.asarray(floor_usd, dtype=np.float64)
+    caps = np.asarray(cap_usd, dtype=np.float64)
+    rates = np.asarray(mmr, dtype=np.float64)
+    levs = np.asarray(max_lev, dtype=np.float64)
+    if not (floors.size and floors.shape == caps.shape == rates.shape == levs.shape):
+        raise ValueError("tiers need matching, non-empty floor, cap, mmr and leverage columns")
+    cum = np.concatenate(([0.0], np.cumsum(floors[1:] * np.diff(rates))))
+    return tuple(
+        Bracket(float(f), float(c), float(r), float(v), float(m))
+        for f, c, r, v, m in zip(floors, caps, rates, levs, cum, strict=True)
+    )
+
+
 def brackets_for(symbol: str) -> tuple[tuple[Bracket, ...], bool]:
     """The symbol's brackets and whether they are the bundled Binance table (else the default)."""
     rows = BINANCE_BRACKETS.get(unified_symbol(symbol))

@@ -117,6 +117,9 @@ class ModelSettings:
     position_notional: float = DEFAULT_POSITION_NOTIONAL
     # Scale each side so its total equals current OI in USD (else: raw seeded USD notional).
     scale_to_oi: bool = False
+    # The venue's own maintenance brackets (from its published tiers); None: Binance's bundled
+    # table for the symbol, or the documented default.
+    brackets: tuple[Bracket, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.tier_weights:
@@ -180,6 +183,8 @@ class LiqMap:
 def resolve_tiers(symbol: str, settings: ModelSettings) -> tuple[tuple[Tier, ...], bool]:
     """The tiers drawn for ``symbol``: filtered, capped at its maximum leverage, with brackets."""
     brackets, bundled = brackets_for(symbol)
+    if settings.brackets:
+        brackets, bundled = settings.brackets, True
     cap = max_leverage(brackets)
     wanted = settings.tier_filter or tuple(settings.tier_weights)
     tiers = []

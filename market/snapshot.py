@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from liqmap import Candles, OrderBook
+from liqmap import Bracket, Candles, OrderBook
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class VenueWindow:
     timeframe: str
     open_interest_usd: float | None  # latest, for units and the summary
     oi_venue: str | None = None  # where the OI series came from, if not the venue itself
+    brackets: tuple[Bracket, ...] | None = None  # the venue's own tiers, when it publishes them
 
 
 @dataclass(frozen=True)

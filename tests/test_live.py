@@ -226,3 +226,31 @@ def test_symbols_are_checked_against_the_venues_markets(tmp_path: object) -> Non
         assert run.returncode == 2, run.stderr[-1500:]
         assert "LIQBOT_SYMBOLS: ETHH is not a USDT perpetual" in run.stderr
         assert tg.token not in run.stderr
+
+
+async def test_venues_own_leverage_tiers_are_used(
+    fakes: FakeVenues, live: tuple[Refresher, LiveStore]
+) -> None:
+    refresher, store = live
+    await refresher.refresh(NOW)
+    # Bybit, OKX and Bitget publish their tiers; Binance needs keys (its bundled table is used)
+    assert {v for v, _ in refresher.brackets} == {"bybit", "okx", "bitget"}
+    okx = refresher.brackets[("okx", SYMBOL)]
+    assert okx[0].cum == 0 and all(b.max_notional > b.min_notional for b in okx)
+    snap = store.snapshot("BTC", "1d", NOW)
+    by_venue = {v.venue: v for v in snap.venues}
+    assert by_venue["binanceusdm"].brackets is None and by_venue["okx"].brackets == okx
+
+
+def test_maintenance_amount_convention_reproduces_binances_table() -> None:
+    # Binance publishes cum per bracket; Bybit/OKX/Bitget do not. The convention that keeps the
+    # maintenance margin continuous at each boundary must give Binance's own numbers back.
+    from liqmap import brackets_for, brackets_from_tiers
+
+    for symbol in ("BTC", "ETH", "SOL", "XRP", "BNB", "DOGE"):
+        table, _ = brackets_for(symbol)
+        rebuilt = brackets_from_tiers(
+            [b.min_notional for b in table], [b.max_notional for b in table],
+            [b.mmr for b in table], [b.max_leverage for b in table],
+        )  # fmt: skip
+        assert [round(b.cum, 4) for b in rebuilt] == [round(b.cum, 4) for b in table], symbol
