@@ -220,9 +220,11 @@ class FakeTelegram:
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
+        self.webhook: JsonDict | None = None
         self._routes: dict[str, Callable[[JsonDict, dict[str, Upload]], Any]] = {
             "getMe": self._get_me,
             "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
@@ -807,6 +809,15 @@ class FakeTelegram:
     def _delete_webhook(self, p: JsonDict, files: dict[str, Upload]) -> bool:
         if p.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
+        return True
+
+    def _set_webhook(self, p: JsonDict, files: dict[str, Upload]) -> bool:
+        """Records the webhook (tests then post updates to it, as Telegram would)."""
+        url = p.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise _bad_request("bad webhook: an HTTPS URL must be provided for webhook")
+        self.webhook = {"url": url, "secret_token": p.get("secret_token")}
         return True
 
     def _send_message(self, p: JsonDict, files: dict[str, Upload]) -> JsonDict:
