@@ -1,4 +1,4 @@
-"""Shared fixtures: real bundled data, never ../shared."""
+"""Shared fixtures on the data bundled in market/data (never the team's shared folder)."""
 
 from __future__ import annotations
 
