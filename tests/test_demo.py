@@ -17,11 +17,13 @@ def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
     t0 = time.monotonic()
     r = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--out", str(out)],
-        capture_output=True, text=True, timeout=120, env=env_free, cwd=tmp_path,
+        capture_output=True, text=True, timeout=115, env=env_free, cwd=tmp_path,
     )  # fmt: skip
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr[-2000:]
-    assert elapsed < 60, f"the demo took {elapsed:.0f}s"
+    # It must end by itself; how fast is a figure for the README (about 40 s here), not a test
+    # that would fail on a slow machine.
+    assert elapsed < 110, f"the demo took {elapsed:.0f}s"
     log = r.stdout
     for said in ("trader: /open BTC long 121500 20 10000", "trader: /watch ETH",
                  "trader: /quiet 02:00-06:00", "trader: /close 1"):  # fmt: skip
