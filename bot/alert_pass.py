@@ -5,7 +5,7 @@ over the few distinct (zone, quiet hours) combinations and over the alerts that 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -15,7 +15,7 @@ from alerts.catalogue import MODE_NAMES, POSITION, RULE_INDEX, RULES, WATCH
 from alerts.inputs import Subscriptions, SymbolMetrics
 from alerts.rules import AlertEvent, evaluate
 from alerts.state import AlertState
-from bot.digest import quiet_ends_at
+from bot.digest import in_quiet_hours, quiet_ends_at
 from storage import alert_settings, outbox, subscriptions
 
 log = logging.getLogger(__name__)
@@ -23,36 +23,33 @@ FOREVER = 2**62
 MODE_CODES = {name: code for code, name in MODE_NAMES.items()}
 
 
-def _quiet_now(now_ms: int, tz: str, start: str | None, end: str | None) -> bool:
-    if not start or not end:
-        return False
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz)).time()
-    a, b = time.fromisoformat(start), time.fromisoformat(end)
-    return a <= local < b if a < b else (local >= a or local < b)
+def _column(values: tuple[object, ...], none: str = "") -> np.ndarray:
+    """A text column with NULL as ``none`` (numpy compares it element-wise in C)."""
+    arr = np.array(values, dtype=object)
+    return np.where(arr == None, none, arr).astype(str)  # noqa: E711 - element-wise NULL test
 
 
-def load_subscriptions(
-    db: Database, symbol: str, now_ms: int
-) -> tuple[Subscriptions, dict[int, tuple[str, str | None]]]:
-    """The symbol's open positions and watches as columns, and each chat's (zone, quiet end)."""
+def load_subscriptions(db: Database, symbol: str, now_ms: int) -> tuple[Subscriptions, np.ndarray]:
+    """The symbol's open positions and watches as columns (ordered by id), and each row's
+    quiet-hours end as text ('' for none), for holding alerts."""
     rows = subscriptions.open_for_symbol(db, symbol)
     n = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(subscriptions.COLUMNS)
     (sub_id, chat_id, kind, side, entry, leverage, lp, entry_lfr, muted, muted_until, tz,
      quiet_start, quiet_end) = cols  # fmt: skip
 
-    def floats(values: tuple[object, ...]) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
     chats = np.array(chat_id, dtype=np.int64)
-    # Quiet hours: evaluated once per distinct (zone, start, end), then broadcast.
-    combos = list(zip(tz, quiet_start, quiet_end, strict=True))
-    verdict = {c: _quiet_now(now_ms, *c) for c in set(combos)}
-    quiet = np.array([verdict[c] for c in combos], dtype=np.bool_)
+    zones, starts, ends = _column(tz, "UTC"), _column(quiet_start), _column(quiet_end)
+    # Quiet hours: one verdict per distinct (zone, start, end), spread back by index.
+    combos, where = np.unique(np.stack([zones, starts, ends], axis=1), axis=0, return_inverse=True)
+    verdict = np.array(
+        [in_quiet_hours(now_ms, z, a or None, b or None) for z, a, b in combos], dtype=np.bool_
+    )
+    quiet = verdict[where.reshape(-1)] if n else np.zeros(0, dtype=np.bool_)
     # Rule settings: sparse overrides, filled by index.
     thresholds = np.full((n, len(RULES)), np.nan)
     modes = np.full((n, len(RULES)), MODE_CODES["on"], dtype=np.int8)
-    overrides = alert_settings.for_chats(db, sorted(set(chats.tolist())))
+    overrides = alert_settings.for_chats(db, np.unique(chats).tolist())
     for chat, rules in overrides.items():
         if not rules:
             continue
@@ -64,29 +61,26 @@ def load_subscriptions(
                 modes[rows_of_chat, RULE_INDEX[rule]] = MODE_CODES[mode]
             if threshold is not None:
                 thresholds[rows_of_chat, RULE_INDEX[rule]] = threshold
-    user_mute = np.array([m or 0 for m in muted_until], dtype=np.int64)
+    # numpy turns NULL into NaN for float columns
+    user_mute = np.nan_to_num(np.array(muted_until, dtype=np.float64)).astype(np.int64)
     sub_muted = np.array(muted, dtype=np.int64) == 1
+    kinds, sides = _column(kind), _column(side)
     subs = Subscriptions(
         sub_id=np.array(sub_id, dtype=np.int64),
         chat_id=chats,
-        kind=np.where(np.array(kind, dtype=object) == "position", POSITION, WATCH).astype(np.int8),
-        side=np.select(
-            [np.array(side, dtype=object) == "long", np.array(side, dtype=object) == "short"],
-            [1, -1],
-            0,
-        ).astype(np.int8),
-        entry=floats(entry),
-        leverage=floats(leverage),
-        liquidation_price=floats(lp),
-        entry_lfr=floats(entry_lfr),
+        kind=np.where(kinds == "position", POSITION, WATCH).astype(np.int8),
+        side=np.select([sides == "long", sides == "short"], [1, -1], 0).astype(np.int8),
+        entry=np.array(entry, dtype=np.float64),
+        leverage=np.array(leverage, dtype=np.float64),
+        liquidation_price=np.array(lp, dtype=np.float64),
+        entry_lfr=np.array(entry_lfr, dtype=np.float64),
         thresholds=thresholds,
         modes=modes,
         muted_until_ms=np.where(sub_muted, FOREVER, user_mute),
         in_quiet_hours=quiet,
         hold_in_quiet=np.ones(n, dtype=np.bool_),  # 'on' rules wait; 'silent' rules go quietly
     )
-    zones = {int(c): (z, e) for c, z, e in zip(chat_id, tz, quiet_end, strict=True)}
-    return subs, zones
+    return subs, np.stack([zones, ends], axis=1) if n else np.zeros((0, 2), dtype=str)
 
 
 def load_state(db: Database, sub_ids: np.ndarray) -> AlertState:
@@ -130,7 +124,8 @@ def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertE
         for ev in events:
             not_before, text = now_ms, ev.text
             if ev.held:
-                zone, end = zones.get(ev.chat_id, ("UTC", None))
+                # rows are ordered by id, so an event's row is found by bisection
+                zone, end = zones[int(np.searchsorted(subs.sub_id, ev.sub_id))]
                 if end:
                     not_before = quiet_ends_at(now_ms, zone, end)
                     fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from bot import fmt
 from bot.app import build_application, build_services
 from bot.settings import Settings, replay_start_ms
 from fakes.telegram_api import FakeTelegram, SentMessage
@@ -40,6 +41,7 @@ SCRIPT: tuple[tuple[str, str], ...] = (
     ("23:00", "/positions"),
     ("23:20", "/close 1"),
 )
+STAMP = "%m-%d %H:%M UTC"
 END = "04:30"  # next day, after the quiet hours (02:00-06:00 Berlin = 00:00-04:00 UTC)
 
 
@@ -49,10 +51,6 @@ def _at(hhmm: str, start_ms: int) -> int:
     t = datetime(day.year, day.month, day.day, h, m, tzinfo=UTC)
     ms = int(t.timestamp() * 1000)
     return ms if ms >= start_ms else ms + 86_400_000
-
-
-def _stamp(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%m-%d %H:%M UTC")
 
 
 def _plain(text: str) -> str:
@@ -102,7 +100,10 @@ async def run_demo(
             path.write_bytes(msg.photo)
             text += f"\n[chart saved: {path}]"
         edit = " (edited)" if msg.is_edit else ""
-        echo(f"[{_stamp(clock.now_ms())}] {kind}{edit}:\n  " + text.replace("\n", "\n  "))
+        echo(
+            f"[{fmt.when(clock.now_ms(), pattern=STAMP)}] {kind}{edit}:\n  "
+            + text.replace("\n", "\n  ")
+        )
 
     async def printer() -> None:
         while True:
@@ -120,7 +121,7 @@ async def run_demo(
         echo(f"liqbot demo: replaying {START} at {speed:g}x, charts in {out_dir}/")
         for hhmm, text in SCRIPT:
             await _sleep_until(clock.now_ms, _at(hhmm, start), speed)
-            echo(f"[{_stamp(clock.now_ms())}] trader: {text}")
+            echo(f"[{fmt.when(clock.now_ms(), pattern=STAMP)}] trader: {text}")
             replied.clear()
             await fake.user_sends(TRADER, text, user_id=TRADER, first_name="Dana")
             with contextlib.suppress(TimeoutError):  # the trader reads the answer first

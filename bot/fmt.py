@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 # The alert texts and the bot's replies format numbers the same way: one implementation, in the
 # lower layer (alerts must not import bot).
 from alerts.text import pct, price, ratio, usd
 
-__all__ = ["asymmetry", "funding", "notional", "pct", "price", "ratio", "usd"]
+__all__ = ["asymmetry", "funding", "notional", "pct", "price", "ratio", "usd", "when"]
+
+
+def when(ms: int, zone: str = "UTC", pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A moment (ms) in a zone: '2025-10-10 20:00 UTC'."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).strftime(pattern)
 
 
 def asymmetry(x: float) -> str:

@@ -7,7 +7,6 @@ import functools
 import html
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +20,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot import fmt
 from bot.check import CheckError, check_html, check_position
 from bot.commands import COMMANDS, help_html
 from bot.report import WINDOWS
@@ -249,7 +249,7 @@ async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     now = s.clock.now_ms()
     source = "demo replay of bundled real data" if s.settings.market_source == "demo" else "live"
     lines = [f"<b>Market data</b>: {html.escape(source)}"]
-    lines.append(f"Market time: {_when(now)}")
+    lines.append(f"Market time: {fmt.when(now)}")
     if s.settings.market_source == "demo":
         lines.append(f"Replay speed: {s.settings.replay_speed:g}x real time")
     for row in s.source.status(now):
@@ -268,11 +268,6 @@ async def status_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         f"buckets {m.bucket_pct:g}%, refresh every {s.settings.refresh_minutes:g} min"
     )
     await reply(update, "\n".join(lines))
-
-
-def _when(ms: int, zone: str = "UTC") -> str:
-    t = datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
-    return t.strftime("%Y-%m-%d %H:%M %Z")
 
 
 async def tz_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -299,7 +294,7 @@ async def tz_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await reply(
         update,
         f"Time zone set to <b>{html.escape(zone)}</b>. "
-        f"It is {html.escape(_when(s.clock.now_ms(), zone))} there (market time).",
+        f"It is {html.escape(fmt.when(s.clock.now_ms(), zone))} there (market time).",
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from bot import fmt
@@ -19,10 +18,6 @@ def _plain(text: str) -> str:
 
 def _html_bold(text: str) -> str:
     return f"<b>{text}</b>"
-
-
-def _when(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def cluster_line(c: Cluster, price: float, proxy: bool = False) -> str:
@@ -44,7 +39,7 @@ def summary_lines(
     venues = ", ".join(r.venues)
     oi_src = f"; OI from {', '.join(r.oi_venues)}" if r.oi_venues else ""
     lines = [
-        bold(esc(f"{r.symbol} liquidation map, {r.window}")) + esc(f"  ({_when(r.liq.as_of)})"),
+        bold(esc(f"{r.symbol} liquidation map, {r.window}")) + esc(f"  ({fmt.when(r.liq.as_of)})"),
         esc(f"Price {fmt.price(r.price)} | {venues}{oi_src} | {r.candles} x {r.timeframe} candles"),
         "",
         bold("Shorts above (forced buying if price rises)"),
@@ -61,7 +56,7 @@ def summary_lines(
     funding = "n/a"
     if r.funding is not None:
         funding = f"{fmt.funding(r.funding.rate, r.funding.interval_h)}"
-        funding += f" (next {_when(r.funding.next_time)})"
+        funding += f" (next {fmt.when(r.funding.next_time)})"
     oi = fmt.usd(r.open_interest_usd)
     if r.open_interest_usd is not None and r.oi_venues:
         oi += f" ({', '.join(r.oi_venues)})"
@@ -117,7 +112,7 @@ def caption_html(r: MapReport) -> str:
     if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
         venues += f" (OI {', '.join(r.oi_venues)})"
     lines = [
-        f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}  {e(_when(r.liq.as_of))}",
+        f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}  {e(fmt.when(r.liq.as_of))}",
         f"<b>Shorts above</b>: {e(side(above))}",
         f"<b>Longs below</b>: {e(side(below))}",
         e(

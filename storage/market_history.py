@@ -154,24 +154,30 @@ def read_open_interest(
     db: Database, venue: str, symbol: str, since: int, until: int
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """(time, base, usd) of every stored OI point (history or snapshots) in ``[since, until]``."""
-    rows = db.execute(
+    return _series(
+        db,
         "select time, max(oi_base), max(oi_usd) from open_interest where venue = ? and symbol = ? "
         "and time >= ? and time <= ? group by time order by time",
         [venue, symbol, since, until],
-    ).fetchall()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
-    return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2]
+    )
 
 
 def read_funding(
     db: Database, venue: str, symbol: str, since: int, until: int
 ) -> tuple[IntArray, FloatArray, FloatArray]:
-    rows = db.execute(
+    return _series(
+        db,
         "select time, rate, interval_h from funding where venue = ? and symbol = ? and time >= ? "
         "and time <= ? order by time",
         [venue, symbol, since, until],
-    ).fetchall()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    )
+
+
+def _series(
+    db: Database, sql: str, params: list[object]
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """(time, a, b) columns of a three-column query, oldest first."""
+    arr = np.array(db.execute(sql, params).fetchall(), dtype=np.float64).reshape(-1, 3)
     return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2]
 
 
