@@ -27,7 +27,7 @@ from alerts.catalogue import RULES
 from alerts.inputs import Subscriptions, SymbolMetrics, metrics_from_map
 from alerts.rules import evaluate
 from alerts.state import AlertState
-from bot.report import make_report
+from bot.views.report import make_report
 from liqmap import position_liquidation_price
 from market.replay import DEFAULT_AT, ReplaySource
 

@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.refresh import Refresher, RefreshReport
+from bot.pipeline.refresh import Refresher, RefreshReport
 from market.feeds import VenueFeed
 from storage import market_history, open_db
 from tests.fakes.venues import EXTRA_COINS, FakeVenuesProcess

@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from bot.charts import render_heatmap, render_map
 from bot.clock import parse_utc_ms
-from bot.heatmaps import make_heatmap
-from bot.report import WINDOWS, MapReport, make_report
-from bot.summary import report_json, summary_text
+from bot.pipeline.heatmaps import make_heatmap
+from bot.views.charts import render_heatmap, render_map
+from bot.views.report import WINDOWS, MapReport, make_report
+from bot.views.summary import report_json, summary_text
 from liqmap import ModelInputError, ModelSettings
 from liqmap.model import DEFAULT_TIER_WEIGHTS
-from market.replay import DEFAULT_AT, ReplayError, ReplaySource
+from market.replay import DEFAULT_AT, ReplaySource
+from market.snapshot import MarketDataError
 
 if TYPE_CHECKING:
     pass
@@ -126,7 +127,7 @@ def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
     import asyncio
     import time
 
-    from bot.live import (
+    from bot.pipeline.live import (
         SymbolChoiceError,
         VenueChoiceError,
         open_live,
@@ -262,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(args)
         raise UsageError(f"unknown command {args.command!r}")
-    except (UsageError, ReplayError, ModelInputError) as e:
+    except (UsageError, MarketDataError, ModelInputError) as e:
         print(f"liqbot: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

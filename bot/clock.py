@@ -1,10 +1,15 @@
-"""Clocks: wall time for live data, a replay clock for the demo. Logic takes ``now`` from these."""
+"""Clocks (wall time for live data, a replay clock for the demo; logic takes ``now`` from
+these) and the user's local-time rules: digest slots and quiet hours."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from datetime import time as day_time
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+HOUR_MS = 3_600_000
 
 
 def parse_utc_ms(text: str) -> int:
@@ -36,3 +41,36 @@ class ReplayClock:
 
     def now_ms(self) -> int:
         return self.start_ms + int((self._wall.now_ms() - self._wall_start) * self.speed)
+
+
+def digest_slot(now_ms: int, tz: str, every_h: int = 4) -> str | None:
+    """The local slot label (``2025-10-10T16``) if ``now_ms`` falls in a digest hour, else None.
+
+    Slots are the local hours divisible by ``every_h``; any moment within that hour counts, so a
+    tick a little late still sends, and the slot label keeps it to once."""
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
+    if local.hour % every_h:
+        return None
+    return local.strftime("%Y-%m-%dT%H")
+
+
+def in_quiet_hours(now_ms: int, tz: str, start: str | None, end: str | None) -> bool:
+    """Whether local time is inside ``start``-``end`` (HH:MM; may wrap past midnight)."""
+    if not start or not end:
+        return False
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz)).time()
+    a, b = day_time.fromisoformat(start), day_time.fromisoformat(end)
+    return a <= local < b if a < b else (local >= a or local < b)
+
+
+def quiet_ends_at(now_ms: int, tz: str, end: str) -> int:
+    """The next moment (ms) local time reaches ``end``."""
+    zone = ZoneInfo(tz)
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
+    target = datetime.combine(local.date(), day_time.fromisoformat(end), tzinfo=zone)
+    if target <= local:
+        target = datetime.combine(
+            local.date().fromordinal(local.date().toordinal() + 1), day_time.fromisoformat(end),
+            tzinfo=zone,
+        )  # fmt: skip
+    return int(target.timestamp() * 1000)

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot import fmt
 from bot.app import build_application, build_services
 from bot.settings import Settings, replay_start_ms
+from bot.views import fmt
 from fakes.telegram_api import FakeTelegram, SentMessage
 from storage import outbox
 

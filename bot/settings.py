@@ -19,6 +19,10 @@ VENUES = ("binanceusdm", "bybit", "okx", "bitget")
 DEFAULT_REPLAY_START = "2025-10-10T12:00:00Z"
 
 
+class ConfigError(Exception):
+    """Settings that cannot start the bot; the message says what to set."""
+
+
 def _csv(value: object) -> object:
     """Comma-separated text -> list (JSON lists are accepted too)."""
     if isinstance(value, str):

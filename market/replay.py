@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, OrderBook, unified_symbol
-from market.snapshot import Funding, MarketSnapshot, VenueStatus, VenueWindow
+from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
 
 DATA = Path(__file__).resolve().parent / "data"
 FloatArray = npt.NDArray[np.float64]
@@ -36,7 +36,7 @@ VENUE = "binanceusdm"
 OI_VENUE = "okx"
 
 
-class ReplayError(ValueError):
+class ReplayError(MarketDataError):
     """A request the bundled data cannot answer (unknown symbol, time outside the data)."""
 
 

@@ -12,6 +12,11 @@ from typing import Protocol
 from liqmap import Bracket, Candles, OrderBook
 
 
+class MarketDataError(ValueError):
+    """A market source cannot give this map (unknown symbol or window, no data for the time).
+    Each source raises its own subclass, so a log says where the gap is."""
+
+
 @dataclass(frozen=True)
 class Funding:
     """The funding rate in force: per interval (a fraction), and when the next settles (ms)."""

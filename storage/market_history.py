@@ -227,3 +227,12 @@ def health(db: Database, venue: str, symbol: str) -> Health | None:
         [venue, symbol],
     ).fetchone()
     return None if row is None else Health(*row)
+
+
+def last_close(db: Database, venue: str, symbol: str) -> float | None:
+    """The newest stored candle close of (venue, symbol), any timeframe."""
+    row = db.execute(
+        "select close from candles where venue = ? and symbol = ? order by time desc limit 1",
+        [venue, symbol],
+    ).fetchone()
+    return None if row is None else float(row[0])

@@ -87,6 +87,24 @@ def mark_failed(db: Database, msg_id: int, error: str, retry_at: int) -> None:
         )
 
 
+def drop(db: Database, msg_id: int, error: str, now: int) -> None:
+    """Give up on one row (kept as 'dropped' with the reason, never retried)."""
+    with db.atomic():
+        db.execute(
+            "update outbox set attempts = attempts + 1, last_error = ?, not_before = ?, "
+            "status = ? where id = ?",
+            [error[:300], now, DROPPED, msg_id],
+        )
+
+
+def slot_queued(db: Database, key_prefix: str) -> bool:
+    """Was anything queued under ``key_prefix:`` (a digest slot) before?"""
+    row = db.execute(
+        "select 1 from outbox where dedupe_key like ? limit 1", [key_prefix + ":%"]
+    ).fetchone()
+    return row is not None
+
+
 def drop_chat(db: Database, chat_id: int, reason: str) -> int:
     """Stop sending anything to a chat (Forbidden): its pending rows are dropped, not lost."""
     with db.atomic():

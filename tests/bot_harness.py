@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.app import build_application, build_services
-from bot.services import Services
+from bot.pipeline.services import Services
 from bot.settings import Settings
 from market.replay import DEFAULT_AT, ReplaySource
 from market.snapshot import MarketSource

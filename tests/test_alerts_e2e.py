@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import run_alerts, run_digests, send_due
+from bot.pipeline.alert_pass import run_alerts
+from bot.pipeline.digest_pass import run_digests
+from bot.telegram.jobs import send_due
 from storage import open_db, outbox, subscriptions, users
 from tests.bot_harness import BotHarness
 from tests.fakes.telegram_api import FakeTelegram

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import run_alerts, send_due
-from bot.live_store import LiveStore
-from bot.refresh import Refresher
+from bot.pipeline.alert_pass import run_alerts
+from bot.pipeline.live_store import LiveStore
+from bot.pipeline.refresh import Refresher
+from bot.telegram.jobs import send_due
 from market.errors import RetryPolicy
 from market.feeds import VenueFeed
 from storage import open_db

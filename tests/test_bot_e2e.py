@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import COMMANDS
+from bot.telegram.commands import COMMANDS
 from storage import open_db, users
 from tests.bot_harness import PNG_MAGIC, BotHarness
 

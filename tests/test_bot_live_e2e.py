@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.live_store import LiveStore
-from bot.refresh import Refresher
+from bot.pipeline.live_store import LiveStore
+from bot.pipeline.refresh import Refresher
 from market.errors import RetryPolicy
 from market.feeds import VenueFeed
 from storage import open_db

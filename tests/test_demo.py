@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
     out = tmp_path / "charts"
-    env_free = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no token, no settings
+    # no token, no settings; PYTHONPATH: the tree under test, not an installed copy
+    env_free = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     t0 = time.monotonic()
     r = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--out", str(out)],

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from bot.live import VenueChoiceError, parse_venues
-from bot.live_store import LiveStore
-from bot.refresh import STALE_AFTER, Refresher
-from bot.report import build_report
+from bot.pipeline.live import VenueChoiceError, parse_venues
+from bot.pipeline.live_store import LiveStore
+from bot.pipeline.refresh import STALE_AFTER, Refresher
 from bot.settings import Settings
+from bot.views.report import build_report
 from market.aggregate import oi_change
 from market.errors import RetryPolicy
 from market.feeds import VenueFeed

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from bot.live_store import LiveStore
-from bot.refresh import Refresher
-from bot.report import build_report
+from bot.pipeline.live_store import LiveStore
+from bot.pipeline.refresh import Refresher
+from bot.views.report import build_report
 from market.feeds import VenueFeed
 from storage import open_db
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import numpy as np
 from sqlite_utils import Database
 
-from bot.refresh import STALE_AFTER, STEP_MS, TIMEFRAME, Refresher
+from bot.pipeline.refresh import STALE_AFTER, STEP_MS, TIMEFRAME, Refresher
 from liqmap import Candles, unified_symbol
 from market.aggregate import attach_oi, oi_change, weighted_funding
-from market.replay import WINDOW_MS, ReplayError
-from market.snapshot import Funding, MarketSnapshot, VenueStatus, VenueWindow
+from market.replay import WINDOW_MS
+from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
 from storage import market_history as history
 
 HOUR_MS = 3_600_000
+
+
+class LiveDataError(MarketDataError):
+    """The stored live history cannot give this map (unknown symbol, no venue with recent data)."""
 
 
 class LiveStore:
@@ -49,7 +53,7 @@ class LiveStore:
         unified = unified_symbol(symbol)
         if unified not in self._symbols:
             names = ", ".join(s.split("/")[0] for s in self._symbols)
-            raise ReplayError(f"unknown symbol {symbol!r}: the bot follows {names}")
+            raise LiveDataError(f"unknown symbol {symbol!r}: the bot follows {names}")
         return unified
 
     def _venue_window(self, venue: str, symbol: str, since: int, at: int) -> VenueWindow | str:
@@ -79,7 +83,7 @@ class LiveStore:
     def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot:
         unified = self.resolve(symbol)
         if window not in WINDOW_MS:
-            raise ReplayError(f"unknown window {window!r}: choose 1d, 7d or 30d")
+            raise LiveDataError(f"unknown window {window!r}: choose 1d, 7d or 30d")
         since = at - WINDOW_MS[window]
         windows: list[VenueWindow] = []
         left_out: dict[str, str] = {}
@@ -95,7 +99,7 @@ class LiveStore:
                 stale.append(venue)
         if not windows:
             why = "; ".join(f"{v}: {r}" for v, r in left_out.items())
-            raise ReplayError(f"no venue has recent data for {unified} ({why})")
+            raise LiveDataError(f"no venue has recent data for {unified} ({why})")
         # Venues must share one time axis for one grid price: the reference is the first venue.
         book = self.refresher.books.get(unified) if self.refresher else None
         return MarketSnapshot(
@@ -175,4 +179,4 @@ class LiveStore:
             found = self._venue_window(venue, unified, since, until)
             if not isinstance(found, str):
                 return found.candles
-        raise ReplayError(f"no stored candles for {unified}")
+        raise LiveDataError(f"no stored candles for {unified}")

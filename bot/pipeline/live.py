@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from bot.live_store import LiveStore
-from bot.refresh import Refresher
+from bot.pipeline.live_store import LiveStore
+from bot.pipeline.refresh import Refresher
 from bot.settings import VENUES, Settings
 from liqmap import unified_symbol
 from market.feeds import VenueFeed

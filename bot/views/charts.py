@@ -20,8 +20,8 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bot import fmt
-from bot.report import MapReport
+from bot.views import fmt
+from bot.views.report import MapReport
 from liqmap import Heatmap, PriceGrid, cumulative_curves, rebin
 
 LONG_RED = "#e0464e"

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.charts import render_heatmap, render_map
 from bot.clock import Clock
-from bot.heatmaps import CandleSource, make_heatmap
-from bot.report import MapReport, make_report
+from bot.pipeline.heatmaps import CandleSource, make_heatmap
+from bot.views.charts import render_heatmap, render_map
+from bot.views.report import MapReport, make_report
 from liqmap import ModelSettings
 from market.snapshot import MarketSource
 

@@ -1,4 +1,4 @@
-"""What the handlers and jobs share, kept in ``application.bot_data``."""
+"""What the handlers and jobs share (kept in ``application.bot_data`` under :data:`KEY`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import asyncio
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
-from telegram.ext import ContextTypes
 
 from bot.clock import Clock
-from bot.maps import MapService
-from bot.refresh import Refresher
+from bot.pipeline.maps import MapService
+from bot.pipeline.refresh import Refresher
 from bot.settings import Settings
 from market.snapshot import MarketSource
 
@@ -36,8 +35,3 @@ class Services:
         """Market seconds per wall second (retry delays are wall time)."""
         return float(getattr(self.clock, "speed", 1.0))
 
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    found = context.application.bot_data[KEY]
-    assert isinstance(found, Services)
-    return found

@@ -9,51 +9,17 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot import fmt
-from bot.report import MapReport
-from bot.summary import cluster_line, is_proxy
+from bot.views import fmt
+from bot.views.report import MapReport
+from bot.views.summary import cluster_line, is_proxy
 from liqmap import fuel_ratio
 from storage.subscriptions import Subscription
 from storage.users import User
 
 LIMIT = 4096
-HOUR_MS = 3_600_000
-
-
-def digest_slot(now_ms: int, tz: str, every_h: int = 4) -> str | None:
-    """The local slot label (``2025-10-10T16``) if ``now_ms`` falls in a digest hour, else None.
-
-    Slots are the local hours divisible by ``every_h``; any moment within that hour counts, so a
-    tick a little late still sends, and the slot label keeps it to once."""
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
-    if local.hour % every_h:
-        return None
-    return local.strftime("%Y-%m-%dT%H")
-
-
-def in_quiet_hours(now_ms: int, tz: str, start: str | None, end: str | None) -> bool:
-    """Whether local time is inside ``start``-``end`` (HH:MM; may wrap past midnight)."""
-    if not start or not end:
-        return False
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz)).time()
-    a, b = time.fromisoformat(start), time.fromisoformat(end)
-    return a <= local < b if a < b else (local >= a or local < b)
-
-
-def quiet_ends_at(now_ms: int, tz: str, end: str) -> int:
-    """The next moment (ms) local time reaches ``end``."""
-    zone = ZoneInfo(tz)
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
-    target = datetime.combine(local.date(), time.fromisoformat(end), tzinfo=zone)
-    if target <= local:
-        target = datetime.combine(
-            local.date().fromordinal(local.date().toordinal() + 1), time.fromisoformat(end),
-            tzinfo=zone,
-        )  # fmt: skip
-    return int(target.timestamp() * 1000)
 
 
 def _lfr(x: float | None) -> str:

@@ -6,8 +6,8 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from bot import fmt
-from bot.report import MapReport, finite_or_none
+from bot.views import fmt
+from bot.views.report import MapReport, finite_or_none
 from liqmap import Cluster
 from liqmap.model import MODEL_VOLUME_PROXY
 

@@ -8,25 +8,27 @@ import math
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
-from bot import fmt
-from bot.check import CheckError, check_html, check_position
-from bot.handlers import (
-    InputError,
-    _args,
-    _number,
-    _register,
-    _symbol,
+from bot.parsing import InputError, parse_number
+from bot.pipeline.digest_pass import queue_digest
+from bot.telegram.common import (
+    chat_id,
+    command_args,
     needs_market,
-    parse_position,
+    position_args,
+    register,
     reject,
     reply,
+    symbol_arg,
 )
-from bot.positions import entry_snapshot, lfr_now, post_trade_html
-from bot.services import services
-from bot.summary import cluster_line
+from bot.telegram.context import Context, services
+from bot.telegram.jobs import flush
+from bot.telegram.keyboards import position_keyboard
+from bot.views import fmt
+from bot.views.check import CheckError, check_html, check_position
+from bot.views.positions import entry_snapshot, lfr_now, post_trade_html
+from bot.views.summary import cluster_line
 from storage import alert_settings, subscriptions, users
 
 ALERT_WINDOW = "1d"
@@ -35,41 +37,24 @@ MAX_OPEN = 50  # positions and watches per chat: enough for a trader, bounded fo
 MODES = tuple(MODE_NAMES.values())  # off, on, silent
 
 
-def _chat_id(update: Update) -> int:
-    assert update.effective_chat is not None
-    return update.effective_chat.id
-
-
-def position_keyboard(sub_id: int, muted: bool) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[
-            InlineKeyboardButton(f"✖ Close #{sub_id}", callback_data=f"pos|close|{sub_id}"),
-            InlineKeyboardButton(
-                f"{'🔔 Unmute' if muted else '🔕 Mute'} #{sub_id}",
-                callback_data=f"pos|{'unmute' if muted else 'mute'}|{sub_id}",
-            ),
-        ]]
-    )  # fmt: skip
-
-
 @needs_market
-async def open_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def open_command(update: Update, context: Context) -> None:
     s = services(context)
     try:
-        symbol, side, entry, leverage, rest = parse_position(context, _args(context), extra=1)
-        size = _number(rest[0], "the size (USD)") if rest else None
+        symbol, side, entry, leverage, rest = position_args(context, command_args(context), extra=1)
+        size = parse_number(rest[0], "the size (USD)") if rest else None
         if size is not None and not (math.isfinite(size) and 0 < size <= MAX_SIZE_USD):
             raise InputError("the size must be a positive amount in USD")
         report = await s.maps.report(symbol, ALERT_WINDOW)
         check = check_position(report, side, entry, leverage, size)
-        if len(subscriptions.open_for_chat(s.db, _chat_id(update))) >= MAX_OPEN:
+        if len(subscriptions.open_for_chat(s.db, chat_id(update))) >= MAX_OPEN:
             raise InputError(f"you already follow {MAX_OPEN} positions and watches; /close some")
     except (InputError, CheckError) as e:
         await reject(update, "open", str(e))
         return
-    _register(update, context)
+    register(update, context)
     sub = subscriptions.open_position(
-        s.db, _chat_id(update), symbol, side, entry, leverage, size, check.liquidation_price,
+        s.db, chat_id(update), symbol, side, entry, leverage, size, check.liquidation_price,
         entry_snapshot(report, side), s.clock.now_ms(),
     )  # fmt: skip
     await reply(
@@ -81,9 +66,9 @@ async def open_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 @needs_market
-async def positions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def positions_command(update: Update, context: Context) -> None:
     s = services(context)
-    subs = [x for x in subscriptions.open_for_chat(s.db, _chat_id(update)) if x.kind == "position"]
+    subs = [x for x in subscriptions.open_for_chat(s.db, chat_id(update)) if x.kind == "position"]
     if not subs:
         await reply(
             update, "No open positions. Register one with <code>/open BTC long 116000 20</code>."
@@ -114,7 +99,7 @@ async def positions_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 def _own_open(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str
+    context: Context, chat_id: int, text: str
 ) -> subscriptions.Subscription:
     raw = text.strip().lstrip("#")
     if not raw.isdigit() or len(raw) > 12:
@@ -126,12 +111,12 @@ def _own_open(
 
 
 @needs_market
-async def close_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    args = _args(context)
+async def close_command(update: Update, context: Context) -> None:
+    args = command_args(context)
     try:
         if len(args) != 1:
             raise InputError("give one position number" if not args else "too many arguments")
-        sub = _own_open(context, _chat_id(update), args[0])
+        sub = _own_open(context, chat_id(update), args[0])
     except InputError as e:
         await reject(update, "close", str(e))
         return
@@ -139,7 +124,7 @@ async def close_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _close(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, sub: subscriptions.Subscription
+    update: Update, context: Context, sub: subscriptions.Subscription
 ) -> None:
     s = services(context)
     now = s.clock.now_ms()
@@ -150,29 +135,29 @@ async def _close(
 
 
 async def _one_symbol(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, command: str
+    update: Update, context: Context, command: str
 ) -> str | None:
     """The single SYMBOL argument of ``command``, or None after telling the user what is wrong."""
-    args = _args(context)
+    args = command_args(context)
     try:
         if len(args) != 1:
             raise InputError("tell me one symbol" if not args else "too many arguments")
-        return _symbol(context, args[0])
+        return symbol_arg(context, args[0])
     except InputError as e:
         await reject(update, command, str(e))
         return None
 
 
-async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def watch_command(update: Update, context: Context) -> None:
     symbol = await _one_symbol(update, context, "watch")
     if symbol is None:
         return
     s = services(context)
-    if len(subscriptions.open_for_chat(s.db, _chat_id(update))) >= MAX_OPEN:
+    if len(subscriptions.open_for_chat(s.db, chat_id(update))) >= MAX_OPEN:
         await reject(update, "watch", f"you already follow {MAX_OPEN} positions and watches")
         return
-    _register(update, context)
-    _, created = subscriptions.add_watch(s.db, _chat_id(update), symbol, s.clock.now_ms())
+    register(update, context)
+    _, created = subscriptions.add_watch(s.db, chat_id(update), symbol, s.clock.now_ms())
     base = html.escape(symbol.split("/")[0])
     if created:
         await reply(update, f"👀 Watching <b>{base}</b>: cluster edges, OI drops, funding, "
@@ -181,12 +166,12 @@ async def watch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await reply(update, f"You already watch <b>{base}</b>.")
 
 
-async def unwatch_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unwatch_command(update: Update, context: Context) -> None:
     symbol = await _one_symbol(update, context, "unwatch")
     if symbol is None:
         return
     s = services(context)
-    found = [x for x in subscriptions.open_for_chat(s.db, _chat_id(update))
+    found = [x for x in subscriptions.open_for_chat(s.db, chat_id(update))
              if x.kind == "watch" and x.symbol == symbol]  # fmt: skip
     base = html.escape(symbol.split("/")[0])
     if not found:
@@ -208,7 +193,7 @@ def _rule(text: str) -> str:
 
 
 def alerts_view(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int
+    context: Context, chat_id: int
 ) -> tuple[str, InlineKeyboardMarkup]:
     mine = alert_settings.for_chat(services(context).db, chat_id)
     lines = ["<b>Alert rules</b> (tap to switch: on → silent → off)"]
@@ -230,9 +215,9 @@ def alerts_view(
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-async def alerts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    args = _args(context)
-    chat = _chat_id(update)
+async def alerts_command(update: Update, context: Context) -> None:
+    args = command_args(context)
+    chat = chat_id(update)
     if not args:
         text, keyboard = alerts_view(context, chat)
         await reply(update, text, reply_markup=keyboard)
@@ -241,13 +226,13 @@ async def alerts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if args[0].lower() != "set" or len(args) != 3:
             raise InputError("use /alerts, or /alerts set RULE VALUE")
         rule = _rule(args[1])
-        value = _number(args[2], "the threshold")
+        value = parse_number(args[2], "the threshold")
         if not (math.isfinite(value) and 0 < value <= 1000):
             raise InputError("the threshold must be a positive number")
     except InputError as e:
         await reject(update, "alerts", str(e))
         return
-    _register(update, context)
+    register(update, context)
     alert_settings.set_threshold(services(context).db, chat, rule, value)
     info = CATALOGUE_BY_NAME[rule]
     await reply(
@@ -256,16 +241,14 @@ async def alerts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 @needs_market
-async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.jobs import queue_digest
-
-    args = [a.lower() for a in _args(context)]
+async def digest_command(update: Update, context: Context) -> None:
+    args = [a.lower() for a in command_args(context)]
     if len(args) != 1 or args[0] not in ("on", "off", "now"):
         await reject(update, "digest", "choose on, off or now")
         return
-    _register(update, context)
+    register(update, context)
     s = services(context)
-    chat = _chat_id(update)
+    chat = chat_id(update)
     if args[0] == "now":
         user = users.get(s.db, chat)
         assert user is not None
@@ -276,8 +259,6 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if not await queue_digest(s, user, s.clock.now_ms(), slot=slot, quiet_ok=True):
             await reply(update, "⚠️ No map for your symbols right now; /status shows the data.")
         else:
-            from bot.jobs import flush
-
             await flush(context)
         return
     users.update(s.db, chat, digest=int(args[0] == "on"))
@@ -287,8 +268,8 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
-async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    args = _args(context)
+async def quiet_command(update: Update, context: Context) -> None:
+    args = command_args(context)
     try:
         if len(args) != 1:
             raise InputError("give one range like 23:00-07:00, or off")
@@ -302,10 +283,10 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     except InputError as e:
         await reject(update, "quiet", str(e))
         return
-    _register(update, context)
+    register(update, context)
     s = services(context)
-    users.update(s.db, _chat_id(update), quiet_start=start, quiet_end=end)
-    user = users.get(s.db, _chat_id(update))
+    users.update(s.db, chat_id(update), quiet_start=start, quiet_end=end)
+    user = users.get(s.db, chat_id(update))
     zone = html.escape(user.tz if user else "UTC")
     if start is None:
         await reply(update, "Quiet hours off.")
@@ -320,8 +301,8 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 _DURATION = re.compile(r"^(\d{1,4})(m|h|d)$")
 
 
-async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    args = [a.lower() for a in _args(context)]
+async def mute_command(update: Update, context: Context) -> None:
+    args = [a.lower() for a in command_args(context)]
     try:
         if len(args) != 1:
             raise InputError("give a duration like 30m, 2h or 1d, or off")
@@ -338,46 +319,49 @@ async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except InputError as e:
         await reject(update, "mute", str(e))
         return
-    _register(update, context)
+    register(update, context)
     s = services(context)
-    users.update(s.db, _chat_id(update), muted_until=until)
+    users.update(s.db, chat_id(update), muted_until=until)
     if until is None:
         await reply(update, "Alerts unmuted.")
     else:
         await reply(update, f"🔕 Alerts muted for {html.escape(args[0])}. /mute off to undo.")
 
 
-async def trade_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Buttons ``pos|close|ID``, ``pos|mute|ID``, ``alert|RULE|MODE``; False if not ours."""
+async def alert_button(update: Update, context: Context) -> None:
+    """``alert|RULE|MODE``: switches one alert rule (on -> silent -> off) and redraws the list."""
     query = update.callback_query
-    if query is None:
-        return False
+    assert query is not None
     parts = (query.data or "").split("|")
-    if len(parts) != 3 or parts[0] not in ("pos", "alert"):
-        return False
-    chat = _chat_id(update)
-    s = services(context)
-    if parts[0] == "alert":
-        if parts[1] not in CATALOGUE_BY_NAME or parts[2] not in MODES:
-            await query.answer("That button has expired.")
-            return True
-        alert_settings.set_mode(s.db, chat, parts[1], parts[2])
-        await query.answer(f"{CATALOGUE_BY_NAME[parts[1]].title}: {parts[2]}")
-        text, keyboard = alerts_view(context, chat)
-        await query.edit_message_text(text, parse_mode="HTML", reply_markup=keyboard)
-        return True
+    if len(parts) != 3 or parts[1] not in CATALOGUE_BY_NAME or parts[2] not in MODES:
+        await query.answer("That button has expired.")
+        return
+    chat = chat_id(update)
+    alert_settings.set_mode(services(context).db, chat, parts[1], parts[2])
+    await query.answer(f"{CATALOGUE_BY_NAME[parts[1]].title}: {parts[2]}")
+    text, keyboard = alerts_view(context, chat)
+    await query.edit_message_text(text, reply_markup=keyboard)
+
+
+@needs_market
+async def position_button(update: Update, context: Context) -> None:
+    """``pos|close|ID`` closes the position (with the post-trade note); ``pos|mute|ID`` and
+    ``pos|unmute|ID`` switch its alerts."""
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split("|")
+    if len(parts) != 3 or parts[1] not in ("close", "mute", "unmute"):
+        await query.answer("That button has expired.")
+        return
     try:
-        sub = _own_open(context, chat, parts[2])
+        sub = _own_open(context, chat_id(update), parts[2])
     except InputError:
         await query.answer("That position is already closed.")
-        return True
+        return
     if parts[1] == "close":
         await query.answer(f"Closing #{sub.id}")
         await _close(update, context, sub)
-    elif parts[1] in ("mute", "unmute"):
-        subscriptions.set_muted(s.db, sub.id, parts[1] == "mute")
-        await query.answer(f"#{sub.id} {'muted' if parts[1] == 'mute' else 'unmuted'}")
-        await query.edit_message_reply_markup(position_keyboard(sub.id, parts[1] == "mute"))
-    else:
-        await query.answer("That button has expired.")
-    return True
+        return
+    subscriptions.set_muted(services(context).db, sub.id, parts[1] == "mute")
+    await query.answer(f"#{sub.id} {'muted' if parts[1] == 'mute' else 'unmuted'}")
+    await query.edit_message_reply_markup(position_keyboard(sub.id, parts[1] == "mute"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bot import fmt
-from bot.report import MapReport, finite_or_none
+from bot.views import fmt
+from bot.views.report import MapReport, finite_or_none
 from liqmap import fuel_ratio
 from market.snapshot import MarketSnapshot
 from storage.subscriptions import Subscription

@@ -12,14 +12,18 @@ import numpy as np
 from sqlite_utils import Database
 
 from alerts.catalogue import MODE_NAMES, POSITION, RULE_INDEX, RULES, WATCH
-from alerts.inputs import Subscriptions, SymbolMetrics
+from alerts.inputs import Subscriptions, SymbolMetrics, metrics_from_map
 from alerts.rules import AlertEvent, evaluate
 from alerts.state import AlertState
-from bot.digest import in_quiet_hours, quiet_ends_at
-from storage import alert_settings, outbox, subscriptions
+from bot.clock import in_quiet_hours, quiet_ends_at
+from bot.pipeline.services import Services
+from liqmap import ModelInputError
+from market.snapshot import MarketDataError
+from storage import alert_settings, alert_state, outbox, subscriptions
 
 log = logging.getLogger(__name__)
 FOREVER = 2**62
+ALERT_WINDOW = "1d"  # the map every alert rule reads
 MODE_CODES = {name: code for code, name in MODE_NAMES.items()}
 
 
@@ -86,14 +90,7 @@ def load_subscriptions(db: Database, symbol: str, now_ms: int) -> tuple[Subscrip
 def load_state(db: Database, sub_ids: np.ndarray) -> AlertState:
     if sub_ids.size == 0:
         return AlertState.empty()
-    marks = ",".join("?" * sub_ids.size)
-    cursor = db.execute(
-        "select sub_id, rule, key, armed, last_fired_ms, episode, zone_low, zone_high "
-        f"from alert_state where sub_id in ({marks})",
-        [int(x) for x in sub_ids],
-    )
-    names = [d[0] for d in cursor.description]
-    return AlertState.from_rows(dict(zip(names, r, strict=True)) for r in cursor.fetchall())
+    return AlertState.from_rows(alert_state.for_subscriptions(db, sub_ids.tolist()))
 
 
 def drop_watch_echoes(events: list[AlertEvent], subs: Subscriptions) -> list[AlertEvent]:
@@ -117,10 +114,7 @@ def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertE
     events = drop_watch_echoes(events, subs)
     changed = after.changed_rows(before)
     with db.atomic():
-        if changed:
-            db["alert_state"].upsert_all(  # type: ignore[union-attr]
-                [{**r, "armed": int(r["armed"])} for r in changed], pk=("sub_id", "rule", "key")
-            )
+        alert_state.save(db, changed)
         for ev in events:
             not_before, text = now_ms, ev.text
             if ev.held:
@@ -134,3 +128,35 @@ def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertE
             outbox.enqueue(db, ev.dedupe_key, ev.chat_id, "alert", text, now_ms,
                            silent=ev.silent, not_before=not_before)  # fmt: skip
     return events
+
+
+async def run_alerts(s: Services, tick: int) -> int:
+    """Evaluate every symbol somebody follows against its map at ``tick``; returns #events."""
+    fired = 0
+    for symbol in subscriptions.symbols_in_use(s.db):
+        try:
+            fired += await _alerts_for(s, symbol, tick)
+        except (MarketDataError, ModelInputError) as e:
+            log.warning("no map for %s at %s: %s", symbol, tick, e)
+        except Exception:  # one symbol's failure must not stop the others
+            log.exception("alert pass for %s failed", symbol)
+    return fired
+
+
+async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
+    """The alert pass of one symbol at ``tick``; returns #events."""
+    report = await s.maps.report(symbol, ALERT_WINDOW, at=tick)
+    funding = report.funding
+    p95 = getattr(s.source, "funding_p95", None)
+    metrics = metrics_from_map(
+        report.liq,
+        report.clusters,
+        oi_change_4h=s.source.oi_change(symbol, tick, 4),
+        funding_rate=funding.rate if funding else None,
+        funding_interval_h=funding.interval_h if funding else 8.0,
+        funding_p95_abs=p95(symbol, tick) if p95 else None,
+        band_pct=report.band_pct,
+        venues=report.venues,
+        stale=report.stale,
+    )
+    return len(run_symbol(s.db, metrics, tick))

@@ -249,11 +249,7 @@ class Refresher:
         if candles:
             c, closed = candles[-1]
             return float(c.close[closed][-1])
-        row = self.db.execute(
-            "select close from candles where venue = ? and symbol = ? order by time desc limit 1",
-            [venue, symbol],
-        ).fetchone()
-        return None if row is None else float(row[0])
+        return history.last_close(self.db, venue, symbol)
 
     def _since(self, venue: str, symbol: str, table: str, tf: str, now: int) -> int:
         last = history.last_time(self.db, table, venue, symbol, tf)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -74,16 +73,13 @@ async def dispatch(
                     msg.chat_id,
                     msg.photo,
                     caption=msg.text or None,
-                    parse_mode=ParseMode.HTML,
                     disable_notification=msg.silent,
                 )
             else:
                 await bot.send_message(
                     msg.chat_id,
                     msg.text,
-                    parse_mode=ParseMode.HTML,
                     disable_notification=msg.silent,
-                    disable_web_page_preview=True,
                 )
         except RetryAfter as e:
             outbox.mark_failed(db, msg.id, "flood control (429)", later(_retry_after_ms(e)))
@@ -104,8 +100,7 @@ async def dispatch(
                 log.error(
                     "dropping outbox row %s after %d attempts: %s", msg.id, msg.attempts + 1, e
                 )
-                outbox.mark_failed(db, msg.id, f"bad request: {e}", now)
-                db.execute("update outbox set status = ? where id = ?", [outbox.DROPPED, msg.id])
+                outbox.drop(db, msg.id, f"bad request: {e}", now)
                 result.dropped += 1
             else:
                 outbox.mark_failed(db, msg.id, f"bad request: {e}", later(_backoff(msg.attempts)))
@@ -116,8 +111,7 @@ async def dispatch(
         except TelegramError as e:  # anything else: back off, then drop; never block the queue
             if msg.attempts + 1 >= MAX_ATTEMPTS:
                 log.error("dropping outbox row %s: %s", msg.id, e)
-                outbox.mark_failed(db, msg.id, f"telegram: {e}", now)
-                db.execute("update outbox set status = ? where id = ?", [outbox.DROPPED, msg.id])
+                outbox.drop(db, msg.id, f"telegram: {e}", now)
                 result.dropped += 1
             else:
                 outbox.mark_failed(db, msg.id, f"telegram: {e}", later(_backoff(msg.attempts)))

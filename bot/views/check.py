@@ -6,8 +6,8 @@ import html
 import math
 from dataclasses import dataclass
 
-from bot import fmt
-from bot.report import MapReport
+from bot.views import fmt
+from bot.views.report import MapReport
 from liqmap import (
     Cluster,
     check_own_liquidation,

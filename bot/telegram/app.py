@@ -1,0 +1,176 @@
+"""The PTB Application: builder, handlers (one per command, one per button family), the
+allowlist gate, jobs, the error handler, and polling or webhook serving.
+
+Updates are handled concurrently (a slow chart for one chat never delays another chat), but
+one chat's updates still run in the order they came (:class:`PerChatOrder`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    SimpleUpdateProcessor,
+    TypeHandler,
+    filters,
+)
+
+from bot.pipeline.live import SymbolChoiceError, validate_symbols
+from bot.pipeline.services import KEY, Services
+from bot.settings import ConfigError, Settings
+from bot.telegram import handlers, jobs, trade_handlers
+from bot.telegram.commands import COMMANDS
+from bot.telegram.context import CONTEXT_TYPES
+from bot.telegram.keyboards import ALERT_PATTERN, HELP_PATTERN, MAP_PATTERN, POSITION_PATTERN
+
+log = logging.getLogger(__name__)
+CONCURRENT_UPDATES = 16
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class PerChatOrder(SimpleUpdateProcessor):
+    """Up to ``max_concurrent_updates`` updates at once, one at a time per chat: a second
+    command from the same chat waits for the first (a /close after its /open), another chat's
+    does not."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock, users = self._chats.get(chat.id, (asyncio.Lock(), 0))
+        self._chats[chat.id] = (lock, users + 1)
+        try:
+            async with lock:  # asyncio.Lock is FIFO: arrival order is kept
+                await coroutine
+        finally:
+            lock, users = self._chats[chat.id]
+            if users <= 1:
+                del self._chats[chat.id]  # no chat keeps a lock once it is idle
+            else:
+                self._chats[chat.id] = (lock, users - 1)
+
+
+async def _post_init(app: Application) -> None:
+    found = app.bot_data.get(KEY)
+    if isinstance(found, Services) and found.refresher is not None:
+        try:  # a symbol no venue lists stops the start with the valid choices
+            await validate_symbols(found.refresher, found.settings.symbols)
+        except SymbolChoiceError as e:
+            await found.refresher.close()
+            raise ConfigError(f"LIQBOT_SYMBOLS: {e}") from None
+    await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+
+
+async def _post_shutdown(app: Application) -> None:
+    found = app.bot_data.get(KEY)
+    if isinstance(found, Services):
+        if found.refresher is not None:
+            await found.refresher.close()  # every exchange session closed
+        found.maps.close()
+        found.db.close()
+    log.info("liqbot stopped")
+
+
+def build_application(settings: Settings, services: Services) -> Application:
+    """The real PTB Application with every handler, the rate limiter and the error handler."""
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, then put "
+            "TELEGRAM_BOT_TOKEN=... in .env (see .env.example)"
+        )
+    app = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.bot_api_base)
+        .base_file_url(settings.bot_file_base)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
+        .context_types(CONTEXT_TYPES)
+        .concurrent_updates(PerChatOrder(CONCURRENT_UPDATES))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data[KEY] = services
+    # The allowlist is checked once, before every handler (it stops the update there).
+    app.add_handler(TypeHandler(Update, handlers.gate), group=-1)
+    commands = {
+        "start": handlers.start,
+        "help": handlers.help_command,
+        "map": handlers.map_command,
+        "heatmap": handlers.heatmap_command,
+        "check": handlers.check_command,
+        "status": handlers.status_command,
+        "tz": handlers.tz_command,
+        "open": trade_handlers.open_command,
+        "positions": trade_handlers.positions_command,
+        "close": trade_handlers.close_command,
+        "watch": trade_handlers.watch_command,
+        "unwatch": trade_handlers.unwatch_command,
+        "alerts": trade_handlers.alerts_command,
+        "digest": trade_handlers.digest_command,
+        "quiet": trade_handlers.quiet_command,
+        "mute": trade_handlers.mute_command,
+    }
+    missing = {c.name for c in COMMANDS} ^ set(commands)
+    assert not missing, f"commands without a handler or without help: {missing}"
+    # An edited "/open ..." must not open a second position: commands answer new messages only.
+    fresh = ~filters.UpdateType.EDITED
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=fresh))
+    app.add_handler(CallbackQueryHandler(handlers.map_button, pattern=MAP_PATTERN))
+    app.add_handler(CallbackQueryHandler(handlers.help_button, pattern=HELP_PATTERN))
+    app.add_handler(CallbackQueryHandler(trade_handlers.position_button, pattern=POSITION_PATTERN))
+    app.add_handler(CallbackQueryHandler(trade_handlers.alert_button, pattern=ALERT_PATTERN))
+    app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
+    app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
+    app.add_error_handler(handlers.on_error)
+    if app.job_queue is not None:
+        one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
+        if services.refresher is not None:
+            app.job_queue.run_repeating(
+                jobs.refresh_job,
+                interval=settings.refresh_seconds,
+                first=1,
+                name="refresh",
+                job_kwargs=one_at_a_time,
+            )
+        app.job_queue.run_repeating(
+            jobs.tick_job,
+            interval=settings.tick_seconds,
+            first=0.5,
+            name="tick",
+            job_kwargs=one_at_a_time,
+        )
+    return app
+
+
+def serve(app: Application, settings: Settings) -> None:
+    """Run until stopped: polling, or a webhook when LIQBOT_WEBHOOK_URL is set."""
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
+            secret_token=secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,111 @@
+"""What every handler shares: replies, the usage reply for bad input, the typed argument
+helpers and the "no map right now" guard. Both handler modules import this one (never each
+other)."""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+
+from bot.parsing import InputError, parse_number, parse_symbol
+from bot.telegram.commands import COMMANDS
+from bot.telegram.context import Context
+from liqmap import ModelInputError
+from market.snapshot import MarketDataError
+from storage import users
+
+USAGE = {c.name: c for c in COMMANDS}
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def needs_market(handler: Handler) -> Handler:
+    """No map can be drawn right now (first backfill still running, every venue down, a time
+    outside the data): say so plainly instead of the generic apology."""
+
+    @functools.wraps(handler)
+    async def wrapped(update: Update, context: Context) -> None:
+        try:
+            await handler(update, context)
+        except (MarketDataError, ModelInputError) as e:
+            if update.callback_query is not None:
+                await update.callback_query.answer("No map right now", show_alert=False)
+            await reply(
+                update,
+                f"⚠️ No map right now: {html.escape(str(e))}\nThe first refresh may still be "
+                "running, or the venues are down; /status shows how fresh the data is.",
+            )
+
+    return wrapped
+
+
+async def reply(update: Update, text_html: str, **kwargs: Any) -> None:
+    """Answer in the chat the update came from (HTML is the application's default mode)."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_html(text_html, **kwargs)
+
+
+async def reject(update: Update, command: str, problem: str) -> None:
+    """Bad input: say what is wrong, the usage and an example; nothing was stored."""
+    c = USAGE[command]
+    await reply(
+        update,
+        f"⚠️ {html.escape(problem)}\nUsage: <code>{html.escape(c.usage)}</code>\n"
+        f"Example: <code>{html.escape(c.example)}</code>",
+    )
+
+
+def command_args(context: Context) -> list[str]:
+    return list(context.args or [])
+
+
+def symbol_arg(context: Context, text: str) -> str:
+    """A symbol the bot follows, or :class:`InputError` with suggestions."""
+    return parse_symbol(text, context.services.source.symbols)
+
+
+def chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+def register(update: Update, context: Context) -> bool:
+    """Record the chat as a user (idempotent); True the first time."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return False
+    s = context.services
+    _, new = users.register(
+        s.db,
+        chat.id,
+        user.id if user else None,
+        user.first_name if user else None,
+        s.clock.now_ms(),
+    )
+    return new
+
+
+def position_args(
+    context: Context, args: list[str], extra: int = 0
+) -> tuple[str, str, float, float, list[str]]:
+    """SYMBOL long|short ENTRY LEVERAGE [+ ``extra`` optional args]."""
+    if len(args) < 4:
+        raise InputError("I need the symbol, long or short, the entry price and the leverage")
+    if len(args) > 4 + extra:
+        raise InputError("too many arguments")
+    symbol = symbol_arg(context, args[0])
+    side = args[1].strip().lower()
+    if side not in ("long", "short"):
+        raise InputError(f"the side must be long or short, not {args[1][:20]!r}")
+    entry = parse_number(args[2], "the entry price")
+    leverage = parse_number(args[3], "the leverage")
+    return symbol, side, entry, leverage, args[4:]
+
+
+__all__ = [
+    "InputError", "chat_id", "command_args", "needs_market", "position_args", "register",
+    "reject", "reply", "symbol_arg",
+]  # fmt: skip

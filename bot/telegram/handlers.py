@@ -1,0 +1,251 @@
+"""Market commands and their buttons: /start, /help, /map, /heatmap, /check, /status, /tz.
+Bad input gets a clear reply that says what is wrong and shows the right form; nothing is
+stored from a rejected command."""
+
+from __future__ import annotations
+
+import html
+import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from telegram import InputMediaPhoto, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop
+
+from bot.parsing import InputError, parse_window
+from bot.telegram.commands import help_html
+from bot.telegram.common import (
+    command_args,
+    needs_market,
+    position_args,
+    register,
+    reject,
+    reply,
+    symbol_arg,
+)
+from bot.telegram.context import Context, services
+from bot.telegram.keyboards import map_keyboard, start_keyboard
+from bot.views import fmt
+from bot.views.check import CheckError, check_html, check_position
+from bot.views.summary import caption_html
+from storage import users
+
+log = logging.getLogger(__name__)
+
+
+async def start(update: Update, context: Context) -> None:
+    register(update, context)
+    name = update.effective_user.first_name if update.effective_user else "trader"
+    keyboard = start_keyboard()
+    await reply(
+        update,
+        f"Hi {html.escape(name or 'trader')}! I draw <b>liquidation maps</b> for crypto "
+        "perpetuals: where leveraged longs (below price) and shorts (above) would be "
+        "force-closed.\n\n"
+        "Try <code>/map BTC</code> for the chart, or check a trade before you take it:\n"
+        "<code>/check BTC long 116000 20</code>\n\nSet your zone for digests: "
+        "<code>/tz Europe/Berlin</code>.",
+        reply_markup=keyboard,
+    )
+
+
+async def help_command(update: Update, context: Context) -> None:
+    await reply(update, help_html())
+
+
+async def _send_map(
+    update: Update, context: Context, symbol: str, window: str
+) -> None:
+    s = services(context)
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
+    report = await s.maps.report(symbol, window)
+    png = await s.maps.chart(report)
+    if update.effective_message is not None:
+        await update.effective_message.reply_photo(
+            png,
+            caption=caption_html(report),
+            reply_markup=map_keyboard(symbol, window),
+        )
+
+
+@needs_market
+async def map_command(update: Update, context: Context) -> None:
+    args = command_args(context)
+    try:
+        if not args or len(args) > 2:
+            raise InputError("tell me which symbol" if not args else "too many arguments")
+        symbol = symbol_arg(context, args[0])
+        window = parse_window(args[1] if len(args) > 1 else None)
+    except InputError as e:
+        await reject(update, "map", str(e))
+        return
+    await _send_map(update, context, symbol, window)
+
+
+@needs_market
+async def heatmap_command(update: Update, context: Context) -> None:
+    args = command_args(context)
+    try:
+        if not args or len(args) > 2:
+            raise InputError("tell me which symbol" if not args else "too many arguments")
+        symbol = symbol_arg(context, args[0])
+        window = parse_window(args[1] if len(args) > 1 else None, default="7d")
+    except InputError as e:
+        await reject(update, "heatmap", str(e))
+        return
+    s = services(context)
+    if update.effective_chat is not None:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_PHOTO)
+    png = await s.maps.heatmap(symbol, window)
+    if update.effective_message is not None:
+        await update.effective_message.reply_photo(
+            png,
+            caption=f"<b>{html.escape(symbol)}</b> liquidation heatmap, {html.escape(window)}: "
+            "brighter = more liquidations resting at that price at that time.",
+        )
+
+
+@needs_market
+async def check_command(update: Update, context: Context) -> None:
+    s = services(context)
+    try:
+        symbol, side, entry, leverage, _ = position_args(context, command_args(context))
+        report = await s.maps.report(symbol, "1d")
+        result = check_position(report, side, entry, leverage)
+    except (InputError, CheckError) as e:
+        await reject(update, "check", str(e))
+        return
+    await reply(update, check_html(result, report))
+
+
+async def status_command(update: Update, context: Context) -> None:
+    s = services(context)
+    now = s.clock.now_ms()
+    source = "demo replay of bundled real data" if s.settings.market_source == "demo" else "live"
+    lines = [f"<b>Market data</b>: {html.escape(source)}"]
+    lines.append(f"Market time: {fmt.when(now)}")
+    if s.settings.market_source == "demo":
+        lines.append(f"Replay speed: {s.settings.replay_speed:g}x real time")
+    for row in s.source.status(now):
+        age = (
+            "no data" if row.last_data is None else f"{(now - row.last_data) / 60_000:.0f} min old"
+        )
+        flag = " ⚠️ stale" if row.stale else ""
+        lines.append(
+            html.escape(f"{row.venue} {row.symbol.split('/')[0]}: {age}{flag}")
+            + (f" ({html.escape(row.note)})" if row.note else "")
+        )
+    m = s.maps.settings
+    tiers = ", ".join(f"{t:g}x" for t in sorted(m.tier_weights))
+    lines.append(
+        f"Model: OI-delta seeding (volume proxy without OI), tiers {html.escape(tiers)}, "
+        f"buckets {m.bucket_pct:g}%, refresh every {s.settings.refresh_minutes:g} min"
+    )
+    await reply(update, "\n".join(lines))
+
+
+async def tz_command(update: Update, context: Context) -> None:
+    args = command_args(context)
+    if len(args) != 1:
+        await reject(
+            update, "tz", "tell me one IANA time zone name" if not args else "too many arguments"
+        )
+        return
+    zone = args[0].strip()
+    try:
+        if not zone or len(zone) > 64 or ".." in zone or zone.startswith("/"):
+            raise ZoneInfoNotFoundError(zone)
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # 'Europe' is a folder: OSError
+        await reject(update, "tz", f"{zone[:40]!r} is not a time zone I know (try Europe/London, "
+                     "America/New_York, Asia/Singapore)")  # fmt: skip
+        return
+    register(update, context)
+    s = services(context)
+    chat = update.effective_chat
+    assert chat is not None
+    users.update(s.db, chat.id, tz=zone)
+    await reply(
+        update,
+        f"Time zone set to <b>{html.escape(zone)}</b>. "
+        f"It is {html.escape(fmt.when(s.clock.now_ms(), zone))} there (market time).",
+    )
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    await reply(update, "I don't know that command. Send /help for the list.")
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Allowlisted mode: any update from another chat gets one short answer and goes no
+    further (runs in group -1, before every handler)."""
+    allowed = context.services.settings.allowed_chat_ids
+    chat = update.effective_chat
+    if not allowed or (chat is not None and chat.id in allowed):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer("Sorry, this bot is private.")
+    elif update.message is not None:
+        await reply(update, "Sorry, this bot is private.")
+    raise ApplicationHandlerStop
+
+
+async def help_button(update: Update, context: Context) -> None:
+    """The "All commands" button: the help text."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await reply(update, help_html())
+
+
+async def expired_button(update: Update, context: Context) -> None:
+    """Any button no handler claims (old keyboards, forged data) still gets an answer."""
+    if update.callback_query is not None:
+        await update.callback_query.answer("That button has expired.")
+
+
+@needs_market
+async def map_button(update: Update, context: Context) -> None:
+    """``map|BASE|WINDOW``: redraws the map in place for that window (or refreshes it)."""
+    query = update.callback_query
+    assert query is not None
+    s = services(context)
+    data = (query.data or "").split("|")
+    try:
+        if len(data) != 3:
+            raise InputError("bad button")
+        symbol = symbol_arg(context, data[1])
+        window = parse_window(data[2])
+    except InputError:
+        await query.answer("That button has expired.")
+        return
+    await query.answer(f"{symbol.split('/')[0]} {window}…")
+    message = query.message
+    report = await s.maps.report(symbol, window)
+    png = await s.maps.chart(report)
+    keyboard = map_keyboard(symbol, window)
+    if message is None or not getattr(message, "photo", None):
+        await _send_map(update, context, symbol, window)  # a button on a text message
+        return
+    try:
+        await query.edit_message_media(
+            InputMediaPhoto(png, caption=caption_html(report)), reply_markup=keyboard
+        )
+    except BadRequest as e:
+        if "not modified" not in str(e).lower():
+            raise
+
+
+async def on_error(update: object, context: Context) -> None:
+    """One error handler: log (no secrets: PTB errors carry no token) and answer politely."""
+    log.error("handler failed: %s", context.error, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(
+                "Sorry, something went wrong on my side. Please try again in a minute."
+            )
+        except Exception:  # the apology itself failed (network, blocked): nothing more to do
+            log.warning("could not send the error apology")
