@@ -155,10 +155,12 @@ class _Pass:
     # -- shared mechanics ---------------------------------------------------------------------
 
     def threshold(self, rule: str) -> FloatArray:
-        return self.thr[RULE_INDEX[rule]]
+        row: FloatArray = self.thr[RULE_INDEX[rule]]
+        return row
 
     def cooled(self, last: IntArray) -> BoolArray:
-        return (last == NEVER) | (self.now - last >= self.cfg.cooldown_ms)
+        ok: BoolArray = (last == NEVER) | (self.now - last >= self.cfg.cooldown_ms)
+        return ok
 
     def step(self, slot: int, applicable: BoolArray, cond: BoolArray, rearm: BoolArray) -> None:
         """Re-arm, then fire, one slot for every subscription (see the module docstring)."""

@@ -82,12 +82,13 @@ class SlotArrays:
         )
 
     def non_default(self) -> BoolArray:
-        return (
+        changed: BoolArray = (
             ~self.armed
             | (self.last_fired_ms != NEVER)
             | (self.episode != 0)
             | np.isfinite(self.zone_low)
         )
+        return changed
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,7 +213,8 @@ class AlertState:
         old = previous.gather(self.sub_id)
 
         def same(a: FloatArray, b: FloatArray) -> BoolArray:
-            return (a == b) | (np.isnan(a) & np.isnan(b))
+            equal: BoolArray = (a == b) | (np.isnan(a) & np.isnan(b))
+            return equal
 
         changed = (
             (old.armed != self.armed)

@@ -138,7 +138,7 @@ def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
 
     settings = load_settings()
     try:
-        venues = parse_venues(args.exchanges, settings.venues)
+        venues = parse_venues(args.exchanges, list(settings.venues))
     except VenueChoiceError as e:
         raise UsageError(str(e)) from None
     at = parse_time(args.at) if args.at else int(time.time() * 1000)
@@ -227,24 +227,18 @@ def load_settings() -> Settings:
 
 
 def cmd_run() -> int:
-    from telegram.error import InvalidToken, NetworkError
-
     from bot.app import ConfigError, redact, run
+    from bot.telegram.app import BotApiUnreachable
 
     settings = load_settings()
     try:
         run(settings)
     except ConfigError as e:
         raise UsageError(str(e)) from None
-    except InvalidToken:
-        raise UsageError(
-            "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (the token is not "
-            "shown here)"
-        ) from None
-    except NetworkError as e:
+    except BotApiUnreachable as e:
         print(
             f"liqbot: error: cannot reach the Telegram Bot API at "
-            f"{settings.telegram_api_base_url}: {redact(str(e), settings)}",
+            f"{settings.api_base}: {redact(str(e), settings)}",
             file=sys.stderr,
         )
         return 1

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import HttpUrl, SecretStr
 
 from bot.app import build_application, build_services
 from bot.settings import Settings, replay_start_ms
@@ -66,7 +66,7 @@ async def run_demo(
     work = Path(tempfile.mkdtemp(prefix="liqbot-demo-"))
     settings = Settings(
         telegram_bot_token=SecretStr(fake.token),
-        telegram_api_base_url=fake.url,
+        telegram_api_base_url=HttpUrl(fake.url),
         db_path=str(work / "demo.db"),
         market_source="demo",
         replay_start=START,

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    AnyUrl,
+    Field,
+    HttpUrl,
+    SecretStr,
+    UrlConstraints,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.clock import parse_utc_ms
 
-VENUES = ("binanceusdm", "bybit", "okx", "bitget")
+Venue = Literal["binanceusdm", "bybit", "okx", "bitget"]
+VENUES: tuple[Venue, ...] = ("binanceusdm", "bybit", "okx", "bitget")
 DEFAULT_REPLAY_START = "2025-10-10T12:00:00Z"
 
 
@@ -33,81 +41,51 @@ def _csv(value: object) -> object:
     return value
 
 
+# REST bases are http(s); the liquidation feed's websocket bases are ws(s)
+ExchangeUrl = Annotated[
+    AnyUrl, UrlConstraints(allowed_schemes=["http", "https", "ws", "wss"], host_required=True)
+]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
 class Settings(BaseSettings):
-    """All of liqbot's settings. Environment names are given by ``validation_alias``."""
+    """All of liqbot's settings: field ``x`` reads ``LIQBOT_X`` (the two Telegram settings keep
+    the names BotFather users know). Types do the checking; the validators below only turn text
+    into lists and give friendlier messages."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
-    )
+        env_prefix="LIQBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        populate_by_name=True,
+    )  # fmt: skip
 
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "telegram_bot_token")
     )
-    telegram_api_base_url: str = Field(
-        default="https://api.telegram.org",
+    telegram_api_base_url: HttpUrl = Field(
+        default=HttpUrl("https://api.telegram.org"),
         validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "telegram_api_base_url"),
     )
-    db_path: str = Field(
-        default="liqbot.db", validation_alias=AliasChoices("LIQBOT_DB_PATH", "db_path")
-    )
-    market_source: Literal["live", "demo"] = Field(
-        default="live", validation_alias=AliasChoices("LIQBOT_MARKET_SOURCE", "market_source")
-    )
-    replay_start: str = Field(
-        default=DEFAULT_REPLAY_START,
-        validation_alias=AliasChoices("LIQBOT_REPLAY_START", "replay_start"),
-    )
-    replay_speed: float = Field(
-        default=1.0, gt=0, validation_alias=AliasChoices("LIQBOT_REPLAY_SPEED", "replay_speed")
-    )
-    venues: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(VENUES),
-        validation_alias=AliasChoices("LIQBOT_VENUES", "venues"),
-    )
+    db_path: str = "liqbot.db"
+    market_source: Literal["live", "demo"] = "live"
+    replay_start: str = DEFAULT_REPLAY_START
+    replay_speed: float = Field(default=1.0, gt=0)
+    venues: Annotated[list[Venue], NoDecode] = Field(default_factory=lambda: list(VENUES))
     symbols: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["BTC", "ETH", "SOL", "XRP", "BNB", "DOGE"],
-        validation_alias=AliasChoices("LIQBOT_SYMBOLS", "symbols"),
+        default_factory=lambda: ["BTC", "ETH", "SOL", "XRP", "BNB", "DOGE"]
     )
-    refresh_minutes: float = Field(
-        default=5.0,
-        gt=0,
-        validation_alias=AliasChoices("LIQBOT_REFRESH_MINUTES", "refresh_minutes"),
-    )
-    allowed_chat_ids: Annotated[list[int], NoDecode] = Field(
-        default_factory=list,
-        validation_alias=AliasChoices("LIQBOT_ALLOWED_CHAT_IDS", "allowed_chat_ids"),
-    )
-    exchange_urls: dict[str, str] = Field(
-        default_factory=dict,
-        validation_alias=AliasChoices("LIQBOT_EXCHANGE_URLS", "exchange_urls"),
-    )
-    history_days: int = Field(
-        default=45, ge=31, validation_alias=AliasChoices("LIQBOT_HISTORY_DAYS", "history_days")
-    )
-    tick_seconds: float = Field(
-        default=5.0, gt=0, validation_alias=AliasChoices("LIQBOT_TICK_SECONDS", "tick_seconds")
-    )
-    digest_hours: int = Field(
-        default=4, ge=0, le=24, validation_alias=AliasChoices("LIQBOT_DIGEST_HOURS", "digest_hours")
-    )
-    backfill_days: float = Field(
-        default=31, gt=0, validation_alias=AliasChoices("LIQBOT_BACKFILL_DAYS", "backfill_days")
-    )
-    webhook_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("LIQBOT_WEBHOOK_URL", "webhook_url")
-    )
-    webhook_listen: str = Field(
-        default="0.0.0.0", validation_alias=AliasChoices("LIQBOT_WEBHOOK_LISTEN", "webhook_listen")
-    )
-    webhook_port: int = Field(
-        default=8443, validation_alias=AliasChoices("LIQBOT_WEBHOOK_PORT", "webhook_port")
-    )
-    webhook_secret: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("LIQBOT_WEBHOOK_SECRET", "webhook_secret")
-    )
-    log_level: str = Field(
-        default="INFO", validation_alias=AliasChoices("LIQBOT_LOG_LEVEL", "log_level")
-    )
+    refresh_minutes: float = Field(default=5.0, gt=0)
+    allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # venue -> base URL (http(s) for REST; the liquidation feed also takes ws(s))
+    exchange_urls: dict[Venue, ExchangeUrl] = Field(default_factory=dict)
+    history_days: int = Field(default=45, ge=31)
+    tick_seconds: float = Field(default=5.0, gt=0)
+    digest_hours: int = Field(default=4, ge=0, le=24)
+    backfill_days: float = Field(default=31, gt=0)
+    webhook_url: HttpUrl | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    log_level: LogLevel = "INFO"
 
     @field_validator("venues", "symbols", "allowed_chat_ids", mode="before")
     @classmethod
@@ -116,12 +94,7 @@ class Settings(BaseSettings):
 
     @field_validator("venues")
     @classmethod
-    def _known_venues(cls, value: list[str]) -> list[str]:
-        unknown = [v for v in value if v not in VENUES]
-        if unknown:
-            raise ValueError(
-                f"unknown venue(s) {', '.join(unknown)}; choose from {', '.join(VENUES)}"
-            )
+    def _some_venues(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError(f"at least one venue is needed; choose from {', '.join(VENUES)}")
         return value
@@ -133,27 +106,10 @@ class Settings(BaseSettings):
             raise ValueError("at least one symbol is needed, e.g. BTC,ETH")
         return value
 
-    @field_validator("telegram_api_base_url")
+    @field_validator("log_level", mode="before")
     @classmethod
-    def _api_url(cls, value: str) -> str:
-        return _http_url(value, "TELEGRAM_API_BASE_URL")
-
-    @field_validator("log_level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ValueError("choose DEBUG, INFO, WARNING, ERROR or CRITICAL")
-        return level
-
-    @field_validator("exchange_urls")
-    @classmethod
-    def _known_url_venues(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = [v for v in value if v not in VENUES]
-        if unknown:
-            raise ValueError(f"LIQBOT_EXCHANGE_URLS: unknown venue(s) {', '.join(unknown)}; "
-                             f"choose from {', '.join(VENUES)}")  # fmt: skip
-        return {k: _http_url(v, f"LIQBOT_EXCHANGE_URLS[{k}]") for k, v in value.items()}
+    def _level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("replay_start")
     @classmethod
@@ -166,21 +122,27 @@ class Settings(BaseSettings):
         return self.refresh_minutes * 60
 
     @property
+    def api_base(self) -> str:
+        """The Bot API server without the trailing slash pydantic adds."""
+        return str(self.telegram_api_base_url).rstrip("/")
+
+    @property
     def bot_api_base(self) -> str:
         """PTB's ``base_url``: ``{api}/bot`` (PTB appends token and method; no trailing slash)."""
-        return f"{self.telegram_api_base_url.rstrip('/')}/bot"
+        return f"{self.api_base}/bot"
 
     @property
     def bot_file_base(self) -> str:
-        return f"{self.telegram_api_base_url.rstrip('/')}/file/bot"
+        return f"{self.api_base}/file/bot"
 
+    @property
+    def exchange_bases(self) -> dict[str, str]:
+        """``LIQBOT_EXCHANGE_URLS`` as plain strings without the trailing slash."""
+        return {venue: str(url).rstrip("/") for venue, url in self.exchange_urls.items()}
 
-def _http_url(value: str, name: str) -> str:
-    """An http(s) URL with a host, without the trailing slash."""
-    parsed = urlsplit(value.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ValueError(f"{name} must be an http(s) URL such as http://127.0.0.1:8001")
-    return value.strip().rstrip("/")
+    @property
+    def webhook_base(self) -> str | None:
+        return None if self.webhook_url is None else str(self.webhook_url).rstrip("/")
 
 
 def replay_start_ms(text: str) -> int:

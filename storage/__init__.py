@@ -3,6 +3,6 @@
 The only package that writes SQL. Every function takes the ``Database`` it works on.
 """
 
-from storage.db import open_db
+from storage.db import PerThread, db_file, open_db
 
-__all__ = ["open_db"]
+__all__ = ["PerThread", "db_file", "open_db"]

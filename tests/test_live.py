@@ -177,10 +177,13 @@ async def test_malformed_answer_is_never_stored(
 def test_unknown_venues_are_named_with_the_valid_choices() -> None:
     with pytest.raises(VenueChoiceError, match="choose from binanceusdm, bybit, okx, bitget"):
         parse_venues("binanceusdm,kraken", ["okx"])
-    with pytest.raises(ValidationError, match="choose from binanceusdm"):
+    choices = "'binanceusdm', 'bybit', 'okx' or 'bitget'"
+    with pytest.raises(ValidationError, match=choices):
         Settings(venues="ftx")  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match="unknown venue"):
+    with pytest.raises(ValidationError, match=choices):
         Settings(exchange_urls={"mtgox": "http://127.0.0.1:1"})
+    with pytest.raises(ValidationError, match="URL scheme should be"):
+        Settings(exchange_urls={"okx": "ftp://127.0.0.1:1"})
 
 
 def test_cli_live_source_against_the_fake_venues(tmp_path: object) -> None:

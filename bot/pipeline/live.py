@@ -33,10 +33,10 @@ def open_live(
     symbols: list[str] | None = None,
 ) -> tuple[LiveStore, Refresher]:  # fmt: skip
     """Feeds for the venues (with LIQBOT_EXCHANGE_URLS overrides), the refresher and the store."""
-    venues = venues or settings.venues
+    venues = venues or list(settings.venues)
     symbols = symbols or settings.symbols
     unified = [unified_symbol(s) for s in symbols]
-    feeds = {v: VenueFeed(v, base_url=settings.exchange_urls.get(v)) for v in venues}
+    feeds = {v: VenueFeed(v, base_url=settings.exchange_bases.get(v)) for v in venues}
     refresher = Refresher(
         db,
         feeds,

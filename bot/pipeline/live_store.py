@@ -15,6 +15,7 @@ from liqmap import Candles, unified_symbol
 from market.aggregate import attach_oi, oi_change, weighted_funding
 from market.replay import WINDOW_MS
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
+from storage import PerThread, db_file
 from storage import market_history as history
 
 HOUR_MS = 3_600_000
@@ -33,12 +34,17 @@ class LiveStore:
         self, db: Database, venues: list[str], symbols: list[str], refresher: Refresher | None,
         refresh_ms: int,
     ) -> None:  # fmt: skip
-        self.db = db
+        # reads come from whichever thread draws the map: each gets its own connection
+        self._db = PerThread(db, db_file(db))
         self.venues = tuple(venues)
         self._symbols = tuple(dict.fromkeys(unified_symbol(s) for s in symbols))
         self.refresher = refresher
         # Data older than this is left out of a map rather than drawn as if current.
         self.max_age_ms = max(3 * refresh_ms, 30 * 60_000)
+
+    @property
+    def db(self) -> Database:
+        return self._db()
 
     @property
     def version(self) -> int:

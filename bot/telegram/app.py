@@ -13,6 +13,7 @@ from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -160,15 +161,32 @@ def build_application(settings: Settings, services: Services) -> Application:
     return app
 
 
+class BotApiUnreachable(Exception):
+    """The Telegram Bot API could not be reached at start (network, DNS, a proxy)."""
+
+
 def serve(app: Application, settings: Settings) -> None:
-    """Run until stopped: polling, or a webhook when LIQBOT_WEBHOOK_URL is set."""
-    if settings.webhook_url:
+    """Run until stopped: polling, or a webhook when LIQBOT_WEBHOOK_URL is set. A token that
+    Telegram rejects is a :class:`ConfigError`; an unreachable API is :class:`BotApiUnreachable`."""
+    try:
+        _serve(app, settings)
+    except InvalidToken:
+        raise ConfigError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN: check it with @BotFather (the token is not "
+            "shown here)"
+        ) from None
+    except NetworkError as e:
+        raise BotApiUnreachable(str(e)) from None
+
+
+def _serve(app: Application, settings: Settings) -> None:
+    if settings.webhook_base:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         app.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
             url_path="telegram",
-            webhook_url=f"{settings.webhook_url.rstrip('/')}/telegram",
+            webhook_url=f"{settings.webhook_base}/telegram",
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
