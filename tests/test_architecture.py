@@ -17,6 +17,7 @@ ALLOWED = {
     "alerts": {"alerts", "liqmap", "numpy"},
     "market": {"market", "liqmap", "numpy", "ccxt"},
     "storage": {"storage", "sqlite_utils", "numpy"},
+    "grading": {"grading", "liqmap", "market", "numpy"},  # market: the bundled data's folder
     "fakes": {"fakes", "aiohttp", "telegram"},  # telegram: its builder() helper
 }
 
