@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from grading.api import grade_event_file, grade_totals_file
 from grading.data import (
@@ -37,7 +38,7 @@ HELD_OUT_FROM = _utc(2026, 4, 1)
 HELD_OUT_TO = _utc(2026, 5, 22, 5)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     s = subparsers.add_parser(
         "skill",
         help="how good is the map: grade it hour by hour against real liquidations",
@@ -49,11 +50,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="first hour, ISO UTC or epoch ms (default: the file's first hour; bundled data: "
         "2026-04-01, the held-out period)",
     )
-    s.add_argument(
-        "--to", dest="end", help="end, exclusive (default: the file's last hour + 1h)"
-    )
+    s.add_argument("--to", dest="end", help="end, exclusive (default: the file's last hour + 1h)")
     s.add_argument("--events", help="CSV of liquidation prints: time, side, price, quantity")
-    s.add_argument("--candles", help="CSV of candles: time, open, high, low, close, volume[, taker_buy]")
+    s.add_argument(
+        "--candles", help="CSV of candles: time, open, high, low, close, volume[, taker_buy]"
+    )
     s.add_argument("--totals", help="CSV of hourly liquidated USD: time, long_usd, short_usd")
     s.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
@@ -62,7 +63,9 @@ def _time(text: str, flag: str) -> int:
     try:
         return parse_time(text)
     except ValueError:
-        raise DataError(f"{flag} {text!r} is not an ISO time (2026-04-01T00:00Z) or epoch ms") from None
+        raise DataError(
+            f"{flag} {text!r} is not an ISO time (2026-04-01T00:00Z) or epoch ms"
+        ) from None
 
 
 def _candles(args: argparse.Namespace, symbol: str) -> Candles:
@@ -92,7 +95,7 @@ def _grade(args: argparse.Namespace) -> tuple[Grade, str, int, int]:
             end = end if end is not None else int(totals.time[-1]) + HOUR_MS
         else:
             if symbol != "BTC/USDT:USDT":
-                raise DataError(f"bundled liquidations are BTC only: give --events or --totals")
+                raise DataError("bundled liquidations are BTC only: give --events or --totals")
             totals = bundled_totals()
             start = start if start is not None else HELD_OUT_FROM
             end = end if end is not None else HELD_OUT_TO

@@ -115,7 +115,8 @@ def hours_untouched(view: HourView, lo: FloatArray, hi: FloatArray, side: str) -
 
     Long liquidations sit below price: a bucket counts only if it starts below the hour's open,
     and its last trade is the last candle whose low went under the bucket's top. Shorts mirror
-    that. Never traded within the lookback: the lookback plus one hour. Wrong side: 0.
+    that. Never traded within the lookback: older than the oldest candle (its age + 1h).
+    Wrong side of the open: 0.
     """
     now = view.start
     if side == "long":

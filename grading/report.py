@@ -49,9 +49,13 @@ def grade_text(grade: Grade, symbol: str, start_ms: int, end_ms: int) -> str:
             lines.append(f"  {label:<16}{_fmt(getattr(g, key), events)}")
         lines.append(f"  {margin_name:<16}{_fmt(g.margin, events)}")
     if events:
-        lines.append("random scores ~33% by construction; the map is useful where it beats the baseline")
+        lines.append(
+            "random scores ~33% by construction; the map is useful where it beats the baseline"
+        )
     else:
-        lines.append("0 = no information beyond the move's size; the map is useful where it beats both")
+        lines.append(
+            "0 = no information beyond the move's size; the map is useful where it beats both"
+        )
     return "\n".join(lines)
 
 

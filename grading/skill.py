@@ -88,7 +88,8 @@ def _hour_tops(
         shift = a / ALIGNMENTS
         edges, k_lo = bucket_edges(view.low, view.high, shift)
         n = edges.size - 1
-        notional = np.bincount(bucket_of(prices, k_lo, n, shift), weights=usd, minlength=n)
+        where = bucket_of(prices, k_lo, n, shift)
+        notional = np.bincount(where, weights=usd, minlength=n).astype(np.float64)
         lo, hi = edges[:-1], edges[1:]
         tops[0] += top_third_notional(levels.between(lo, hi), notional)
         tops[1] += top_third_notional(rng.random(n), notional)
@@ -202,7 +203,9 @@ def grade_totals(
     grades = {}
     for name, usd in (("long", long_usd), ("short", short_usd)):
         model = np.array([traversed_notional(v, name) for v in views])
-        placebo = np.array([placebo_notional(views[partner[i]], v, name) for i, v in enumerate(views)])
+        placebo = np.array(
+            [placebo_notional(views[partner[i]], v, name) for i, v in enumerate(views)]
+        )
         base = np.array([untouched_in_range(v, name) for v in views])
         move = np.array(
             [np.log(v.open / v.low) if name == "long" else np.log(v.high / v.open) for v in views]

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liqmap import Candles, ModelInputError, ModelSettings, build_heatmap, build_map, cumulative_curves, make_grid
+from liqmap import (
+    Candles,
+    ModelInputError,
+    ModelSettings,
+    build_heatmap,
+    build_map,
+    cumulative_curves,
+    make_grid,
+)
 from liqmap.model import (
     DEFAULT_HALF_LIVES_H,
     MODEL_OI_DELTA,
@@ -90,7 +98,8 @@ PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 def test_engine_equals_reference_on_generated_inputs(
     c: Candles, weights: dict[float, float], decay: bool
 ) -> None:
-    s = ModelSettings(tier_weights=weights, half_lives_h=None if not decay else {t: 3.0 if t == 5.0 else None for t in weights})
+    halves = {t: 3.0 if t == 5.0 else None for t in weights}  # every tier named: 5x decays
+    s = ModelSettings(tier_weights=weights, half_lives_h=halves if decay else None)
     assert_matches_reference(c, "ETH/USDT:USDT", s)
 
 
