@@ -18,6 +18,7 @@ from bot.pipeline.heatmaps import make_heatmap
 from bot.views.charts import render_heatmap, render_map
 from bot.views.report import WINDOWS, MapReport, make_report
 from bot.views.summary import report_json, summary_text
+from grading import cli as skill_cli
 from liqmap import ModelInputError, ModelSettings
 from liqmap.model import DEFAULT_TIER_WEIGHTS
 from market.replay import DEFAULT_AT, ReplaySource
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--at", help="ISO time in UTC of the last column")
     h.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25")
     h.add_argument("--png", required=True, help="write the heatmap to this PNG file")
+
+    skill_cli.add_parser(sub)
 
     sub.add_parser("run", help="run the Telegram bot (settings from the environment and .env)")
 
@@ -252,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_map(args)
         if args.command == "heatmap":
             return cmd_heatmap(args)
+        if args.command == "skill":
+            return skill_cli.run(args)
         if args.command == "run":
             return cmd_run()
         if args.command == "demo":

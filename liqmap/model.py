@@ -25,8 +25,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 DEFAULT_TIER_WEIGHTS: Mapping[float, float] = {5: 0.15, 10: 0.30, 25: 0.25, 50: 0.20, 100: 0.10}
-# Hours for a tier's unswept levels to lose half their weight (None: no decay).
-DEFAULT_HALF_LIVES_H: Mapping[float, float] = {5: 480, 10: 120, 25: 48, 50: 24, 100: 12}
+# Hours for a tier's unswept levels to lose half their weight. Every tier needs an entry: a
+# number, or None for an explicit "no decay" (a forgotten tier must not silently never decay).
+DEFAULT_HALF_LIVES_H: Mapping[float, float | None] = {5: 480, 10: 120, 25: 48, 50: 24, 100: 12}
 
 MODEL_OI_DELTA = "oi-delta"
 MODEL_VOLUME_PROXY = "volume-proxy"
@@ -108,7 +109,9 @@ class ModelSettings:
     # Only these leverages are drawn (None: all). Weights are not renormalised, so a filtered
     # map shows exactly that slice of the full map.
     tier_filter: tuple[float, ...] | None = None
-    half_lives_h: Mapping[float, float] | None = field(
+    # Per tier half-life in hours, or None for that tier's "no decay"; the whole mapping None:
+    # no tier decays. A tier of ``tier_weights`` missing here is an error, not "no decay".
+    half_lives_h: Mapping[float, float | None] | None = field(
         default_factory=lambda: dict(DEFAULT_HALF_LIVES_H)
     )
     split_clip: tuple[float, float] = (0.2, 0.8)
@@ -134,6 +137,16 @@ class ModelSettings:
             if unknown or not self.tier_filter:
                 known = ", ".join(f"{t:g}" for t in sorted(self.tier_weights))
                 raise ModelInputError(f"unknown leverage tier(s); choose from {known}")
+        if self.half_lives_h is not None:
+            missing = [t for t in self.tier_weights if t not in self.half_lives_h]
+            if missing:
+                names = ", ".join(f"{t:g}x" for t in sorted(missing))
+                raise ModelInputError(
+                    f"no half-life for tier(s) {names}: give hours, or None for no decay"
+                )
+            for lev, h in self.half_lives_h.items():
+                if h is not None and not (np.isfinite(h) and h > 0):
+                    raise ModelInputError(f"half-life {h!r} of tier {lev:g}x must be > 0 or None")
 
 
 @dataclass(frozen=True)
@@ -192,7 +205,7 @@ def resolve_tiers(symbol: str, settings: ModelSettings) -> tuple[tuple[Tier, ...
         weight = float(settings.tier_weights[lev])
         used = float(min(lev, cap))
         bracket, notional = bracket_for(brackets, settings.position_notional, used)
-        half = None if settings.half_lives_h is None else settings.half_lives_h.get(lev)
+        half = None if settings.half_lives_h is None else settings.half_lives_h[lev]
         tiers.append(Tier(used, weight, bracket, notional, half))
     return tuple(tiers), bundled
 

@@ -29,8 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "alerts": {"alerts", "liqmap", "numpy"},
     "market": {"market", "liqmap", "numpy", "ccxt"},
     "storage": {"storage", "sqlite_utils", "numpy"},
+    "grading": {"grading", "liqmap", "market", "numpy"},  # market: the bundled data's folder
     "fakes": {"fakes", "aiohttp", "telegram"},  # telegram: its builder() helper
-    "grading": {"grading", "liqmap", "market", "numpy"},
     "backtest": {"backtest", "liqmap", "alerts", "market", "numpy", "matplotlib"},
     "bot.views": {"bot.views", "bot.clock", "liqmap", "alerts", "market", "storage", "numpy",
                   "matplotlib"},

@@ -8,8 +8,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from liqmap import Candles, ModelSettings, build_heatmap, build_map, cumulative_curves, make_grid
+from liqmap import (
+    Candles,
+    ModelInputError,
+    ModelSettings,
+    build_heatmap,
+    build_map,
+    cumulative_curves,
+    make_grid,
+)
 from liqmap.model import (
+    DEFAULT_HALF_LIVES_H,
     MODEL_OI_DELTA,
     MODEL_VOLUME_PROXY,
     resolve_tiers,
@@ -89,14 +98,15 @@ PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 def test_engine_equals_reference_on_generated_inputs(
     c: Candles, weights: dict[float, float], decay: bool
 ) -> None:
-    s = ModelSettings(tier_weights=weights, half_lives_h=None if not decay else {5.0: 3.0})
+    halves = {t: 3.0 if t == 5.0 else None for t in weights}  # every tier named: 5x decays
+    s = ModelSettings(tier_weights=weights, half_lives_h=halves if decay else None)
     assert_matches_reference(c, "ETH/USDT:USDT", s)
 
 
 @PROPS
 @given(candle_series(), tier_sets)
 def test_no_surviving_level_beyond_a_later_extreme(c: Candles, weights: dict[float, float]) -> None:
-    s = ModelSettings(tier_weights=weights)
+    s = ModelSettings(tier_weights=weights, half_lives_h=None)
     tiers, _ = resolve_tiers("BTC", s)
     levels, long_live, short_live = surviving_levels(c, tiers, s, int(c.close_time[-1]))
     for t in range(len(c)):
@@ -118,7 +128,7 @@ def test_no_surviving_level_beyond_a_later_extreme(c: Candles, weights: dict[flo
 def test_cumulative_curves_are_monotone_away_from_price(
     c: Candles, weights: dict[float, float]
 ) -> None:
-    liq = build_map(c, "BTC", ModelSettings(tier_weights=weights))
+    liq = build_map(c, "BTC", ModelSettings(tier_weights=weights, half_lives_h=None))
     cum_long, cum_short = cumulative_curves(liq)
     below = liq.grid.mids < liq.price
     assert np.all(np.diff(cum_long[below]) <= 1e-9)  # grows moving down, away from price
@@ -129,7 +139,7 @@ def test_cumulative_curves_are_monotone_away_from_price(
 @PROPS
 @given(candle_series(), tier_sets)
 def test_surviving_notional_never_exceeds_seeded(c: Candles, weights: dict[float, float]) -> None:
-    liq = build_map(c, "BTC", ModelSettings(tier_weights=weights))
+    liq = build_map(c, "BTC", ModelSettings(tier_weights=weights, half_lives_h=None))
     assert liq.total_long <= liq.seeded_long * (1 + 1e-12) + 1e-9
     assert liq.total_short <= liq.seeded_short * (1 + 1e-12) + 1e-9
 
@@ -139,8 +149,8 @@ def test_surviving_notional_never_exceeds_seeded(c: Candles, weights: dict[float
 def test_tier_order_is_irrelevant(c: Candles, weights: dict[float, float], rnd) -> None:  # type: ignore[no-untyped-def]
     items = list(weights.items())
     rnd.shuffle(items)
-    a = build_map(c, "BTC", ModelSettings(tier_weights=weights))
-    b = build_map(c, "BTC", ModelSettings(tier_weights=dict(items)))
+    a = build_map(c, "BTC", ModelSettings(tier_weights=weights, half_lives_h=None))
+    b = build_map(c, "BTC", ModelSettings(tier_weights=dict(items), half_lives_h=None))
     np.testing.assert_allclose(a.long, b.long, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(a.short, b.short, rtol=1e-12, atol=1e-9)
 
@@ -199,3 +209,21 @@ def test_grid_is_log_spaced() -> None:
     ratios = g.edges[1:] / g.edges[:-1]
     assert np.allclose(ratios, 1.001)
     assert g.edges[0] == pytest.approx(70_000) and g.edges[-1] >= 130_000
+
+
+def test_every_tier_needs_a_half_life_or_an_explicit_no_decay() -> None:
+    # A tier left out of half_lives_h used to never decay without a word.
+    with pytest.raises(ModelInputError, match="no half-life for tier"):
+        ModelSettings(tier_weights={10: 0.5, 7: 0.5})
+    with pytest.raises(ModelInputError, match="must be > 0"):
+        ModelSettings(half_lives_h={**DEFAULT_HALF_LIVES_H, 10: 0.0})
+    # An explicit None keeps that tier undecayed, in the snapshot and in the heatmap alike.
+    s = ModelSettings(tier_weights={10: 0.5, 25: 0.5}, half_lives_h={10: None, 25: 2.0})
+    c = make_candles([100, 100, 100, 100, 100, 100], spread=0.0, oi=[1, 2, 2, 2, 2, 2])
+    tiers, _ = resolve_tiers("BTC", s)
+    assert [t.half_life_h for t in tiers] == [None, 2.0]
+    liq = build_map(c, "BTC", s)
+    heat = build_heatmap(c, "BTC", every=len(c), settings=s, grid=liq.grid)
+    np.testing.assert_allclose(heat.long[:, -1], liq.long, rtol=1e-9, atol=1e-9)
+    # the 25x levels decayed, the 10x did not: 10x holds more than half of what was left
+    assert liq.long_by_tier[0].sum() > 2 * liq.long_by_tier[1].sum() > 0
