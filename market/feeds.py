@@ -22,6 +22,7 @@ import ccxt.async_support as ccxt_async
 import numpy as np
 import numpy.typing as npt
 
+from liqmap import Candles, OrderBook
 from market import units
 from market.errors import (
     BadRequestError,
@@ -35,6 +36,7 @@ from market.errors import (
     from_ccxt,
     retry_async,
 )
+from market.snapshot import Funding
 from market.urls import VENUES, override_urls
 
 T = TypeVar("T")
@@ -77,29 +79,6 @@ def _frozen(values: Any, dtype: Any) -> Any:
 
 
 @dataclass(frozen=True, eq=False)
-class Candles:
-    """OHLCV series, oldest first. Prices in USDT per base unit; volumes in base units.
-
-    ``taker_buy_volume`` is the taker-buy base volume where the venue gives it (Binance raw
-    klines ``takerBuyBase``), NaN elsewhere.
-    """
-
-    venue: str
-    symbol: str
-    timeframe: str
-    open_time_ms: IntArray
-    open: FloatArray
-    high: FloatArray
-    low: FloatArray
-    close: FloatArray
-    volume: FloatArray
-    taker_buy_volume: FloatArray
-
-    def __len__(self) -> int:
-        return len(self.open_time_ms)
-
-
-@dataclass(frozen=True, eq=False)
 class OpenInterestHistory:
     """Open interest snapshots, oldest first: ``base`` in base units, ``usd`` notional.
 
@@ -134,21 +113,6 @@ class OpenInterest:
     price: float | None
 
 
-@dataclass(frozen=True)
-class Funding:
-    """Current funding: ``rate`` is a fraction per interval (0.0001 = 0.01%), paid at
-    ``next_funding_ms``; ``interval_hours`` as the venue reports it (Binance: ``fundingInfo``,
-    8 h when the symbol is not listed there). ``mark_price`` when the answer carries one."""
-
-    venue: str
-    symbol: str
-    rate: float
-    next_funding_ms: int
-    interval_hours: float
-    mark_price: float | None
-    time_ms: int | None
-
-
 @dataclass(frozen=True, eq=False)
 class FundingHistory:
     """Settled funding rates (fraction per interval), oldest first."""
@@ -160,18 +124,6 @@ class FundingHistory:
 
     def __len__(self) -> int:
         return len(self.time_ms)
-
-
-@dataclass(frozen=True, eq=False)
-class OrderBook:
-    """Order book: ``bids`` (best first, descending) and ``asks`` (ascending) as ``(n, 2)``
-    arrays of ``[price USDT, size in base units]``."""
-
-    venue: str
-    symbol: str
-    time_ms: int | None
-    bids: FloatArray
-    asks: FloatArray
 
 
 @dataclass(frozen=True, eq=False)
@@ -439,16 +391,14 @@ class VenueFeed:
         if np.any(tb[known] < 0) or np.any(tb[known] > v[known] * (1 + 1e-9) + 1e-12):
             raise self._invalid(op, "taker buy volume outside [0, volume]")
         return Candles(
-            venue=self.venue,
-            symbol=symbol,
-            timeframe=timeframe,
-            open_time_ms=_frozen(t, np.int64),
+            time=_frozen(t, np.int64),
             open=_frozen(o, np.float64),
             high=_frozen(h, np.float64),
             low=_frozen(lo, np.float64),
             close=_frozen(c, np.float64),
             volume=_frozen(v, np.float64),
-            taker_buy_volume=_frozen(tb, np.float64),
+            interval_ms=int(self.exchange.parse_timeframe(timeframe) * 1000),
+            taker_buy=_frozen(tb, np.float64),  # NaN where the venue does not give it
         )
 
     # -- open interest --
@@ -520,7 +470,7 @@ class VenueFeed:
         """USD = base * close of the candle ending at each snapshot (venue gives base only)."""
         step = int(self.exchange.parse_timeframe(timeframe) * 1000)
         candles = await self._candles_once(symbol, timeframe, int(t[0]) - step, len(t) + 1)
-        close_time = candles.open_time_ms + step
+        close_time = candles.time + step
         idx = np.searchsorted(close_time, t, side="right") - 1
         if np.any(idx < 0):
             raise self._invalid(op, "no candle close at or before the first snapshot")
@@ -597,13 +547,10 @@ class VenueFeed:
             raise self._invalid(op, "venue did not report a funding interval")
         mark = _num(raw.get("markPrice"))
         return Funding(
-            venue=self.venue,
-            symbol=symbol,
             rate=rate,
-            next_funding_ms=next_ms,
-            interval_hours=hours,
+            interval_h=hours,
+            next_time=next_ms,
             mark_price=mark if math.isfinite(mark) and mark > 0 else None,
-            time_ms=_opt_int(raw.get("timestamp")),
         )
 
     async def _binance_interval_hours(self, market_id: str) -> float:
@@ -682,13 +629,7 @@ class VenueFeed:
             raise self._invalid(op, "book sides not strictly ordered")
         if bids[0, 0] >= asks[0, 0]:
             raise self._invalid(op, f"crossed book: bid {bids[0, 0]} >= ask {asks[0, 0]}")
-        return OrderBook(
-            venue=self.venue,
-            symbol=symbol,
-            time_ms=_opt_int(raw.get("timestamp")),
-            bids=_frozen(bids, np.float64),
-            asks=_frozen(asks, np.float64),
-        )
+        return OrderBook(bids=_frozen(bids, np.float64), asks=_frozen(asks, np.float64))
 
     # -- leverage tiers --
 

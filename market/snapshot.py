@@ -24,6 +24,7 @@ class Funding:
     rate: float
     interval_h: float
     next_time: int
+    mark_price: float | None = None  # when the venue's answer carries one
 
 
 @dataclass(frozen=True)

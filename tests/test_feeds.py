@@ -144,17 +144,17 @@ async def test_candles(
     assert src is not None
     i = int(np.searchsorted(src.t, since))
     assert len(got) == 20
-    np.testing.assert_array_equal(got.open_time_ms, src.t[i : i + 20])
+    np.testing.assert_array_equal(got.time, src.t[i : i + 20])
     np.testing.assert_array_equal(got.open, src.o[i : i + 20])
     np.testing.assert_array_equal(got.high, src.h[i : i + 20])
     np.testing.assert_array_equal(got.low, src.low[i : i + 20])
     np.testing.assert_array_equal(got.close, src.c[i : i + 20])
     np.testing.assert_allclose(got.volume, src.v[i : i + 20], rtol=1e-12)  # OKX: volCcy, base
     if venue == "binanceusdm" and (symbol, timeframe) == (BTC, "1h"):
-        np.testing.assert_array_equal(got.taker_buy_volume, src.taker_base[i : i + 20])
-        assert np.all(got.taker_buy_volume <= got.volume)
+        np.testing.assert_array_equal(got.taker_buy, src.taker_base[i : i + 20])
+        assert np.all(got.taker_buy <= got.volume)
     else:
-        assert np.all(np.isnan(got.taker_buy_volume))
+        assert np.all(np.isnan(got.taker_buy))
     assert not got.close.flags.writeable
 
 
@@ -162,14 +162,14 @@ async def test_replay_clock_serves_only_closed_candles(fakes: FakeVenues, feeds:
     feed = feeds("binanceusdm")
     now = fakes.now_ms
     got = await feed.candles(BTC, "1h", now - 5 * HOUR, 100)
-    assert list(got.open_time_ms) == [now - k * HOUR for k in (5, 4, 3, 2, 1)]
+    assert list(got.time) == [now - k * HOUR for k in (5, 4, 3, 2, 1)]
     fakes.now_ms = now + 2 * HOUR + 30 * 60_000  # the candle opened at now+2h is not closed yet
     got = await feed.candles(BTC, "1h", now - 5 * HOUR, 100)
-    assert got.open_time_ms[-1] == now + HOUR
+    assert got.time[-1] == now + HOUR
     before = await feed.funding(BTC)
-    fakes.now_ms = before.next_funding_ms + 1
+    fakes.now_ms = before.next_time + 1
     after = await feed.funding(BTC)
-    assert after.next_funding_ms == before.next_funding_ms + 8 * HOUR
+    assert after.next_time == before.next_time + 8 * HOUR
 
 
 @pytest.mark.parametrize("venue", OI_VENUES)
@@ -235,8 +235,8 @@ async def test_funding(fakes: FakeVenues, feeds: Feeds, venue: str, symbol: str)
     t, rate, hours = funding_series(symbol[:3])
     last = int(np.searchsorted(t, fakes.now_ms, side="right")) - 1
     assert got.rate == pytest.approx(rate[last], abs=1e-12)
-    assert got.interval_hours == hours == 8.0
-    assert fakes.now_ms < got.next_funding_ms <= fakes.now_ms + 8 * HOUR
+    assert got.interval_h == hours == 8.0
+    assert fakes.now_ms < got.next_time <= fakes.now_ms + 8 * HOUR
 
 
 @pytest.mark.parametrize("venue", VENUES)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlite_utils import Database
 
-from liqmap import Bracket, OrderBook, brackets_from_tiers
+from liqmap import Bracket, Candles, OrderBook, brackets_from_tiers
 from market.errors import (
     EmptyResponseError,
     MarketError,
@@ -44,6 +45,11 @@ PAGE = {
     "okx": (100, 100),
     "bitget": (200, 0),  # 200 per page on the history-candles endpoint
 }
+
+
+def taker_buy(c: Candles) -> npt.NDArray[np.float64]:
+    """The taker-buy column, NaN throughout when the venue gives none."""
+    return c.taker_buy if c.taker_buy is not None else np.full(len(c), np.nan)
 
 
 @dataclass
@@ -151,11 +157,11 @@ class Refresher:
             wanted = min(candle_page, (now - start) // STEP_MS + 1)
             c = await feed.candles(symbol, TIMEFRAME, start, max(wanted, 2))
             out.requests += 1
-            closed = (c.open_time_ms + STEP_MS <= now) & (c.open_time_ms >= start)
+            closed = (c.time + STEP_MS <= now) & (c.time >= start)
             if not closed.any():
                 break
             candles.append((c, closed))
-            start = int(c.open_time_ms[closed][-1]) + STEP_MS  # pages until caught up
+            start = int(c.time[closed][-1]) + STEP_MS  # pages until caught up
         oi_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
         if oi_page:
             start = self._since(venue, symbol, "open_interest", TIMEFRAME, now)
@@ -196,9 +202,9 @@ class Refresher:
         with self.db.atomic():
             for c, closed in candles:
                 out.candles += history.upsert_candles(
-                    self.db, venue, symbol, TIMEFRAME, c.open_time_ms[closed], c.open[closed],
+                    self.db, venue, symbol, TIMEFRAME, c.time[closed], c.open[closed],
                     c.high[closed], c.low[closed], c.close[closed], c.volume[closed],
-                    c.taker_buy_volume[closed],
+                    taker_buy(c)[closed],
                 )  # fmt: skip
             for t, base, usd, tf in oi_rows:
                 out.oi_points += history.upsert_open_interest(
@@ -206,11 +212,11 @@ class Refresher:
                 )
             if past is not None and len(past):
                 history.upsert_funding(self.db, venue, symbol, past.time_ms, past.rate,
-                                       funding.interval_hours)  # fmt: skip
+                                       funding.interval_h)  # fmt: skip
             history.upsert_funding(self.db, venue, symbol, [now], np.array([funding.rate]),
-                                   funding.interval_hours)  # fmt: skip
+                                   funding.interval_h)  # fmt: skip
         if book is not None:
-            self.books[symbol] = OrderBook(bids=np.asarray(book.bids), asks=np.asarray(book.asks))
+            self.books[symbol] = book
             self._book_at[symbol] = now
 
     async def _brackets(
