@@ -25,5 +25,7 @@ class StorageLiquidationSink:
             [(p.venue, p.symbol, p.time_ms, p.side, p.price, p.quantity, p.usd) for p in prints],
         )
 
-    def store_coverage(self, venue: str, symbols: Sequence[str], start_ms: int, end_ms: int) -> None:
+    def store_coverage(
+        self, venue: str, symbols: Sequence[str], start_ms: int, end_ms: int
+    ) -> None:
         liquidations.record_coverage(self.db, venue, symbols, start_ms, end_ms)

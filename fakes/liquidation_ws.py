@@ -173,8 +173,8 @@ def _bybit_markets(coins: tuple[str, ...], category: str | None) -> dict[str, An
         }  # fmt: skip
 
     listing = [inst(c) for c in coins] if category == "linear" else []
-    return {"retCode": 0, "retMsg": "OK", "time": 0, "retExtInfo": {},
-            "result": {"category": category or "", "list": listing, "nextPageCursor": ""}}  # fmt: skip
+    result = {"category": category or "", "list": listing, "nextPageCursor": ""}
+    return {"retCode": 0, "retMsg": "OK", "time": 0, "retExtInfo": {}, "result": result}
 
 
 def _okx_markets(coins: tuple[str, ...], inst_type: str | None) -> dict[str, Any]:
@@ -314,7 +314,8 @@ class FakeLiquidationVenue:
                     if not conn.silent:
                         await ws.pong(msg.data)
                 elif msg.type == WSMsgType.TEXT:
-                    if await self._on_text(conn, msg.data) and sender is None:
+                    subscribed = await self._on_text(conn, msg.data)
+                    if subscribed and sender is None:
                         sender = asyncio.create_task(self._stream(conn))
         finally:
             if sender is not None:
@@ -345,8 +346,8 @@ class FakeLiquidationVenue:
                 return False
             if msg.get("op") == "subscribe":
                 conn.topics.update(str(a) for a in msg.get("args", []))
-                await conn.ws.send_json({"success": True, "ret_msg": "", "conn_id": "fake",
-                                         "req_id": msg.get("req_id"), "op": "subscribe"})  # fmt: skip
+                ack = {"success": True, "ret_msg": "", "conn_id": "fake", "op": "subscribe"}
+                await conn.ws.send_json({**ack, "req_id": msg.get("req_id")})
                 return True
         if self.venue == "okx" and msg.get("op") == "subscribe":
             for arg in msg.get("args", []):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import random
@@ -62,7 +63,9 @@ class LiquidationSink(Protocol):
     def store_prints(self, prints: Sequence[LiquidationPrint]) -> None:
         """Store prints; a print stored before is ignored (the venue may re-send)."""
 
-    def store_coverage(self, venue: str, symbols: Sequence[str], start_ms: int, end_ms: int) -> None:
+    def store_coverage(
+        self, venue: str, symbols: Sequence[str], start_ms: int, end_ms: int
+    ) -> None:
         """The stream was connected from ``start_ms`` to ``end_ms``; repeated calls with the same
         start extend the interval."""
 
@@ -125,7 +128,9 @@ def _order_side_to_liquidated(order_side: Any) -> Side:
     raise MalformedPrintError(f"unknown order side {order_side!r}")
 
 
-def parse_prints(venue: str, liquidation: Mapping[str, Any], contract_size: float) -> list[LiquidationPrint]:
+def parse_prints(
+    venue: str, liquidation: Mapping[str, Any], contract_size: float
+) -> list[LiquidationPrint]:
     """Prints in one ccxt liquidation structure, from its raw ``info`` (each venue states the
     side differently). Raises :class:`MalformedPrintError` if a field is missing or absurd.
 
@@ -138,6 +143,7 @@ def parse_prints(venue: str, liquidation: Mapping[str, Any], contract_size: floa
     """
     symbol = liquidation.get("symbol")
     info = liquidation.get("info")
+    side: Side
     if not isinstance(symbol, str) or not isinstance(info, Mapping):
         raise MalformedPrintError("liquidation without symbol or raw info")
     if venue == "binanceusdm":
@@ -148,7 +154,7 @@ def parse_prints(venue: str, liquidation: Mapping[str, Any], contract_size: floa
         raw_side = str(info.get("S", info.get("side", ""))).lower()
         if raw_side not in ("buy", "sell"):
             raise MalformedPrintError(f"unknown position side {raw_side!r}")
-        side: Side = "long" if raw_side == "buy" else "short"
+        side = "long" if raw_side == "buy" else "short"
         qty = _positive(info.get("v", info.get("size")), "quantity") * contract_size
         t = info.get("T", info.get("updatedTime"))
         return [_make(venue, symbol, t, side, info.get("p", info.get("price")), qty)]
@@ -161,7 +167,12 @@ def parse_prints(venue: str, liquidation: Mapping[str, Any], contract_size: floa
             if not isinstance(d, Mapping):
                 raise MalformedPrintError(f"OKX detail is not an object: {d!r}")
             pos = str(d.get("posSide", "")).lower()
-            side = pos if pos in ("long", "short") else _order_side_to_liquidated(d.get("side"))  # type: ignore[assignment]
+            if pos == "long":
+                side = "long"
+            elif pos == "short":
+                side = "short"
+            else:
+                side = _order_side_to_liquidated(d.get("side"))
             qty = _positive(d.get("sz"), "quantity") * contract_size
             out.append(_make(venue, symbol, d.get("ts"), side, d.get("bkPx"), qty))
         return out
@@ -353,7 +364,10 @@ class VenueLiquidationWatcher:
         ex = self.exchange
         if ex.has.get("watchLiquidationsForSymbols"):
             return {"*": lambda: ex.watch_liquidations_for_symbols(list(self._watching))}
-        return {s: (lambda s=s: ex.watch_liquidations(s)) for s in self._watching}
+        calls: dict[str, Callable[[], Any]] = {}
+        for s in self._watching:
+            calls[s] = functools.partial(ex.watch_liquidations, s)
+        return calls
 
     async def _wait_for_frames(self) -> None:
         """Wait until a print arrives or ``check_s`` passes; raise what a watch raised."""
@@ -414,7 +428,9 @@ class VenueLiquidationWatcher:
                 continue  # OKX's channel carries every swap
             market = self.exchange.markets.get(liq["symbol"]) or {}
             try:
-                prints.extend(parse_prints(self.venue, liq, float(market.get("contractSize") or 1.0)))
+                prints.extend(
+                    parse_prints(self.venue, liq, float(market.get("contractSize") or 1.0))
+                )
             except MalformedPrintError as exc:
                 self.status.malformed += 1
                 log.warning("%s: skipped a malformed liquidation: %s", self.venue, exc)

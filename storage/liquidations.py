@@ -34,9 +34,7 @@ def insert_prints(db: Database, rows: Iterable[PrintRow]) -> int:
     return db.conn.total_changes - before
 
 
-def record_coverage(
-    db: Database, venue: str, symbols: Sequence[str], start: int, end: int
-) -> None:
+def record_coverage(db: Database, venue: str, symbols: Sequence[str], start: int, end: int) -> None:
     """The stream of ``venue`` for ``symbols`` was connected from ``start`` to ``end`` (ms).
     Called again with the same start, it extends that interval (never shrinks it)."""
     with db.atomic():
@@ -106,7 +104,5 @@ def prune_liquidations(db: Database, before: int) -> int:
     ``LIQBOT_HISTORY_DAYS`` retention."""
     with db.atomic():
         removed = db.execute("delete from liquidations where time < ?", [before]).rowcount
-        removed += db.execute(
-            "delete from liquidation_coverage where end < ?", [before]
-        ).rowcount
+        removed += db.execute("delete from liquidation_coverage where end < ?", [before]).rowcount
     return int(removed)
