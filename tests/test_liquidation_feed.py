@@ -21,6 +21,7 @@ from market.liquidation_feed import (
     liquidation_support,
     parse_prints,
 )
+from market.liquidation_summary import WINDOWS_MS, cascade_live, summarise
 from market.urls import override_urls
 from storage import liquidations
 from storage.db import open_db
@@ -41,7 +42,9 @@ QUIET_KEEPALIVE = FeedTiming(
     keepalive_ms=60_000,
     backoff=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, jitter=0.5),
 )
-EXCERPT = Path(__file__).resolve().parents[1] / "market" / "data" / "liquidations_BTC_2026-02-05.csv"
+EXCERPT = (
+    Path(__file__).resolve().parents[1] / "market" / "data" / "liquidations_BTC_2026-02-05.csv"
+)
 
 
 def tape(n: int = 30) -> list[TapePrint]:
@@ -91,7 +94,7 @@ def expected_rows(venue: str, prints: list[TapePrint]) -> list[tuple[object, ...
 async def test_every_print_is_stored_once_with_its_side_and_coverage(venue: str) -> None:
     prints = tape()
     async with FakeLiquidationVenue(venue, prints) as fake:
-        db, sink, status = await run_feed(fake, 30)
+        db, _, status = await run_feed(fake, 30)
     assert stored(db) == expected_rows(venue, prints)
     usd = db.execute("select sum(usd) from liquidations").fetchone()[0]  # type: ignore[attr-defined]
     assert usd == pytest.approx(sum(p.price * p.quantity for p in prints if p.coin == "BTC"))
@@ -162,9 +165,12 @@ async def test_the_recorded_excerpt_replays_through_the_feed_with_its_real_total
     async with FakeLiquidationVenue("bybit", prints, interval_s=0.001) as fake:
         db, _, _ = await run_feed(fake, len(prints))
     for side in ("long", "short"):
-        got = db.execute(  # type: ignore[attr-defined]
-            "select sum(usd) from liquidations where side = ?", [side]
-        ).fetchone()[0] or 0.0
+        got = (
+            db.execute(  # type: ignore[attr-defined]
+                "select sum(usd) from liquidations where side = ?", [side]
+            ).fetchone()[0]
+            or 0.0
+        )
         want = sum(p.price * p.quantity for p in prints if p.side == side)
         assert got == pytest.approx(want)
 
@@ -189,7 +195,9 @@ def test_websocket_urls_follow_the_override() -> None:
     assert binance.urls["api"]["fapiPublic"] == "http://127.0.0.1:8001/fapi/v1"
     bybit = ccxt_pro.bybit()
     override_urls(bybit, "https://mirror.local/bybit")
-    assert bybit.urls["api"]["ws"]["public"]["linear"] == "wss://mirror.local/bybit/v5/public/linear"
+    assert (
+        bybit.urls["api"]["ws"]["public"]["linear"] == "wss://mirror.local/bybit/v5/public/linear"
+    )
 
 
 def test_okx_prints_take_the_position_side_and_every_detail() -> None:
@@ -220,3 +228,53 @@ def test_prune_keeps_history_days_of_prints_and_coverage() -> None:
     assert liquidations.prune_liquidations(db, 3_000) == 2  # one print, one coverage span
     assert len(liquidations.read_prints(db, BTC, 0, 10_000)) == 2
     assert liquidations.read_coverage(db, BTC, 0, 10_000) == {"bybit": [(4_000, 9_500)]}
+
+
+def _excerpt_in_db() -> object:
+    db = open_db(None)
+    rows = [
+        (p_venue, BTC, p.time_ms, p.side, p.price, p.quantity, p.price * p.quantity)
+        for p_venue in ("binanceusdm", "bybit", "okx")
+        for p in load_tape(EXCERPT, p_venue)
+    ]
+    liquidations.insert_prints(db, rows)
+    return db
+
+
+def test_liqs_summary_on_the_recorded_day() -> None:
+    db = _excerpt_in_db()
+    since, until = 1_770_271_200_000, 1_770_271_200_000 + WINDOWS_MS["24h"]
+    liquidations.record_coverage(db, "bybit", [BTC], since, until)  # type: ignore[arg-type]
+    liquidations.record_coverage(db, "okx", [BTC], since, since + 3_600_000)  # type: ignore[arg-type]
+    got = liquidations.read_prints(db, BTC, since, until)  # type: ignore[arg-type]
+    cover = liquidations.read_coverage(db, BTC, since, until)  # type: ignore[arg-type]
+    s = summarise(got.venue, got.time, got.side, got.price, got.usd, cover, since, until,
+                  venues=["binanceusdm", "bybit", "okx", "bitget"])  # fmt: skip
+    # the real CoinGlass totals of those 24 hours, to the rounding of quantities
+    assert s.long_usd == pytest.approx(460_647_448, abs=500)
+    assert s.short_usd == pytest.approx(122_641_400, abs=500)
+    by = {v.venue: v for v in s.venues}
+    assert by["bybit"].long_usd == pytest.approx(0.30 * 460_647_448, rel=1e-4)
+    assert s.fully_covered("bybit") and not s.fully_covered("okx")
+    assert by["okx"].covered_ms == 3_600_000 and by["bitget"].prints == 0
+    assert s.largest[0].side == "long" and s.largest[0].venue == "binanceusdm"
+    # the largest print: 45% of the 20:00 hour's $134.45M of longs
+    assert s.largest[0].usd == pytest.approx(0.45 * 134_454_356, rel=1e-4)
+    assert s.bands[0].low <= s.largest[0].price < s.bands[0].high
+
+
+def test_cascade_live_fires_per_side_above_the_threshold() -> None:
+    db = _excerpt_in_db()
+    got = liquidations.read_prints(db, BTC, 0, 2**62)  # type: ignore[arg-type]
+    hour_20 = 1_770_321_600_000  # 2026-02-05 20:00, the $134M long hour
+    now = hour_20 + 1_800_000 + 5_000  # just after its prints (open + 30 min)
+    fired = cascade_live(got.time, got.side, got.price, got.usd, now)
+    # both sides of that hour pass the $5M default: $134.45M of longs, $7.92M of shorts
+    assert [(c.side, c.prints) for c in fired] == [("long", 3), ("short", 3)]
+    assert fired[0].usd == pytest.approx(134_454_356, rel=1e-4)
+    assert fired[1].usd == pytest.approx(7_923_895, rel=1e-4)
+    only_longs = cascade_live(got.time, got.side, got.price, got.usd, now, threshold_usd=1e7)
+    assert [c.side for c in only_longs] == ["long"]
+    assert cascade_live(got.time, got.side, got.price, got.usd, now + 6 * 60_000) == []
+    # 06:00's hour: $0.54M longs, $0.22M shorts, below the default
+    assert cascade_live(got.time, got.side, got.price, got.usd, 1_770_273_005_000) == []
