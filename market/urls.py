@@ -1,7 +1,10 @@
-"""Point a ccxt exchange's REST endpoints at another base URL (a proxy, a mirror, a fake venue).
+"""Point a ccxt exchange's REST and websocket endpoints at another base URL (a proxy, a mirror, a
+fake venue).
 
 Settings pass ``LIQBOT_EXCHANGE_URLS`` as JSON, e.g. ``{"binanceusdm": "http://127.0.0.1:8001"}``;
-:func:`parse_exchange_urls` validates it and :func:`override_urls` applies one entry.
+:func:`parse_exchange_urls` validates it and :func:`override_urls` applies one entry. One base URL
+serves both: REST endpoints keep its scheme, websocket endpoints (ccxt.pro's ``urls['api']['ws']``)
+get the matching websocket scheme (``http`` -> ``ws``, ``https`` -> ``wss``) on the same host.
 """
 
 from __future__ import annotations
@@ -25,11 +28,18 @@ def _check_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+_WS_SCHEME = {"http": "ws", "https": "wss"}
+
+
 def _rebase(url: str, base: str, hostname: str | None) -> str:
     # ccxt templates some hosts ('https://api.{hostname}'); resolve before splitting.
     if hostname is not None:
         url = url.replace("{hostname}", hostname)
-    path = urlsplit(url).path.rstrip("/")
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if parts.scheme in ("ws", "wss"):
+        scheme, rest = base.split("://", 1)
+        return f"{_WS_SCHEME[scheme]}://{rest}{path}"
     return base + path
 
 
@@ -48,6 +58,7 @@ def override_urls(exchange: Any, base_url: str) -> None:
     ``base_url``, keeping each endpoint's path.
 
     ``'https://fapi.binance.com/fapi/v1'`` becomes ``'http://127.0.0.1:8001/fapi/v1'``;
+    ``'wss://fstream.binance.com/ws'`` (ccxt.pro) becomes ``'ws://127.0.0.1:8001/ws'``;
     ``'https://api.{hostname}'`` (bybit, bitget) becomes ``'http://127.0.0.1:8002'``. A path
     prefix in ``base_url`` is kept in front of the endpoint path. Mutates ``exchange`` in place;
     ccxt reads ``urls['api']`` at request time, so this works before or after ``load_markets``.

@@ -147,3 +147,32 @@ def m003_alerts(db: Database) -> None:
     )
     _t(db, "outbox").create_index(["dedupe_key"], unique=True)
     _t(db, "outbox").create_index(["status", "not_before"])
+
+
+@migrations()
+def m004_liquidations(db: Database) -> None:
+    """Real forced orders from the venues' public liquidation streams, and the time each stream
+    was connected (so a gap in the record is never read as a quiet market)."""
+    _t(db, "liquidations").create(
+        {
+            "venue": str,
+            "symbol": str,  # ccxt unified, e.g. 'BTC/USDT:USDT'
+            "time": int,  # ms UTC, the venue's trade time of the forced order
+            "side": str,  # the side liquidated: 'long' (a forced sell) or 'short'
+            "price": float,
+            "quantity": float,  # base units
+            "usd": float,  # price * quantity
+        },
+        # A re-sent print has the same fields, so it lands on the same key and is stored once.
+        pk=("venue", "symbol", "time", "side", "price", "quantity"),
+    )
+    _t(db, "liquidations").create_index(["symbol", "time"])
+    _t(db, "liquidation_coverage").create(
+        {
+            "venue": str,
+            "symbol": str,
+            "start": int,  # ms: the connection was established
+            "end": int,  # ms: last sign of life on it (a print, a pong, a quiet check)
+        },
+        pk=("venue", "symbol", "start"),
+    )
