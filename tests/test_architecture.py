@@ -18,6 +18,7 @@ ALLOWED = {
     "market": {"market", "liqmap", "numpy", "ccxt"},
     "storage": {"storage", "sqlite_utils", "numpy"},
     "fakes": {"fakes", "aiohttp", "telegram"},  # telegram: its builder() helper
+    "backtest": {"backtest", "liqmap", "alerts", "market", "numpy", "matplotlib"},
 }
 
 
