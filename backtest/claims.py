@@ -324,6 +324,9 @@ def asymmetry_claim(ctx: Context) -> Claim:
         },
     ]
     share = 100 * pick.size / max(len(ctx.replay.steps), 1)
+    if pick.size == 0:
+        claim.summary = "No hour had asymmetry >= 2.5:1 (with 48 h of data after it)."
+        return claim
     claim.summary = (
         f"{pick.size} hours ({share:.1f}% of all, on {_days(ctx.at[pick])} days) had asymmetry "
         f">= 2.5:1. Over the next 48 h the mean downside was {_fmt(mean(down))}% and the mean "
@@ -598,20 +601,9 @@ def risk_claim(ctx: Context) -> Claim:
 # -- cascade candles: mean reversion ----------------------------------------------------------
 
 
-def cascade_claim(ctx: Context) -> Claim:
-    claim = Claim(
-        "cascade_reversion",
-        "Liquidation overshoots mean-revert within hours",
-        "Price overshoots driven by liquidations, not fundamentals, tend to mean-revert within "
-        "hours.",
-        f"A cascade candle: a 1 h candle whose range is over {CASCADE_K:g}x the mean of the "
-        f"previous {CASCADE_LOOKBACK} and that traded into a cluster on its side of the map "
-        f"drawn at its open. Reversion = the return from its close over the next 1/4/24 h, "
-        f"positive when against the candle's direction. Holds if the 4 h reversion has an "
-        f"interval above 0; the baseline is the same number of random hours (against the "
-        f"direction of their hour's candle).",
-        unit="% reversion over 4 h",
-    )
+def cascade_candles(ctx: Context) -> tuple[IntArray, IntArray]:
+    """Steps whose next 1 h candle was a cascade candle, and every step eligible for the
+    baseline (one per candle, with 24 h of data after it)."""
     path = ctx.path
     rng_ = path.high - path.low
     avg = np.convolve(rng_, np.ones(CASCADE_LOOKBACK) / CASCADE_LOOKBACK, mode="full")
@@ -634,6 +626,25 @@ def cascade_claim(ctx: Context) -> Claim:
         if into_longs or into_shorts:
             picked.append(i)
     steps = np.array(picked, dtype=np.int64)
+    return steps, uniq
+
+
+def cascade_claim(ctx: Context) -> Claim:
+    claim = Claim(
+        "cascade_reversion",
+        "Liquidation overshoots mean-revert within hours",
+        "Price overshoots driven by liquidations, not fundamentals, tend to mean-revert within "
+        "hours.",
+        f"A cascade candle: a 1 h candle whose range is over {CASCADE_K:g}x the mean of the "
+        f"previous {CASCADE_LOOKBACK} and that traded into a cluster on its side of the map "
+        f"drawn at its open. Reversion = the return from its close over the next 1/4/24 h, "
+        f"positive when against the candle's direction. Holds if the 4 h reversion has an "
+        f"interval above 0; the baseline is the same number of random hours (against the "
+        f"direction of their hour's candle).",
+        unit="% reversion over 4 h",
+    )
+    steps, uniq = cascade_candles(ctx)
+    path, k_of_step = ctx.path, ctx.first
     rand = random_hours(steps.size, uniq, SEED + 4)
 
     def reversion(st: IntArray, h: int) -> FloatArray:

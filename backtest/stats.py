@@ -48,6 +48,8 @@ def bootstrap(
         offsets = np.repeat(starts[pick] - np.concatenate(([0], np.cumsum(n)[:-1])), n)
         idx = offsets + np.arange(int(n.sum()))
         values[r] = stat(*(c[idx] for c in cols))
+    if np.isnan(values).all():  # the statistic is undefined on every resample (e.g. one group)
+        return point, np.nan, np.nan
     lo, hi = np.nanpercentile(values, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
     return point, float(lo), float(hi)
 
