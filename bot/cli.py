@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from backtest import cli as backtest_cli
 from bot.clock import parse_utc_ms
 from bot.pipeline.heatmaps import make_heatmap
 from bot.views.charts import render_heatmap, render_map
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="liqbot-demo", help="folder for the charts (default liqbot-demo)"
     )
     d.add_argument("--speed", type=float, default=1800.0, help="replay speed (default 1800x)")
+    backtest_cli.add_parser(sub)
     return parser
 
 
@@ -261,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run()
         if args.command == "demo":
             return cmd_demo(args)
+        if args.command == "backtest":
+            return backtest_cli.run(args)
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, MarketDataError, ModelInputError) as e:
         print(f"liqbot: error: {e}", file=sys.stderr)

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from alerts.catalogue import MODE_NAMES, POSITION, RULE_INDEX, RULES, WATCH
 from alerts.inputs import Subscriptions, SymbolMetrics, metrics_from_map
 from alerts.rules import AlertEvent, evaluate
+from alerts.session import drop_watch_echoes
 from alerts.state import AlertState
 from bot.clock import in_quiet_hours, quiet_ends_at
 from bot.pipeline.services import Services
@@ -91,17 +92,6 @@ def load_state(db: Database, sub_ids: np.ndarray) -> AlertState:
     if sub_ids.size == 0:
         return AlertState.empty()
     return AlertState.from_rows(alert_state.for_subscriptions(db, sub_ids.tolist()))
-
-
-def drop_watch_echoes(events: list[AlertEvent], subs: Subscriptions) -> list[AlertEvent]:
-    """A chat that watches a symbol and holds a position in it would get the symbol-wide alerts
-    twice: keep the position's (it carries the position's numbers), drop the watch's."""
-    kind = dict(zip(subs.sub_id.tolist(), subs.kind.tolist(), strict=True))
-    from_positions = {(e.chat_id, e.rule, e.key) for e in events if kind[e.sub_id] == POSITION}
-    return [
-        e for e in events
-        if kind[e.sub_id] == POSITION or (e.chat_id, e.rule, e.key) not in from_positions
-    ]  # fmt: skip
 
 
 def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertEvent]:

@@ -1,0 +1,141 @@
+"""The map at every step of a backtest, drawn as the live bot draws it.
+
+Per step: the market snapshot (``market``), one ``liqmap.build_map`` per venue on a shared grid,
+summed, its clusters, risk score and the alert rules' inputs (``alerts.metrics_from_map``), the
+same calls ``bot/report.py`` and ``bot/jobs.py`` make (a test checks they agree). Nothing here
+is a second engine: this module only strings the engine's functions together over time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import numpy as np
+
+from alerts.inputs import SymbolMetrics, metrics_from_map
+from liqmap import (
+    LiqMap,
+    MapClusters,
+    ModelSettings,
+    OrderBook,
+    build_map,
+    combine_maps,
+    make_grid,
+    map_clusters,
+    risk_score,
+)
+from liqmap.model import MODEL_OI_DELTA
+from market.replay import HOUR_MS, ReplaySource
+
+BAND_PCT = 10.0  # the bot's band for fuel ratio and asymmetry
+FUNDING_P95_DAYS = 30
+
+
+@dataclass(frozen=True)
+class MapStep:
+    """One moment of the backtest: the map's metrics as the alert rules see them, plus what
+    the claims need (the clusters and the risk score)."""
+
+    at: int
+    metrics: SymbolMetrics
+    clusters: MapClusters
+    risk: float
+    model: str
+
+
+def draw_map(
+    source: ReplaySource, symbol: str, window: str, at: int, settings: ModelSettings
+) -> tuple[LiqMap, tuple[str, ...], MarketExtras]:
+    """The summed per-venue map at ``at`` (as ``bot.views.report.venue_maps``: venues without OI
+    history are left out when any venue has it)."""
+    snap = source.snapshot(symbol, window, at)
+    price = float(snap.venues[0].candles.close[-1])
+    grid = make_grid(price, settings.range_pct, settings.bucket_pct)
+    maps = {}
+    for v in snap.venues:
+        venue_settings = replace(settings, brackets=v.brackets) if v.brackets else settings
+        maps[v.venue] = build_map(
+            v.candles,
+            snap.symbol,
+            venue_settings,
+            as_of=snap.at,
+            price=price,
+            grid=grid,
+            current_oi_usd=v.open_interest_usd,
+        )
+    if any(m.model == MODEL_OI_DELTA for m in maps.values()):
+        maps = {k: m for k, m in maps.items() if m.model == MODEL_OI_DELTA}
+    extras = MarketExtras(
+        funding_rate=snap.funding.rate if snap.funding else None,
+        funding_interval_h=snap.funding.interval_h if snap.funding else 8.0,
+        book=snap.book,
+        stale=snap.stale,
+    )
+    return combine_maps(list(maps.values())), tuple(maps), extras
+
+
+@dataclass(frozen=True)
+class MarketExtras:
+    funding_rate: float | None
+    funding_interval_h: float
+    book: OrderBook | None
+    stale: tuple[str, ...]
+
+
+def funding_p95(source: ReplaySource, symbol: str, at: int) -> float | None:
+    """95th percentile of |funding| over 30 days, as the live store computes it (per funding
+    interval here, converted to 8 h with the rate itself; ``None`` under 10 settlements)."""
+    _, rate = source.funding_history(symbol, at - FUNDING_P95_DAYS * 24 * HOUR_MS, at)
+    if rate.size < 10:
+        return None
+    return float(np.percentile(np.abs(rate), 95))
+
+
+def map_step(
+    source: ReplaySource,
+    symbol: str,
+    window: str,
+    at: int,
+    settings: ModelSettings,
+    with_p95: bool = True,
+) -> MapStep:
+    """Everything one step needs, from the map at ``at``."""
+    liq, venues, extras = draw_map(source, symbol, window, at, settings)
+    clusters = map_clusters(liq)
+    when = datetime.fromtimestamp(at / 1000, tz=UTC)
+    risk = risk_score(
+        liq,
+        clusters,
+        extras.funding_rate,
+        hour_utc=when.hour,
+        weekday=when.weekday(),
+        book=extras.book,
+    )
+    p95 = funding_p95(source, symbol, at) if with_p95 else None
+    metrics = metrics_from_map(
+        liq,
+        clusters,
+        oi_change_4h=source.oi_change(symbol, at, 4),
+        funding_rate=extras.funding_rate,
+        funding_interval_h=extras.funding_interval_h,
+        funding_p95_abs=p95,  # per funding interval, like funding_rate
+        band_pct=BAND_PCT,
+        venues=venues,
+        stale=extras.stale,
+    )
+    return MapStep(at, metrics, clusters, float(risk.total), liq.model)
+
+
+def map_steps(
+    source: ReplaySource,
+    symbol: str,
+    window: str,
+    times: list[int],
+    settings: ModelSettings | None = None,
+    with_p95: bool = True,
+) -> Iterator[MapStep]:
+    settings = settings or ModelSettings()
+    for at in times:
+        yield map_step(source, symbol, window, at, settings, with_p95)
