@@ -72,7 +72,7 @@ async def skill_command(update: Update, context: Context) -> None:
     except (TooLittleData, MarketDataError) as e:
         await reply(
             update,
-            f"⚠️ No figure for {html.escape(symbol.split('/')[0])} yet: {html.escape(str(e))}.\n"
+            f"No figure for {html.escape(symbol.split('/')[0])} yet: {html.escape(str(e))}.\n"
             f"/skill grades the map against the liquidations the bot recorded in the last "
             f"{SKILL_DAYS} days; <code>liqbot skill</code> grades it on the bundled real data.",
         )

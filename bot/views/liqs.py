@@ -21,7 +21,7 @@ from storage.liquidations import StoredPrints
 
 VENUE_NAMES = {"binanceusdm": "Binance", "bybit": "Bybit", "okx": "OKX", "bitget": "Bitget"}
 HOUR_MS = 3_600_000
-CLOCK = "%H:%M UTC"
+CLOCK = "%H:%M %Z"
 
 
 def venue_name(venue: str) -> str:
@@ -123,12 +123,16 @@ def cascade_html(
     """The ``cascade_live`` alert for one chat: everything of one episode in one message (the
     chat's exposed positions by id, and its watch). The one place this message is worded."""
     side = cascade.side
-    move = "price fell through" if side == "long" else "price rose through"
+    forced = "forced selling" if side == "long" else "forced buying"
+    where = (
+        f"at {fmt.price(cascade.low)}" if cascade.low == cascade.high
+        else f"{fmt.price(cascade.low)} - {fmt.price(cascade.high)}"
+    )  # fmt: skip
     lines = [
         f"🚨 <b>{_coin(symbol)} {side} liquidation cascade now</b>",
-        f"{fmt.usd(cascade.usd)} of {side}s force-closed in 5 minutes ({cascade.prints} prints, "
-        f"{fmt.price(cascade.low)} - {fmt.price(cascade.high)}), to "
-        f"{fmt.when(cascade.until_ms, zone, CLOCK)}: {move} a pool of real stops.",
+        f"{fmt.usd(cascade.usd)} of {side}s force-closed in 5 minutes to "
+        f"{fmt.when(cascade.until_ms, zone, CLOCK)} ({cascade.prints} prints, {where}), all "
+        f"venues: {forced} that can push price further.",
     ]
     if positions:
         ids = ", ".join(f"#{i}" for i in positions)
