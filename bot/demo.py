@@ -226,8 +226,9 @@ async def _real_liquidations_act(
             if all(w.status.connected for w in feed.watchers):
                 break
             await asyncio.sleep(0.05)
-        clock.jump(speed=FAST_SPEED)
-        await _sleep_until(clock.now_ms, parse_utc_ms(FAST_UNTIL), FAST_SPEED)
+        fast = max(FAST_SPEED, speed)
+        clock.jump(speed=fast)
+        await _sleep_until(clock.now_ms, parse_utc_ms(FAST_UNTIL), fast)
         clock.jump(speed=speed)
         for at, text in ACT2_EVENING:
             await say(parse_utc_ms(at), text)
