@@ -160,3 +160,30 @@ def test_liqs_says_when_no_feed_runs(tmp_path: Path) -> None:
         answer = h.send(CHAT, "/liqs BTC").text or ""
         assert "No liquidation feed runs in this mode" in answer
         assert "no feed in this mode" in (h.send(CHAT, "/status").text or "")
+
+
+def test_live_services_carry_a_feed_for_the_configured_venues(tmp_path: Path) -> None:
+    from bot.app import build_services
+    from bot.settings import Settings
+
+    settings = Settings(
+        market_source="live", db_path=str(tmp_path / "live.db"), venues="bybit,bitget",
+        symbols="BTC", exchange_urls={"bybit": "http://127.0.0.1:9"},
+        _env_file=None,  # type: ignore[call-arg]
+    )  # fmt: skip
+    s = build_services(settings)
+    try:
+        assert s.liquidations is not None
+        assert [(x.venue, x.support) for x in s.liquidations.status()] == [
+            ("bybit", "native"), ("bitget", "none")
+        ]  # fmt: skip
+        ws = str(s.liquidations.watchers[0].exchange.urls["api"]["ws"])
+        assert "ws://127.0.0.1:9/" in ws and "bybit.com" not in ws  # derived from the base
+        from bot.pipeline.liquidations import feed_urls
+
+        wss = settings.model_copy(update={"exchange_urls": {"okx": "wss://proxy.example:8443"}})
+        assert feed_urls(wss) == {"okx": "https://proxy.example:8443"}
+    finally:
+        assert s.refresher is not None
+        asyncio.run(s.refresher.close())
+        s.db.close()
