@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from bot.clock import Clock, ReplayClock, WallClock
+from bot.pipeline.liquidations import open_liquidation_feed
 from bot.pipeline.live import open_live
 from bot.pipeline.maps import MapService
 from bot.pipeline.services import Services
@@ -79,7 +80,9 @@ def build_services(settings: Settings, source: MarketSource | None = None,
         else:
             clock = WallClock()
     maps = MapService(source, clock, int(settings.refresh_seconds * 1000))
-    return Services(settings, db, source, clock, maps, refresher)
+    # the feed is started in post_init, inside the bot's event loop
+    feed = open_liquidation_feed(settings, db, clock) if refresher is not None else None
+    return Services(settings, db, source, clock, maps, refresher, liquidations=feed)
 
 
 def run(settings: Settings) -> None:

@@ -42,6 +42,14 @@ class ReplayClock:
     def now_ms(self) -> int:
         return self.start_ms + int((self._wall.now_ms() - self._wall_start) * self.speed)
 
+    def jump(self, to_ms: int | None = None, speed: float | None = None) -> None:
+        """Continue from ``to_ms`` (default: the present market time) at ``speed`` (default:
+        unchanged): the demo's move to another day, or a faster stretch of replay."""
+        start = self.now_ms() if to_ms is None else to_ms
+        self.start_ms, self._wall_start = start, self._wall.now_ms()
+        if speed is not None:
+            self.speed = speed
+
 
 def digest_slot(now_ms: int, tz: str, every_h: int = 4) -> str | None:
     """The local slot label (``2025-10-10T16``) if ``now_ms`` falls in a digest hour, else None.

@@ -5,6 +5,13 @@ day of the largest liquidation cascade in the data (BTC fell from 121.5K to 101.
 runs ~1,800x real time, so 16 market hours pass in about half a minute. The conversation, every
 alert and digest is printed as the trader reads it (market time), charts are saved to a folder,
 and it ends by itself. No token, no network.
+
+A short second act shows real liquidations: no recorded prints cover 2025-10-10, so the replay
+clock moves to 2026-02-05 (the largest long flush the bundled candles cover; the prints are
+built from real CoinGlass hours, see market/data/PROVENANCE.md). Fake Binance, Bybit and OKX
+websocket venues stream the recorded prints in replay time to the bot's real liquidation feed
+(ccxt.pro), which stores them; the trader watches BTC, gets the ``cascade_live`` alert of the
+20:00 hour's flush and asks ``/liqs BTC 24h``, answered from what the feed stored.
 """
 
 from __future__ import annotations
@@ -14,16 +21,23 @@ import contextlib
 import datetime as dtm
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import HttpUrl, SecretStr
 
 from bot.app import build_application, build_services
+from bot.clock import ReplayClock, parse_utc_ms
+from bot.pipeline.liquidations import open_liquidation_feed
+from bot.pipeline.services import Services
 from bot.settings import Settings, replay_start_ms
 from bot.views import fmt
+from fakes.liquidation_ws import LIQ_VENUES, FakeLiquidationVenue, TapePrint, load_tape
 from fakes.telegram_api import FakeTelegram, SentMessage
+from market.errors import RetryPolicy
+from market.liquidation_feed import FeedTiming
+from market.replay import DATA
 from storage import outbox
 
 START = "2025-10-10T12:00:00Z"
@@ -43,6 +57,30 @@ SCRIPT: tuple[tuple[str, str], ...] = (
 )
 STAMP = "%m-%d %H:%M UTC"
 END = "04:30"  # next day, after the quiet hours (02:00-06:00 Berlin = 00:00-04:00 UTC)
+
+# Act two: recorded real liquidation prints (2026-02-05 06:00 .. 02-06 06:00 UTC, one burst per
+# hour at :30). The quiet stretch before the evening runs FAST_SPEED x, the evening SPEED x.
+TAPE = DATA / "liquidations_BTC_2026-02-05.csv"
+ACT2_FROM = "2026-02-05T05:50:00Z"
+ACT2_OPENING: tuple[tuple[str, str], ...] = (
+    ("2026-02-05T05:50:00Z", "/close 2"),
+    ("2026-02-05T05:52:00Z", "/unwatch ETH"),
+)
+FAST_UNTIL = "2026-02-05T20:10:00Z"
+FAST_SPEED = 20_000.0
+ACT2_EVENING: tuple[tuple[str, str], ...] = (
+    ("2026-02-05T20:15:00Z", "/watch BTC"),
+    ("2026-02-05T20:45:00Z", "/liqs BTC 24h"),
+    ("2026-02-05T20:50:00Z", "/skill BTC"),
+)
+ACT2_END = "2026-02-05T21:00:00Z"
+# the feed checks its loopback streams often, so coverage follows fast replay time closely
+DEMO_FEED = FeedTiming(
+    check_s=0.1,
+    silence_s=30.0,
+    keepalive_ms=10_000,
+    backoff=RetryPolicy(base_delay_s=0.1, max_delay_s=1.0, jitter=0.5),
+)
 
 
 def _at(hhmm: str, start_ms: int) -> int:
@@ -119,20 +157,22 @@ async def run_demo(
         await app.updater.start_polling(poll_interval=0.0, timeout=dtm.timedelta(seconds=1))
         watcher = asyncio.create_task(printer())
         echo(f"liqbot demo: replaying {START} at {speed:g}x, charts in {out_dir}/")
-        for hhmm, text in SCRIPT:
-            await _sleep_until(clock.now_ms, _at(hhmm, start), speed)
+        async def say(at_ms: int, text: str) -> None:
+            await _sleep_until(clock.now_ms, at_ms, services.clock_speed)
             echo(f"[{fmt.when(clock.now_ms(), pattern=STAMP)}] trader: {text}")
             replied.clear()
             await fake.user_sends(TRADER, text, user_id=TRADER, first_name="Dana")
             with contextlib.suppress(TimeoutError):  # the trader reads the answer first
                 await asyncio.wait_for(replied.wait(), timeout=10)
+
+        for hhmm, text in SCRIPT:
+            await say(_at(hhmm, start), text)
         await _sleep_until(clock.now_ms, _at(END, start), speed)
         # let the outbox drain (held alerts are due once the quiet hours end)
-        for _ in range(50):
-            if not outbox.due(services.db, clock.now_ms()):
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)
+        await _drain(services)
+        assert isinstance(clock, ReplayClock)
+        await _real_liquidations_act(services, clock, say, echo, speed)
+        await _drain(services)
         watcher.cancel()
         await app.updater.stop()
         await app.stop()
@@ -147,3 +187,75 @@ async def run_demo(
 async def _sleep_until(now_ms: Callable[[], int], target_ms: int, speed: float) -> None:
     while (left := target_ms - now_ms()) > 0:
         await asyncio.sleep(min(left / 1000 / speed, 0.5))
+
+
+async def _drain(services: Services) -> None:
+    for _ in range(50):
+        if not outbox.due(services.db, services.clock.now_ms()):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+
+
+async def _real_liquidations_act(
+    services: Services,
+    clock: ReplayClock,
+    say: Callable[[int, str], Awaitable[None]],
+    echo: Callable[[str], None],
+    speed: float,
+) -> None:
+    """Act two (module docstring): fake venues -> real ccxt.pro -> the feed -> SQLite -> /liqs
+    and the cascade_live pass, in replay time."""
+    clock.jump(parse_utc_ms(ACT2_FROM), speed)
+    echo(f"\n--- {ACT2_FROM[:10]}: real liquidations (recorded prints, see PROVENANCE.md) ---")
+    for at, text in ACT2_OPENING:
+        await say(parse_utc_ms(at), text)
+    venues = [FakeLiquidationVenue(v, []) for v in LIQ_VENUES]
+    for v in venues:
+        await v.start()
+    tapes = {v.venue: load_tape(TAPE, v.venue) for v in venues}
+    settings = services.settings.model_copy(
+        update={"exchange_urls": {v.venue: v.base_url for v in venues}}
+    )
+    feed = open_liquidation_feed(settings, services.db, clock, DEMO_FEED)
+    services.liquidations = feed  # post_shutdown stops it with the bot
+    await feed.start()
+    pacer = asyncio.create_task(_stream_in_replay_time(venues, tapes, clock.now_ms))
+    try:
+        for _ in range(100):  # wait until every stream is up before time runs fast
+            if all(w.status.connected for w in feed.watchers):
+                break
+            await asyncio.sleep(0.05)
+        fast = max(FAST_SPEED, speed)
+        clock.jump(speed=fast)
+        await _sleep_until(clock.now_ms, parse_utc_ms(FAST_UNTIL), fast)
+        clock.jump(speed=speed)
+        for at, text in ACT2_EVENING:
+            await say(parse_utc_ms(at), text)
+        await _sleep_until(clock.now_ms, parse_utc_ms(ACT2_END), speed)
+    finally:
+        pacer.cancel()
+        with contextlib.suppress(BaseException):
+            await pacer
+        await feed.stop()
+        for v in venues:
+            await v.close()
+
+
+async def _stream_in_replay_time(
+    venues: list[FakeLiquidationVenue], tapes: dict[str, list[TapePrint]],
+    now_ms: Callable[[], int],
+) -> None:  # fmt: skip
+    """Hand each fake venue its recorded prints as replay time reaches them."""
+    sent = dict.fromkeys(tapes, 0)
+    while True:
+        now = now_ms()
+        for v in venues:
+            tape, i = tapes[v.venue], sent[v.venue]
+            j = i
+            while j < len(tape) and tape[j].time_ms <= now:
+                j += 1
+            if j > i:
+                v.extend(tape[i:j])
+                sent[v.venue] = j
+        await asyncio.sleep(0.02)

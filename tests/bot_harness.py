@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ class BotHarness:
         allowed_chat_ids: list[int] | None = None,
         at: int = DEFAULT_AT,
         source: MarketSource | None = None,
+        on_services: Callable[[Services], None] | None = None,
         **settings: Any,
     ) -> None:
         self.db_path = db_path
@@ -47,6 +48,7 @@ class BotHarness:
         self.clock = FixedClock(at)
         self.source = source or ReplaySource()
         self.extra = {"digest_hours": 0, **settings}  # tests opt in to digests
+        self.on_services = on_services  # e.g. attach a liquidation feed before post_init
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.fake = FakeTelegram()
@@ -72,6 +74,8 @@ class BotHarness:
             **self.extra,
         )
         self.services = build_services(settings, source=self.source, clock=self.clock)
+        if self.on_services is not None:
+            self.on_services(self.services)
         self.app = build_application(settings, self.services)
         await self.app.initialize()
         if self.app.post_init:

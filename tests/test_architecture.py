@@ -33,9 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     "fakes": {"fakes", "aiohttp", "telegram"},  # telegram: its builder() helper
     "backtest": {"backtest", "liqmap", "alerts", "market", "numpy", "matplotlib"},
     "bot.views": {"bot.views", "bot.clock", "liqmap", "alerts", "market", "storage", "numpy",
-                  "matplotlib"},
+                  "matplotlib", "grading"},
     "bot.pipeline": {"bot.pipeline", "bot.views", "bot.clock", "bot.settings", "liqmap", "alerts",
-                     "market", "storage", "numpy", "sqlite_utils"},
+                     "market", "storage", "numpy", "sqlite_utils", "grading"},
     "bot.telegram": {"bot.telegram", "bot.pipeline", "bot.views", "bot.clock", "bot.settings",
                      "bot.parsing", "liqmap", "alerts", "market", "storage", "telegram",
                      "sqlite_utils"},

@@ -32,7 +32,7 @@ numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
 arg = st.one_of(nasty, word, numbers)
 command = st.sampled_from(
     ["map", "heatmap", "check", "tz", "status", "help", "start", "open", "positions", "close",
-     "watch", "unwatch", "alerts", "digest", "quiet", "mute"]
+     "watch", "unwatch", "alerts", "digest", "quiet", "mute", "liqs", "skill"]
 )  # fmt: skip
 TABLES = ("subscriptions", "alert_settings", "outbox")
 

@@ -31,6 +31,17 @@ def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
                  "trader: /quiet 02:00-06:00", "trader: /close 1"):  # fmt: skip
         assert said in log
     assert "Watching position #1" in log and "Closed #1" in log
+    # act two: recorded real prints -> fake venues -> ccxt.pro -> the feed -> SQLite -> /liqs
+    assert "trader: /liqs BTC 24h" in log
+    liqs = log[log.index("trader: /liqs BTC 24h"):]
+    assert "BTC real liquidations, last 24h" in liqs
+    for venue in ("Binance", "Bybit", "OKX"):
+        assert re.search(rf"{venue}: longs \$[\d.]+M, shorts \$[\d.]+M \(30 prints\); "
+                         r"connected 1[45](\.\d)?h of 24h", liqs), liqs[:1500]  # fmt: skip
+    assert "No stream: Bitget" in liqs and "Largest prints" in liqs
+    cascade = log.index("BTC long liquidation cascade now")
+    assert log.index("trader: /watch BTC") < cascade < log.index("trader: /liqs BTC 24h")
+    assert log.count("BTC long liquidation cascade now") == 1
     done = re.search(r"Done: (\d+) bot messages, (\d+) alerts, (\d+) digests, (\d+) charts", log)
     assert done, log[-1500:]
     messages, alerts, digests, charts = (int(x) for x in done.groups())

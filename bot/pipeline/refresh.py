@@ -27,6 +27,7 @@ from market.errors import (
     PermanentMarketError,
 )
 from market.feeds import VenueFeed
+from storage import liquidations
 from storage import market_history as history
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class Refresher:
         started = time.perf_counter()
         per_venue = await asyncio.gather(*(self._venue(v, now_ms) for v in self.feeds))
         history.prune(self.db, now_ms - self.retention_ms)
+        liquidations.prune_liquidations(self.db, now_ms - self.retention_ms)
         outcomes = [o for group in per_venue for o in group]
         self.version += 1
         return RefreshReport(now_ms, time.perf_counter() - started, outcomes)

@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.pipeline.maps import MapService
 from bot.pipeline.refresh import Refresher
 from bot.settings import Settings
+from market.liquidation_feed import LiquidationFeed
 from market.snapshot import MarketSource
 
 KEY = "liqbot"
@@ -24,6 +25,8 @@ class Services:
     clock: Clock
     maps: MapService
     refresher: Refresher | None = None
+    # real liquidations (live mode; the demo attaches one to its fake venues)
+    liquidations: LiquidationFeed | None = None
     last_alert_tick: int | None = None
     last_digest_hour: int | None = None
     # One dispatcher at a time: the tick job, the refresh job and /digest now all drain the

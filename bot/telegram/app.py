@@ -29,7 +29,7 @@ from telegram.ext import (
 from bot.pipeline.live import SymbolChoiceError, validate_symbols
 from bot.pipeline.services import KEY, Services
 from bot.settings import ConfigError, Settings
-from bot.telegram import handlers, jobs, trade_handlers
+from bot.telegram import handlers, jobs, liq_handlers, trade_handlers
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.keyboards import ALERT_PATTERN, HELP_PATTERN, MAP_PATTERN, POSITION_PATTERN
@@ -74,12 +74,16 @@ async def _post_init(app: Application) -> None:
         except SymbolChoiceError as e:
             await found.refresher.close()
             raise ConfigError(f"LIQBOT_SYMBOLS: {e}") from None
+    if isinstance(found, Services) and found.liquidations is not None:
+        await found.liquidations.start()  # one task per venue; reconnects on its own
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
 
 
 async def _post_shutdown(app: Application) -> None:
     found = app.bot_data.get(KEY)
     if isinstance(found, Services):
+        if found.liquidations is not None:
+            await found.liquidations.stop()  # every websocket closed before the database
         if found.refresher is not None:
             await found.refresher.close()  # every exchange session closed
         found.maps.close()
@@ -127,6 +131,8 @@ def build_application(settings: Settings, services: Services) -> Application:
         "digest": trade_handlers.digest_command,
         "quiet": trade_handlers.quiet_command,
         "mute": trade_handlers.mute_command,
+        "liqs": liq_handlers.liqs_command,
+        "skill": liq_handlers.skill_command,
     }
     missing = {c.name for c in COMMANDS} ^ set(commands)
     assert not missing, f"commands without a handler or without help: {missing}"

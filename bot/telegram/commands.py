@@ -59,6 +59,18 @@ COMMANDS: tuple[Command, ...] = (
         "/quiet 23:00-07:00",
     ),
     Command("mute", "Mute all alerts for a while", "/mute DURATION|off", "/mute 2h"),
+    Command(
+        "liqs",
+        "Real liquidations recorded: per venue, largest, where",
+        "/liqs SYMBOL [1h|4h|24h]",
+        "/liqs BTC 4h",
+    ),
+    Command(
+        "skill",
+        "How well the map placed real liquidations (7 days)",
+        "/skill SYMBOL",
+        "/skill BTC",
+    ),
     Command("status", "Data freshness per venue and symbol", "/status", "/status"),
     Command("tz", "Set your time zone for digests", "/tz ZONE", "/tz Europe/Berlin"),
 )

@@ -28,6 +28,7 @@ from bot.telegram.context import Context, services
 from bot.telegram.keyboards import map_keyboard, start_keyboard
 from bot.views import fmt
 from bot.views.check import CheckError, check_html, check_position
+from bot.views.liqs import feed_status_lines
 from bot.views.summary import caption_html
 from storage import users
 
@@ -128,7 +129,7 @@ async def status_command(update: Update, context: Context) -> None:
     lines = [f"<b>Market data</b>: {html.escape(source)}"]
     lines.append(f"Market time: {fmt.when(now)}")
     if s.settings.market_source == "demo":
-        lines.append(f"Replay speed: {s.settings.replay_speed:g}x real time")
+        lines.append(f"Replay speed: {s.clock_speed:g}x real time")
     for row in s.source.status(now):
         age = (
             "no data" if row.last_data is None else f"{(now - row.last_data) / 60_000:.0f} min old"
@@ -138,6 +139,8 @@ async def status_command(update: Update, context: Context) -> None:
             html.escape(f"{row.venue} {row.symbol.split('/')[0]}: {age}{flag}")
             + (f" ({html.escape(row.note)})" if row.note else "")
         )
+    feed = s.liquidations.status() if s.liquidations is not None else []
+    lines.extend(feed_status_lines(feed))
     m = s.maps.settings
     tiers = ", ".join(f"{t:g}x" for t in sorted(m.tier_weights))
     lines.append(

@@ -13,6 +13,7 @@ from telegram import Bot
 
 from bot.clock import HOUR_MS
 from bot.pipeline.alert_pass import run_alerts
+from bot.pipeline.cascade_pass import run_cascades
 from bot.pipeline.digest_pass import run_digests
 from bot.pipeline.services import Services
 from bot.telegram.context import Context, services
@@ -42,6 +43,7 @@ async def tick_job(context: Context) -> None:
         if s.refresher is None and tick != s.last_alert_tick:
             s.last_alert_tick = tick
             await run_alerts(s, tick)
+        run_cascades(s, now)  # real liquidations: every tick, live and demo
         hour = now // HOUR_MS
         if hour != s.last_digest_hour:
             s.last_digest_hour = hour

@@ -1,0 +1,176 @@
+"""Texts about real liquidations (what the venues' streams recorded): ``/liqs``, the feed lines of
+``/status``, the ``cascade_live`` alert and ``/skill``; and the prints a chart would mark.
+
+Every sum says how long the streams were connected: a disconnect is not a quiet market.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.views import fmt
+from grading.report import grade_text
+from grading.skill import Grade
+from market.liquidation_feed import VenueStreamStatus
+from market.liquidation_summary import Cascade, LiqsSummary
+from storage.liquidations import StoredPrints
+
+VENUE_NAMES = {"binanceusdm": "Binance", "bybit": "Bybit", "okx": "OKX", "bitget": "Bitget"}
+HOUR_MS = 3_600_000
+CLOCK = "%H:%M %Z"
+
+
+def venue_name(venue: str) -> str:
+    return VENUE_NAMES.get(venue, venue)
+
+
+def duration(ms: int) -> str:
+    """'23h', '3.5h', '40 min' (rounded down: coverage is never overstated)."""
+    if ms >= HOUR_MS:
+        tenths = ms * 10 // HOUR_MS
+        return f"{tenths // 10}h" if tenths % 10 == 0 else f"{tenths / 10:.1f}h"
+    return f"{ms // 60_000} min"
+
+
+def _coin(symbol: str) -> str:
+    return html.escape(symbol.split("/")[0])
+
+
+def liqs_html(
+    symbol: str, window: str, summary: LiqsSummary, streaming: Sequence[str], zone: str = "UTC"
+) -> str:
+    """The ``/liqs`` answer. ``streaming``: the venues whose stream the bot runs; any other
+    venue in the summary is listed as having none."""
+    w = summary.window_ms
+    lines = [
+        f"<b>{_coin(symbol)} real liquidations, last {html.escape(window)}</b> "
+        f"(to {fmt.when(summary.until_ms, zone)})",
+        f"Longs liquidated <b>{fmt.usd(summary.long_usd)}</b>, "
+        f"shorts liquidated <b>{fmt.usd(summary.short_usd)}</b>",
+    ]
+    without = []
+    for v in summary.venues:
+        if v.venue not in streaming:
+            without.append(venue_name(v.venue))
+            continue
+        cover = (
+            "not connected in this window" if v.covered_ms == 0
+            else f"connected {duration(v.covered_ms)} of {duration(w)}"
+        )  # fmt: skip
+        if v.prints:
+            lines.append(
+                f"{venue_name(v.venue)}: longs {fmt.usd(v.long_usd)}, shorts "
+                f"{fmt.usd(v.short_usd)} ({v.prints} prints); {cover}"
+            )
+        else:
+            lines.append(f"{venue_name(v.venue)}: no prints; {cover}")
+    if without:
+        lines.append(f"No stream: {', '.join(without)} (no public liquidation feed)")
+    if summary.largest:
+        lines.append("\n<b>Largest prints</b>")
+        for p in summary.largest:
+            lines.append(
+                f"{fmt.when(p.time_ms, zone, CLOCK)} {venue_name(p.venue)} {p.side}s "
+                f"{fmt.usd(p.usd)} at {fmt.price(p.price)}"
+            )
+    if summary.bands:
+        lines.append("\n<b>Where they happened</b>")
+        for b in summary.bands:
+            lines.append(
+                f"{fmt.price(b.low)} - {fmt.price(b.high)}: longs {fmt.usd(b.long_usd)}, "
+                f"shorts {fmt.usd(b.short_usd)}"
+            )
+    if not summary.largest:
+        lines.append("No liquidation recorded in this window.")
+    if any(v.covered_ms < w for v in summary.venues if v.venue in streaming):
+        lines.append(
+            "<i>Sums cover the connected time only: at least this much was liquidated.</i>"
+        )
+    return "\n".join(lines)
+
+
+def feed_status_lines(statuses: Sequence[VenueStreamStatus]) -> list[str]:
+    """``/status``: per venue, whether its liquidation stream is connected, since when, prints
+    seen; a venue without a stream says so."""
+    if not statuses:
+        return ["<b>Real liquidations</b>: no feed in this mode"]
+    lines = ["<b>Real liquidations</b> (venue streams)"]
+    for st in statuses:
+        name = venue_name(st.venue)
+        if st.support == "none":
+            lines.append(f"{name}: no public liquidation stream")
+            continue
+        if st.connected and st.connected_since_ms is not None:
+            state = f"connected since {fmt.when(st.connected_since_ms)}"
+        else:
+            state = "⚠️ not connected" + (f" ({st.last_error})" if st.last_error else "")
+        extra = f", last {fmt.when(st.last_print_ms)}" if st.last_print_ms else ""
+        emulated = " (emulated)" if st.support == "emulated" else ""
+        lines.append(
+            html.escape(f"{name}{emulated}: {state}; {st.prints} prints seen{extra}")
+            + (f", {st.reconnects} reconnects" if st.reconnects else "")
+        )
+    return lines
+
+
+def cascade_html(
+    symbol: str, cascade: Cascade, positions: Sequence[int], watching: bool, zone: str = "UTC"
+) -> str:
+    """The ``cascade_live`` alert for one chat: everything of one episode in one message (the
+    chat's exposed positions by id, and its watch). The one place this message is worded."""
+    side = cascade.side
+    forced = "forced selling" if side == "long" else "forced buying"
+    where = (
+        f"at {fmt.price(cascade.low)}" if cascade.low == cascade.high
+        else f"{fmt.price(cascade.low)} - {fmt.price(cascade.high)}"
+    )  # fmt: skip
+    lines = [
+        f"🚨 <b>{_coin(symbol)} {side} liquidation cascade now</b>",
+        f"{fmt.usd(cascade.usd)} of {side}s force-closed in 5 minutes to "
+        f"{fmt.when(cascade.until_ms, zone, CLOCK)} ({cascade.prints} prints, {where}), all "
+        f"venues: {forced} that can push price further.",
+    ]
+    if positions:
+        ids = ", ".join(f"#{i}" for i in positions)
+        lines.append(f"Your {side} position{'s' if len(positions) > 1 else ''} {ids} "
+                     "is on the side being liquidated.")  # fmt: skip
+    elif watching:
+        lines.append(f"You watch {_coin(symbol)}.")
+    advice = (
+        "Consider whether your stop sits beyond the next cluster, or reduce size; cascades "
+        "often run until the next liquidation pool."
+    )
+    lines.append(advice)
+    lines.append(f"<code>/liqs {_coin(symbol)} 1h</code> shows where they happened.")
+    return "\n".join(lines)
+
+
+def skill_html(grade: Grade, symbol: str, start_ms: int, end_ms: int, covered_ms: int) -> str:
+    """``/skill``: the grading table in a monospace block, and how long the feed covered."""
+    table = grade_text(grade, symbol, start_ms, end_ms)
+    return (
+        f"<pre>{html.escape(table)}</pre>\nFrom the bot's recorded liquidation feed: streams "
+        f"connected {duration(covered_ms)} of {duration(end_ms - start_ms)}."
+    )
+
+
+@dataclass(frozen=True)
+class ChartPrint:
+    """A real liquidation a chart can mark on its price axis."""
+
+    price: float
+    usd: float
+    side: str  # the side liquidated
+
+
+def chart_prints(prints: StoredPrints, since_ms: int, until_ms: int) -> list[ChartPrint]:
+    """The prints of ``[since_ms, until_ms)`` as (price, usd, side), largest first, for a map or
+    heatmap to mark what was really liquidated next to what the map said."""
+    keep = (prints.time >= since_ms) & (prints.time < until_ms)
+    idx = np.flatnonzero(keep)
+    order = idx[np.argsort(-prints.usd[idx], kind="stable")]
+    return [ChartPrint(float(prints.price[i]), float(prints.usd[i]), prints.side[i]) for i in order]
