@@ -137,8 +137,14 @@ class Settings(BaseSettings):
 
     @property
     def exchange_bases(self) -> dict[str, str]:
-        """``LIQBOT_EXCHANGE_URLS`` as plain strings without the trailing slash."""
-        return {venue: str(url).rstrip("/") for venue, url in self.exchange_urls.items()}
+        """``LIQBOT_EXCHANGE_URLS`` as http(s) bases without the trailing slash: REST uses them
+        as given, the liquidation feed derives its ws(s) URLs from them; a ws(s) base is taken
+        as the same host over http(s)."""
+        out: dict[str, str] = {}
+        for venue, url in self.exchange_urls.items():
+            scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
+            out[venue] = f"{scheme}://{str(url).split('://', 1)[1]}".rstrip("/")
+        return out
 
     @property
     def webhook_base(self) -> str | None:

@@ -179,10 +179,8 @@ def test_live_services_carry_a_feed_for_the_configured_venues(tmp_path: Path) ->
         ]  # fmt: skip
         ws = str(s.liquidations.watchers[0].exchange.urls["api"]["ws"])
         assert "ws://127.0.0.1:9/" in ws and "bybit.com" not in ws  # derived from the base
-        from bot.pipeline.liquidations import feed_urls
-
-        wss = settings.model_copy(update={"exchange_urls": {"okx": "wss://proxy.example:8443"}})
-        assert feed_urls(wss) == {"okx": "https://proxy.example:8443"}
+        wss = Settings(exchange_urls={"okx": "wss://proxy.example:8443"})
+        assert wss.exchange_bases == {"okx": "https://proxy.example:8443"}  # REST and feed
     finally:
         assert s.refresher is not None
         asyncio.run(s.refresher.close())

@@ -28,20 +28,6 @@ from storage import liquidations
 SKILL_DAYS = 7
 SKILL_TIMEFRAMES = ("15m", "1h", "5m")  # the grading's default is 15m candles; 1h where only that
 
-_HTTP = {"ws": "http", "wss": "https"}
-
-
-def feed_urls(settings: Settings) -> dict[str, str]:
-    """``LIQBOT_EXCHANGE_URLS`` as the feed takes them: an http(s) base per venue (the feed
-    derives the websocket URL from it). A ``ws(s)://`` base is accepted and turned into the
-    matching http(s) base on the same host."""
-    out = {}
-    for venue, url in settings.exchange_bases.items():
-        scheme, rest = url.split("://", 1)
-        out[venue] = f"{_HTTP.get(scheme, scheme)}://{rest}"
-    return out
-
-
 def open_liquidation_feed(
     settings: Settings, db: Database, clock: Clock, timing: FeedTiming | None = None
 ) -> LiquidationFeed:
@@ -50,7 +36,7 @@ def open_liquidation_feed(
     symbols = list(dict.fromkeys(unified_symbol(s) for s in settings.symbols))
     return LiquidationFeed(
         StorageLiquidationSink(db), list(settings.venues), symbols,
-        urls=feed_urls(settings), timing=timing, clock=clock.now_ms,
+        urls=settings.exchange_bases, timing=timing, clock=clock.now_ms,
     )  # fmt: skip
 
 
