@@ -142,8 +142,9 @@ class Settings(BaseSettings):
         as the same host over http(s)."""
         out: dict[str, str] = {}
         for venue, url in self.exchange_urls.items():
-            scheme = {"ws": "http", "wss": "https"}.get(url.scheme, url.scheme)
-            out[venue] = f"{scheme}://{str(url).split('://', 1)[1]}".rstrip("/")
+            scheme, rest = str(url).split("://", 1)  # str: a model_copy may hold plain text
+            scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
+            out[venue] = f"{scheme}://{rest}".rstrip("/")
         return out
 
     @property
