@@ -15,16 +15,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 from bot.clock import parse_utc_ms
 from bot.pipeline.heatmaps import make_heatmap
-from bot.views.charts import render_heatmap, render_map
 from bot.views.report import WINDOWS, MapReport, make_report
 from bot.views.summary import report_json, summary_text
 from liqmap import ModelInputError, ModelSettings
 from liqmap.model import DEFAULT_TIER_WEIGHTS
 from market.replay import DEFAULT_AT, ReplaySource
 from market.snapshot import MarketDataError
-
-if TYPE_CHECKING:
-    pass
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -171,6 +167,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     else:
         report = make_report(ReplaySource(), args.symbol, args.window, at, settings)
     if args.png:
+        from bot.views.charts import render_map  # matplotlib only when drawing
+
         _write(args.png, render_map(report, by_tier=args.by_tier))
     if args.json:
         print(json.dumps(report_json(report), indent=1))
@@ -186,6 +184,8 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
     at = parse_time(args.at) if args.at else DEFAULT_AT
     _check_writable(args.png)
     heat = make_heatmap(source, args.symbol, args.window, at, _settings(args.tiers))
+    from bot.views.charts import render_heatmap  # matplotlib only when drawing
+
     _write(args.png, render_heatmap(heat, args.window, source.venues))
     print(f"Heatmap {heat.symbol} {args.window}: {heat.times.size} columns -> {args.png}")
     return 0
