@@ -34,8 +34,9 @@ from matplotlib.transforms import Bbox
 
 from bot.views import fmt
 from bot.views.report import MapReport
+from bot.views.tiers import tier_note
 from liqmap import Candles, Cluster, Heatmap, PriceGrid, cumulative_curves, rebin
-from liqmap.model import DEFAULT_TIER_WEIGHTS, MODEL_VOLUME_PROXY
+from liqmap.model import MODEL_VOLUME_PROXY
 
 LONG_RED = "#d63a43"
 SHORT_GREEN = "#1a9a5e"
@@ -69,13 +70,6 @@ class PriceFormatter(Formatter):
 
 def is_proxy(r: MapReport) -> bool:
     return r.liq.model == MODEL_VOLUME_PROXY
-
-
-def tier_note(tiers: Sequence[float]) -> str:
-    """'tiers 10x, 25x' when the map is a slice of the model's tiers, else ''."""
-    if set(tiers) >= set(DEFAULT_TIER_WEIGHTS):
-        return ""
-    return "tiers " + ", ".join(f"{t:g}x" for t in tiers)
 
 
 def units_note(proxy: bool) -> str:
@@ -343,10 +337,12 @@ def render_map(r: MapReport, by_tier: bool = False, image: str = "png") -> bytes
 
     mids = liq.grid.mids[cut]
     below_mask = mids < r.price
-    ax_cum.fill_between(mids[below_mask], cum_long[cut][below_mask], color=LONG_RED, alpha=0.25)
-    ax_cum.plot(mids[below_mask], cum_long[cut][below_mask], color=LONG_RED, lw=1.6)
-    ax_cum.fill_between(mids[~below_mask], cum_short[cut][~below_mask], color=SHORT_GREEN, alpha=0.25)
-    ax_cum.plot(mids[~below_mask], cum_short[cut][~below_mask], color=SHORT_GREEN, lw=1.6)
+    for mask, curve, color in (
+        (below_mask, cum_long[cut], LONG_RED),
+        (~below_mask, cum_short[cut], SHORT_GREEN),
+    ):
+        ax_cum.fill_between(mids[mask], curve[mask], color=color, alpha=0.25)
+        ax_cum.plot(mids[mask], curve[mask], color=color, lw=1.6)
     ax_cum.set_ylim(bottom=0)
 
     labels = [Label(r.price, peak * 0.02, fmt.price(r.price), INK, boxed=True)]
@@ -362,7 +358,7 @@ def render_map(r: MapReport, by_tier: bool = False, image: str = "png") -> bytes
             break
         for artist in [*placed, *connectors]:
             artist.remove()
-    fig.legend(
+    fig.legend(  # type: ignore[call-overload]  # tuples of patches: HandlerTuple draws them
         handles,
         names,
         loc="lower center",

@@ -8,6 +8,8 @@ from typing import Any
 
 from bot.views import fmt
 from bot.views.report import MapReport, finite_or_none
+from bot.views.structure import structure_lines
+from bot.views.tiers import tier_note
 from liqmap import Cluster
 from liqmap.model import MODEL_VOLUME_PROXY
 
@@ -52,6 +54,7 @@ def summary_lines(
     lines += [esc(f"  {i}. {cluster_line(c, r.price, proxy)}") for i, c in enumerate(below, 1)] or [
         "  none within range"
     ]
+    lines += [esc(line) for line in structure_lines(r, proxy)]
     band = f"{r.band_pct:g}%"
     funding = "n/a"
     if r.funding is not None:
@@ -115,6 +118,7 @@ def caption_html(r: MapReport) -> str:
         f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}  {e(fmt.when(r.liq.as_of))}",
         f"<b>Shorts above</b>: {e(side(above))}",
         f"<b>Longs below</b>: {e(side(below))}",
+        *(e(line) for line in structure_lines(r, proxy)),
         e(
             f"+-{r.band_pct:g}%: longs {fmt.notional(r.long_below, proxy)} / shorts "
             f"{fmt.notional(r.short_above, proxy)},"
@@ -124,6 +128,9 @@ def caption_html(r: MapReport) -> str:
         f"<b>Risk {r.risk.total:.0f}/100</b>",
         e(f"{r.liq.model} | {venues} | {r.liq.units}"),
     ]
+    tiers = tier_note([t.leverage for t in r.liq.tiers])
+    if tiers:
+        lines[0] += e(f"  ({tiers})")
     if r.left_out:
         lines.append(
             e("Not included: " + ", ".join(f"{v} ({_short(w)})" for v, w in r.left_out.items()))
