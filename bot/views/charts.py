@@ -34,7 +34,7 @@ from matplotlib.transforms import Bbox
 
 from bot.views import fmt
 from bot.views.report import MapReport
-from bot.views.tiers import tier_note
+from bot.tiers import tier_note
 from liqmap import Candles, Cluster, Heatmap, PriceGrid, cumulative_curves, rebin
 from liqmap.model import MODEL_VOLUME_PROXY
 
@@ -496,7 +496,7 @@ def render_heatmap(
     )
     ax.set_xlim(x_edges[0], x_edges[-1])
     ax.set_ylim(d_grid.edges[0], d_grid.edges[-1])
-    days = (x_edges[-1] - x_edges[0])
+    days = x_edges[-1] - x_edges[0]
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if days <= 1.5 else "%b %d"))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6))

@@ -60,7 +60,8 @@ def side_structure(name: str, side: tuple[Cluster, ...], proxy: bool) -> str:
     stall = first_stall(side)
     parts = [
         f"Chain {name}: {chain_words(chain, proxy)}"
-        if chain else f"No chain {name} (no clusters within {SETTINGS.stack_pct:g}%)"
+        if chain
+        else f"No chain {name} (no clusters within {SETTINGS.stack_pct:g}%)"
     ]
     if stall is not None:
         parts.append(f"gap {stall.gap_pct:.1f}% after {fmt.price(stall.after)} (cascade stalls)")

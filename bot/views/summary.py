@@ -9,8 +9,8 @@ from typing import Any
 from bot.views import fmt
 from bot.views.report import MapReport, finite_or_none
 from bot.views.structure import structure_lines
-from bot.views.tiers import tier_note
-from liqmap import Cluster
+from bot.tiers import tier_note
+from liqmap import Cluster, cumulative_curves
 from liqmap.model import MODEL_VOLUME_PROXY
 
 
@@ -152,26 +152,44 @@ def _short(reason: str, width: int = 40) -> str:
     return reason if len(reason) <= width else reason[: width - 1] + "…"
 
 
+def _price(x: float) -> float:
+    """A price for JSON: 8 significant digits, so a PEPE price does not round to 0."""
+    return float(f"{float(x):.8g}")
+
+
 def report_json(r: MapReport) -> dict[str, Any]:
     """The JSON of ``liqbot map --json``: stable keys, plain numbers, null for undefined."""
     liq = r.liq
     mids = liq.grid.mids
     buckets = [
-        {"price": round(float(p), 2), "long": round(float(lo), 2), "short": round(float(sh), 2)}
+        {"price": _price(p), "long": round(float(lo), 2), "short": round(float(sh), 2)}
         for p, lo, sh in zip(mids, liq.long, liq.short, strict=True)
     ]
     clusters = [
         {
             "side": c.side,
-            "low": round(c.low, 2),
-            "high": round(c.high, 2),
-            "peak": round(c.peak, 2),
+            "low": _price(c.low),
+            "high": _price(c.high),
+            "peak": _price(c.peak),
             "notional": round(c.notional, 2),
             "share": round(c.share, 4),
             "distance_pct": round(c.distance_pct(r.price), 3),
         }
         for c in r.clusters.all
     ]
+    cum_long, cum_short = cumulative_curves(liq)
+    below = mids < r.price
+    # From price outwards, each point the total a move to that price would liquidate.
+    cumulative = {
+        "long_below": [
+            {"price": _price(p), "notional": round(float(v), 2)}
+            for p, v in zip(mids[below][::-1], cum_long[below][::-1], strict=True)
+        ],
+        "short_above": [
+            {"price": _price(p), "notional": round(float(v), 2)}
+            for p, v in zip(mids[~below], cum_short[~below], strict=True)
+        ],
+    }
     return {
         "symbol": r.symbol,
         "as_of": r.as_of.isoformat().replace("+00:00", "Z"),
@@ -188,6 +206,7 @@ def report_json(r: MapReport) -> dict[str, Any]:
         "tiers": [{"leverage": t.leverage, "weight": t.weight} for t in liq.tiers],
         "buckets": buckets,
         "clusters": clusters,
+        "cumulative": cumulative,
         "long_below": round(r.long_below, 2),
         "short_above": round(r.short_above, 2),
         "band_pct": r.band_pct,
