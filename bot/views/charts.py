@@ -32,9 +32,9 @@ from matplotlib.text import Text
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 from matplotlib.transforms import Bbox
 
+from bot.tiers import tier_note
 from bot.views import fmt
 from bot.views.report import MapReport
-from bot.tiers import tier_note
 from liqmap import Candles, Cluster, Heatmap, PriceGrid, cumulative_curves, rebin
 from liqmap.model import MODEL_VOLUME_PROXY
 

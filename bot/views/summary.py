@@ -6,10 +6,10 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from bot.tiers import tier_note
 from bot.views import fmt
 from bot.views.report import MapReport, finite_or_none
 from bot.views.structure import structure_lines
-from bot.tiers import tier_note
 from liqmap import Cluster, cumulative_curves
 from liqmap.model import MODEL_VOLUME_PROXY
 
