@@ -73,7 +73,7 @@ def is_proxy(r: MapReport) -> bool:
 
 
 def units_note(proxy: bool) -> str:
-    return "relative units (volume proxy, not $)" if proxy else "USD notional"
+    return "relative units (volume proxy, not USD)" if proxy else "USD notional"
 
 
 def _amount_axis(proxy: bool) -> FuncFormatter:
@@ -135,6 +135,14 @@ def _bar_top(ax: Axes, lefts: np.ndarray, rights: np.ndarray, tops: np.ndarray, 
     return float(ax.transData.transform((0, top))[1])
 
 
+def _extent(t: Text, renderer: RendererAgg) -> Bbox:
+    """A label's full extent: its text and the rounded box drawn around it."""
+    t.update_bbox_position_size(renderer)
+    patch = t.get_bbox_patch()
+    box = t.get_window_extent(renderer)
+    return Bbox.union([box, patch.get_window_extent(renderer)]) if patch else box
+
+
 def place_labels(
     ax: Axes,
     labels: Sequence[Label],
@@ -173,20 +181,19 @@ def place_labels(
         )
         ok = False
         top = frame.y1 - pad_px
+        t.set_transform(matplotlib.transforms.IdentityTransform())
+        x_disp = float(ax.transData.transform((lab.x, 0))[0])
         while not ok:
-            t.set_position((lab.x, 0.0))
-            t.set_transform(ax.transData)
-            # put the box's top at ``top`` (display), x at the cluster, then clamp to the frame
-            box = t.get_window_extent(renderer)
-            x_disp = ax.transData.transform((lab.x, 0))[0]
-            half = box.width / 2
-            x_disp = min(max(x_disp, frame.x0 + half + pad_px), frame.x1 - half - pad_px)
-            t.set_transform(matplotlib.transforms.IdentityTransform())
-            t.set_position((x_disp, top - 3))
-            box = t.get_window_extent(renderer)
+            # the box's top at ``top`` (display), centred on the cluster, slid inside the frame
+            t.set_position((x_disp, top))
+            box = _extent(t, renderer)
+            dx = max(0.0, frame.x0 + pad_px - box.x0) - max(0.0, box.x1 - (frame.x1 - pad_px))
+            dy = top - box.y1
+            t.set_position((x_disp + dx, top + dy))
+            box = _extent(t, renderer)
             if box.y0 <= frame.y0 + pad_px:
                 break  # no room left above the bars
-            grown = box.expanded(1.0, 1.0).padded(pad_px / 2)
+            grown = box.padded(pad_px / 2)
             clear_of_bars = box.y0 > _bar_top(ax, lefts, rights, tops, box) + pad_px
             if clear_of_bars and not any(grown.overlaps(p) for p in placed):
                 ok = True
@@ -271,6 +278,11 @@ def map_title(r: MapReport, tiers: str) -> tuple[str, list[str]]:
 
 def render_map(r: MapReport, by_tier: bool = False, image: str = "png") -> bytes:
     """The liquidation map chart of a report (``image``: png or jpeg)."""
+    return _save(map_figure(r, by_tier), image)
+
+
+def map_figure(r: MapReport, by_tier: bool = False) -> Figure:
+    """The map as a matplotlib figure, labels placed (tests measure it)."""
     liq = r.liq
     proxy = is_proxy(r)
     marks = marked_clusters(r)
@@ -372,7 +384,7 @@ def render_map(r: MapReport, by_tier: bool = False, image: str = "png") -> bytes
         title="leverage tiers: longs | shorts" if by_tier else None,
         title_fontsize=TICK_PT,
     )
-    return _save(fig, image)
+    return fig
 
 
 # -- the heatmap ------------------------------------------------------------------------------
@@ -431,6 +443,17 @@ def render_heatmap(
 ) -> bytes:
     """Price x time: colour = liquidation notional resting at that price at that time; the
     price (a line, or ``candles``) and a marker with the last price."""
+    return _save(heatmap_figure(h, window, venues, candles, tiers), image)
+
+
+def heatmap_figure(
+    h: Heatmap,
+    window: str,
+    venues: tuple[str, ...],
+    candles: Candles | None = None,
+    tiers: Sequence[float] | None = None,
+) -> Figure:
+    """The heatmap as a matplotlib figure."""
     proxy = h.model == MODEL_VOLUME_PROXY
     fig = _figure(5.6)
     head, sublines = heatmap_title(h, window, venues, tiers)
@@ -507,9 +530,9 @@ def render_heatmap(
     bar.ax.xaxis.set_major_formatter(_amount_axis(proxy))
     bar.ax.tick_params(labelsize=TICK_PT - 0.5, length=2)
     bar.set_label(
-        f"{'relative amount (not $)' if proxy else 'USD'} per price bucket; power scale:\n"
+        f"{'relative amount (not USD)' if proxy else 'USD'} per price bucket; power scale:\n"
         "dark up to the median cell, brightest from the 99.5th percentile",
         fontsize=TICK_PT - 1,
         color=GREY,
     )
-    return _save(fig, image)
+    return fig
