@@ -49,10 +49,12 @@ def looks_like_tiers(text: str) -> bool:
 
 
 def tier_note(tiers: Sequence[float]) -> str:
-    """'tiers 10x, 25x' when the map is a slice of the model's tiers, else ''."""
-    if set(tiers) >= set(DEFAULT_TIER_WEIGHTS):
+    """'tiers 10x, 25x' when the map is a slice of the model's tiers, else ''. ``tiers`` are
+    the leverages drawn, one per tier (a symbol's cap may turn 100x into a second 50x: that
+    is still every tier)."""
+    if len(tiers) >= len(DEFAULT_TIER_WEIGHTS):
         return ""
-    return "tiers " + ", ".join(f"{t:g}x" for t in tiers)
+    return "tiers " + ", ".join(f"{t:g}x" for t in dict.fromkeys(tiers))
 
 
 def tier_code(tiers: Sequence[float] | None) -> str:
