@@ -80,9 +80,7 @@ async def _send_map(
 STACK_WORDS = ("stack", "stacked", "bytier", "by-tier", "tiers")
 
 
-def map_options(
-    args: list[str], default: str = "1d"
-) -> tuple[str, tuple[float, ...] | None, bool]:
+def map_options(args: list[str], default: str = "1d") -> tuple[str, tuple[float, ...] | None, bool]:
     """After the symbol, in any order: a window (7d), a tier slice (10-25x, 10,25x, 25x) and
     'stack' (bars stacked by tier)."""
     window: str | None = None
