@@ -22,57 +22,12 @@ from alerts.catalogue import (
 )
 from alerts.inputs import SymbolMetrics
 from liqmap.clusters import LONG, SHORT, Cluster
+from liqmap.units import notional, pct, price, ratio
 
 MAX_CHARS = 1000
 
 
-# -- numbers as a trader reads them (alerts must not import bot/, so these live here) --------
-
-
-def usd(x: float | None) -> str:
-    """$950, $12.3K, $4.56M, $1.20B."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    a, sign = abs(x), "-" if x < 0 else ""
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if a >= size:
-            v = a / size
-            return f"{sign}${v:.3g}{unit}" if v < 100 else f"{sign}${v:.0f}{unit}"
-    return f"{sign}${a:.0f}"
-
-
-def notional(x: float | None, relative: bool = False) -> str:
-    """``usd(x)``, or for relative units (volume-proxy maps, seeded from turnover rather than
-    open interest) the same figure without the dollar sign: 1.35B rel."""
-    text = usd(x)
-    if not relative or text == "n/a":
-        return text
-    return text.replace("$", "", 1) + " rel."
-
-
-def price(x: float | None) -> str:
-    """116,605.3 / 3,412.55 / 0.231456."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    if x >= 1000:
-        return f"{x:,.1f}"
-    if x >= 1:
-        return f"{x:,.3f}"
-    return f"{x:.6g}"
-
-
-def pct(x: float, signed: bool = True, digits: int = 2) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{x:+.{digits}f}%" if signed else f"{x:.{digits}f}%"
-
-
-def ratio(x: float | None) -> str:
-    if x is None or math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "unbounded"
-    return f"{x:.2f}"
+# -- numbers as a trader reads them: price, notional, pct, ratio come from liqmap.units -------
 
 
 def funding(rate: float | None) -> str:

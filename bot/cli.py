@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from backtest import cli as backtest_cli
+from bot import tiers
 from bot.clock import parse_utc_ms
+from bot.parsing import InputError, parse_symbol
 from bot.pipeline.heatmaps import make_heatmap
-from bot.views.charts import render_heatmap, render_map
 from bot.views.report import WINDOWS, MapReport, make_report
 from bot.views.summary import report_json, summary_text
 from grading import cli as skill_cli
 from liqmap import ModelInputError, ModelSettings
-from liqmap.model import DEFAULT_TIER_WEIGHTS
 from market.replay import DEFAULT_AT, ReplaySource
 from market.snapshot import MarketDataError
-
-if TYPE_CHECKING:
-    pass
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -50,18 +48,22 @@ def parse_time(text: str) -> int:
 
 
 def parse_tiers(text: str) -> tuple[float, ...]:
-    """``10,25`` -> (10.0, 25.0), each one of the model's tiers."""
-    known = ", ".join(f"{t:g}" for t in DEFAULT_TIER_WEIGHTS)
-    tiers = []
-    for part in text.replace("x", "").split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            raise UsageError(f"--tiers {text!r}: use leverages from {known}, e.g. 10,25") from None
-        if value not in DEFAULT_TIER_WEIGHTS:
-            raise UsageError(f"--tiers: {part.strip()!r} is not a tier; choose from {known}")
-        tiers.append(value)
-    return tuple(dict.fromkeys(tiers))
+    """``10,25`` or ``10-25x`` -> (10.0, 25.0), each one of the model's tiers."""
+    try:
+        return tiers.parse_tiers(text)
+    except tiers.TierError as e:
+        raise UsageError(f"--tiers: {e}") from None
+
+
+IMAGE_TYPES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+
+
+def image_type(path: str) -> str:
+    """png or jpeg from the file name; anything else is refused before the work."""
+    kind = IMAGE_TYPES.get(Path(path).suffix.lower())
+    if kind is None:
+        raise UsageError(f"cannot write {path!r}: name it .png, .jpg or .jpeg")
+    return kind
 
 
 def _write(path: str, data: bytes) -> None:
@@ -74,6 +76,7 @@ def _write(path: str, data: bytes) -> None:
 def _check_writable(path: str) -> None:
     """Fail before the work if the PNG cannot be written."""
     p = Path(path)
+    image_type(path)
     if p.is_dir():
         raise UsageError(f"cannot write {path!r}: it is a directory")
     parent = p.parent if str(p.parent) else Path(".")
@@ -87,10 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("map", help="draw a liquidation map (text summary, --json, --png)")
     m.add_argument("symbol", help="BTC, ETH, BTCUSDT or BTC/USDT:USDT")
-    m.add_argument("--window", default="1d", choices=WINDOWS, help="lookback (default 1d)")
+    m.add_argument(
+        "--window", default="1d", type=str.lower, choices=WINDOWS, help="lookback (default 1d)"
+    )
     m.add_argument("--at", help="ISO time in UTC (default: the bundled demo moment)")
-    m.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25")
-    m.add_argument("--png", help="write the chart to this PNG file")
+    m.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25 or 10-25x")
+    m.add_argument("--png", help="write the chart to this file (.png, or .jpg for JPEG)")
     m.add_argument("--by-tier", action="store_true", help="stack the chart's bars by tier")
     m.add_argument("--json", action="store_true", help="print JSON instead of text")
     m.add_argument(
@@ -105,10 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("heatmap", help="draw price x time liquidation intensity")
     h.add_argument("symbol")
-    h.add_argument("--window", default="7d", choices=WINDOWS, help="time span (default 7d)")
+    h.add_argument(
+        "--window", default="7d", type=str.lower, choices=WINDOWS, help="time span (default 7d)"
+    )
     h.add_argument("--at", help="ISO time in UTC of the last column")
-    h.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25")
-    h.add_argument("--png", required=True, help="write the heatmap to this PNG file")
+    h.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25 or 10-25x")
+    h.add_argument("--png", required=True, help="write the heatmap to this file (.png or .jpg)")
+    h.add_argument("--candles", action="store_true", help="draw candles instead of a line")
 
     skill_cli.add_parser(sub)
 
@@ -174,9 +182,13 @@ def cmd_map(args: argparse.Namespace) -> int:
     if args.source == "live":
         report = live_report(args, settings)
     else:
-        report = make_report(ReplaySource(), args.symbol, args.window, at, settings)
+        source = ReplaySource()
+        report = make_report(source, demo_symbol(source, args.symbol), args.window, at, settings)
     if args.png:
-        _write(args.png, render_map(report, by_tier=args.by_tier))
+        from bot.views.charts import render_map  # matplotlib only when drawing
+
+        png = render_map(report, by_tier=args.by_tier, image=image_type(args.png))
+        _write(args.png, png)
     if args.json:
         print(json.dumps(report_json(report), indent=1))
     else:
@@ -186,12 +198,33 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo_symbol(source: ReplaySource, text: str) -> str:
+    """The bundled symbol meant by ``text``, or one line with "did you mean" (as the bot)."""
+    try:
+        return parse_symbol(text, source.symbols)
+    except InputError as e:
+        raise UsageError(str(e)) from None
+
+
 def cmd_heatmap(args: argparse.Namespace) -> int:
     source = ReplaySource()
     at = parse_time(args.at) if args.at else DEFAULT_AT
     _check_writable(args.png)
-    heat = make_heatmap(source, args.symbol, args.window, at, _settings(args.tiers))
-    _write(args.png, render_heatmap(heat, args.window, source.venues))
+    settings = _settings(args.tiers)
+    symbol = demo_symbol(source, args.symbol)
+    heat = make_heatmap(source, symbol, args.window, at, settings)
+    candles = source.window_candles(symbol, args.window, at)[0] if args.candles else None
+    from bot.views.charts import render_heatmap  # matplotlib only when drawing
+
+    image = render_heatmap(
+        heat,
+        args.window,
+        source.venues,
+        candles=candles,
+        tiers=settings.tier_filter,
+        image=image_type(args.png),
+    )
+    _write(args.png, image)
     print(f"Heatmap {heat.symbol} {args.window}: {heat.times.size} columns -> {args.png}")
     return 0
 
@@ -271,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `liqbot map ... | head`: the reader left; end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 0
 
 
 if __name__ == "__main__":

@@ -32,16 +32,18 @@ ALLOWED: dict[str, set[str]] = {
     "grading": {"grading", "liqmap", "market", "numpy"},  # market: the bundled data's folder
     "fakes": {"fakes", "aiohttp", "telegram"},  # telegram: its builder() helper
     "backtest": {"backtest", "liqmap", "alerts", "market", "numpy", "matplotlib"},
-    "bot.views": {"bot.views", "bot.clock", "liqmap", "alerts", "market", "storage", "numpy",
-                  "matplotlib", "grading"},
-    "bot.pipeline": {"bot.pipeline", "bot.views", "bot.clock", "bot.settings", "liqmap", "alerts",
-                     "market", "storage", "numpy", "sqlite_utils", "grading"},
+    "bot.views": {"bot.views", "bot.clock", "bot.tiers", "liqmap", "alerts", "market",
+                  "storage", "numpy", "matplotlib", "grading"},
+    "bot.pipeline": {"bot.pipeline", "bot.views", "bot.clock", "bot.tiers", "bot.settings",
+                     "liqmap", "alerts", "market", "storage", "numpy", "sqlite_utils", "grading"},
     "bot.telegram": {"bot.telegram", "bot.pipeline", "bot.views", "bot.clock", "bot.settings",
-                     "bot.parsing", "liqmap", "alerts", "market", "storage", "telegram",
+                     "bot.parsing", "bot.tiers", "liqmap", "alerts", "market", "storage",
+                     "telegram",
                      "sqlite_utils"},
     "bot.clock": {"bot.clock"},
     "bot.settings": {"bot.settings", "bot.clock", "pydantic", "pydantic_settings"},
     "bot.parsing": {"bot.parsing", "bot.views", "liqmap"},
+    "bot.tiers": {"bot.tiers", "liqmap"},
     "bot": {"bot", "liqmap", "alerts", "market", "storage", "fakes", "grading", "backtest",
             "numpy", "pydantic", "pydantic_settings"},  # root: app, CLI, demo
 }

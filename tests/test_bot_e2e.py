@@ -126,3 +126,19 @@ def test_allowlist_and_restart_keeps_settings(tmp_path: Path) -> None:
         assert bot.services is not None
         assert users.get(bot.services.db, 1).tz == "Europe/Lisbon"  # type: ignore[union-attr]
     assert users.get(open_db(db), 2) is None  # the stranger was never stored
+
+
+def test_map_tier_slice_stacking_and_chains(bot: BotHarness) -> None:
+    reply = bot.send(CHAT, "/map BTC 7d 10-25x")
+    assert reply.photo is not None and reply.photo[:8] == PNG_MAGIC
+    caption = reply.text or ""
+    assert "BTC/USDT:USDT 7d" in caption and "tiers 10x, 25x" in caption
+    assert "Chain above: 2 clusters" in caption  # the structure in words
+    data = {b["callback_data"] for b in reply.buttons}
+    assert {"map|BTC|7d|10-25|0", "map|BTC|7d|10-25|1", "map|BTC|7d"} <= data
+    stacked = bot.press(CHAT, reply.message_id, "map|BTC|7d|10-25|1")
+    assert stacked.method == "editMessageMedia" and stacked.photo != reply.photo
+    assert "tiers 10x, 25x" in (stacked.text or "")
+    everything = bot.press(CHAT, reply.message_id, "map|BTC|7d||1")  # all tiers, stacked
+    assert "tiers" not in (everything.text or "").split("\n")[0]
+    assert "not a tier" in (bot.send(CHAT, "/map BTC 7d 7x").text or "")

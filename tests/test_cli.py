@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -62,7 +63,7 @@ def test_map_png_and_heatmap_png(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["map", "DOGE"], "unknown symbol"),
+        (["map", "DOGE"], "not a symbol I follow"),
         (["map", "BTC", "--window", "2d"], "invalid choice"),
         (["map", "BTC", "--tiers", "7"], "not a tier"),
         (["map", "BTC", "--tiers", "ten"], "--tiers"),
@@ -80,3 +81,62 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     assert len(lines) == 1 and lines[0].startswith("liqbot: error:"), r.stderr
     assert message in lines[0]
     assert "Traceback" not in r.stderr
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_json_cumulative_curves_grow_away_from_price() -> None:
+    r = liqbot("map", "BTC", "--window", "30d", "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    for side, outward in (("long_below", -1), ("short_above", 1)):
+        curve = data["cumulative"][side]
+        assert len(curve) > 10
+        prices = [p["price"] for p in curve]
+        values = [p["notional"] for p in curve]
+        assert all(outward * (b - a) > 0 for a, b in itertools.pairwise(prices))
+        assert all(b >= a for a, b in itertools.pairwise(values))  # monotone
+        assert values[-1] > 0
+    below = sum(b["long"] for b in data["buckets"] if b["price"] < data["price"])
+    assert data["cumulative"]["long_below"][-1]["notional"] == pytest.approx(below, rel=1e-6)
+
+
+def test_window_any_case_did_you_mean_and_jpeg(tmp_path: Path) -> None:
+    assert "liquidation map, 7d" in liqbot("map", "BTC", "--window", "7D").stdout
+    r = liqbot("map", "BTX")
+    assert r.returncode == 2 and "Did you mean BTC?" in r.stderr
+    jpg = tmp_path / "map.jpg"
+    r = liqbot("map", "BTC", "--png", str(jpg))
+    assert r.returncode == 0, r.stderr
+    assert jpg.read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG, not a PNG named .jpg
+    r = liqbot("map", "BTC", "--png", str(tmp_path / "map.gif"))
+    assert r.returncode == 2 and ".png, .jpg or .jpeg" in r.stderr
+    assert not (tmp_path / "map.gif").exists()
+
+
+def test_output_into_a_closed_pipe_ends_quietly() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "map", "BTC", "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as p:
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.readline()  # like `| head -1`
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_text_map_draws_nothing_so_imports_no_matplotlib() -> None:
+    code = (
+        "import sys; from bot.cli import main; main(['map', 'BTC']); "
+        "print('matplotlib' in sys.modules)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("False")

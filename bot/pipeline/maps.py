@@ -10,6 +10,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from bot.clock import Clock
@@ -74,35 +75,61 @@ class MapService:
     async def _in_thread(self, fn: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
-    async def report(self, symbol: str, window: str, at: int | None = None) -> MapReport:
+    def _sliced(self, tiers: tuple[float, ...] | None) -> ModelSettings:
+        return replace(self.settings, tier_filter=tiers) if tiers else self.settings
+
+    async def report(
+        self,
+        symbol: str,
+        window: str,
+        at: int | None = None,
+        tiers: tuple[float, ...] | None = None,
+    ) -> MapReport:
         tick = self.tick() if at is None else at
         # The live store's version changes after each refresh: a map drawn mid-refresh is not
         # served (or alerted on) once the new data is in.
-        key = (symbol, window, tick, getattr(self.source, "version", 0))
+        key = (symbol, window, tick, getattr(self.source, "version", 0), tiers)
+        settings = self._sliced(tiers)
         report: MapReport = await self._reports.get(
             key,
-            lambda: make_report(self.source, symbol, window, tick, self.settings),
+            lambda: make_report(self.source, symbol, window, tick, settings),
             self._in_thread,
         )
         return report
 
-    async def chart(self, report: MapReport) -> bytes:
+    async def chart(self, report: MapReport, by_tier: bool = False) -> bytes:
         # Same symbol, window and moment but different data (a refresh landed) -> other totals.
         liq = report.liq
-        key = ("map", report.symbol, report.window, liq.as_of, liq.total_long, liq.total_short)
-        png: bytes = await self._charts.get(key, lambda: render_map(report), self._in_thread)
+        key = (
+            "map",
+            report.symbol,
+            report.window,
+            liq.as_of,
+            liq.total_long,
+            liq.total_short,
+            tuple(t.leverage for t in liq.tiers),
+            by_tier,
+        )
+        png: bytes = await self._charts.get(
+            key, lambda: render_map(report, by_tier=by_tier), self._in_thread
+        )
         return png
 
-    async def heatmap(self, symbol: str, window: str) -> bytes:
+    async def heatmap(
+        self, symbol: str, window: str, tiers: tuple[float, ...] | None = None
+    ) -> bytes:
         tick = self.tick()
         source = self.source
         assert isinstance(source, CandleSource)
+        settings = self._sliced(tiers)
 
         def draw() -> bytes:
-            heat = make_heatmap(source, symbol, window, tick, self.settings)
-            return render_heatmap(heat, window, tuple(getattr(source, "venues", ())))
+            heat = make_heatmap(source, symbol, window, tick, settings)
+            venues = tuple(getattr(source, "venues", ()))
+            return render_heatmap(heat, window, venues, tiers=tiers)
 
-        png: bytes = await self._charts.get(("heat", symbol, window, tick), draw, self._in_thread)
+        key = ("heat", symbol, window, tick, tiers)
+        png: bytes = await self._charts.get(key, draw, self._in_thread)
         return png
 
     @property

@@ -20,13 +20,13 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "map",
         "Liquidation map: chart and summary",
-        "/map SYMBOL [1d|7d|30d]",
-        "/map BTC 7d",
+        "/map SYMBOL [1d|7d|30d] [10-25x] [stack]",
+        "/map BTC 7d 10-25x",
     ),
     Command(
         "heatmap",
         "Liquidation heatmap: price x time",
-        "/heatmap SYMBOL [1d|7d|30d]",
+        "/heatmap SYMBOL [1d|7d|30d] [10-25x]",
         "/heatmap ETH 30d",
     ),
     Command(

@@ -26,6 +26,7 @@ from bot.telegram.common import (
 )
 from bot.telegram.context import Context, services
 from bot.telegram.keyboards import map_keyboard, start_keyboard
+from bot.tiers import TierError, looks_like_tiers, parse_tiers, tier_code, tier_note
 from bot.views import fmt
 from bot.views.check import CheckError, check_html, check_position
 from bot.views.liqs import feed_status_lines
@@ -56,51 +57,83 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def _send_map(
-    update: Update, context: Context, symbol: str, window: str
+    update: Update,
+    context: Context,
+    symbol: str,
+    window: str,
+    tiers: tuple[float, ...] | None = None,
+    stacked: bool = False,
 ) -> None:
     s = services(context)
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
-    report = await s.maps.report(symbol, window)
-    png = await s.maps.chart(report)
+    report = await s.maps.report(symbol, window, tiers=tiers)
+    png = await s.maps.chart(report, by_tier=stacked)
     if update.effective_message is not None:
         await update.effective_message.reply_photo(
             png,
             caption=caption_html(report),
-            reply_markup=map_keyboard(symbol, window),
+            reply_markup=map_keyboard(symbol, window, tier_code(tiers), stacked),
         )
+
+
+STACK_WORDS = ("stack", "stacked", "bytier", "by-tier", "tiers")
+
+
+def map_options(args: list[str], default: str = "1d") -> tuple[str, tuple[float, ...] | None, bool]:
+    """After the symbol, in any order: a window (7d), a tier slice (10-25x, 10,25x, 25x) and
+    'stack' (bars stacked by tier)."""
+    window: str | None = None
+    tiers: tuple[float, ...] | None = None
+    stacked = False
+    for arg in args:
+        word = arg.strip().lower()
+        if word in STACK_WORDS:
+            stacked = True
+        elif looks_like_tiers(word):
+            try:
+                tiers = parse_tiers(word)
+            except TierError as e:
+                raise InputError(str(e)) from None
+        elif window is None:
+            window = parse_window(word)
+        else:
+            raise InputError(
+                f"too many arguments: {arg[:20]!r} is not a tier slice (10-25x) or 'stack'"
+            )
+    return window or default, tiers, stacked
 
 
 @needs_market
 async def map_command(update: Update, context: Context) -> None:
     args = command_args(context)
     try:
-        if not args or len(args) > 2:
+        if not args or len(args) > 4:
             raise InputError("tell me which symbol" if not args else "too many arguments")
         symbol = symbol_arg(context, args[0])
-        window = parse_window(args[1] if len(args) > 1 else None)
+        window, tiers, stacked = map_options(list(args[1:]))
     except InputError as e:
         await reject(update, "map", str(e))
         return
-    await _send_map(update, context, symbol, window)
+    await _send_map(update, context, symbol, window, tiers, stacked)
 
 
 @needs_market
 async def heatmap_command(update: Update, context: Context) -> None:
     args = command_args(context)
     try:
-        if not args or len(args) > 2:
+        if not args or len(args) > 3:
             raise InputError("tell me which symbol" if not args else "too many arguments")
         symbol = symbol_arg(context, args[0])
-        window = parse_window(args[1] if len(args) > 1 else None, default="7d")
+        window, tiers, _ = map_options(list(args[1:]), default="7d")
     except InputError as e:
         await reject(update, "heatmap", str(e))
         return
     s = services(context)
     if update.effective_chat is not None:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_PHOTO)
-    png = await s.maps.heatmap(symbol, window)
+    png = await s.maps.heatmap(symbol, window, tiers)
     if update.effective_message is not None:
         await update.effective_message.reply_photo(
             png,
@@ -212,26 +245,31 @@ async def expired_button(update: Update, context: Context) -> None:
 
 @needs_market
 async def map_button(update: Update, context: Context) -> None:
-    """``map|BASE|WINDOW``: redraws the map in place for that window (or refreshes it)."""
+    """``map|BASE|WINDOW[|TIERS|S]``: redraws the map in place for that window, tier slice and
+    stacking (or refreshes it)."""
     query = update.callback_query
     assert query is not None
     s = services(context)
     data = (query.data or "").split("|")
     try:
-        if len(data) != 3:
+        if len(data) not in (3, 5):
             raise InputError("bad button")
         symbol = symbol_arg(context, data[1])
         window = parse_window(data[2])
-    except InputError:
+        tiers = parse_tiers(data[3]) if len(data) == 5 and data[3] else None
+        stacked = len(data) == 5 and data[4] == "1"
+    except (InputError, TierError):
         await query.answer("That button has expired.")
         return
-    await query.answer(f"{symbol.split('/')[0]} {window}…")
+    note = tier_note(tiers) if tiers else ""
+    await query.answer(f"{symbol.split('/')[0]} {window} {note}".strip() + "…")
     message = query.message
-    report = await s.maps.report(symbol, window)
-    png = await s.maps.chart(report)
-    keyboard = map_keyboard(symbol, window)
+    report = await s.maps.report(symbol, window, tiers=tiers)
+    png = await s.maps.chart(report, by_tier=stacked)
+    keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked)
     if message is None or not getattr(message, "photo", None):
-        await _send_map(update, context, symbol, window)  # a button on a text message
+        # a button on a text message
+        await _send_map(update, context, symbol, window, tiers, stacked)
         return
     try:
         await query.edit_message_media(

@@ -13,14 +13,45 @@ POSITION_PATTERN = r"^pos\|"
 ALERT_PATTERN = r"^alert\|"
 
 
-def map_keyboard(symbol: str, window: str) -> InlineKeyboardMarkup:
+# The tier slices offered as buttons (``/map BTC 7d 10-25x`` reaches any other).
+TIER_BUTTONS = (("all x", ""), ("5-10x", "5-10"), ("10-25x", "10-25"), ("50-100x", "50-100"))
+
+
+def map_data(base: str, window: str, tiers: str = "", stacked: bool = False) -> str:
+    """``map|BASE|WINDOW[|TIERS|S]``: TIERS as :func:`bot.tiers.tier_code`, S '1' = by tier."""
+    if not tiers and not stacked:
+        return f"map|{base}|{window}"
+    return f"map|{base}|{window}|{tiers}|{1 if stacked else 0}"
+
+
+def map_keyboard(
+    symbol: str, window: str, tiers: str = "", stacked: bool = False
+) -> InlineKeyboardMarkup:
+    """Windows + refresh; tier slices + stacking by tier (the current choice marked •)."""
     base = symbol.split("/")[0]
     row = [
-        InlineKeyboardButton(("• " if w == window else "") + w, callback_data=f"map|{base}|{w}")
+        InlineKeyboardButton(
+            ("• " if w == window else "") + w, callback_data=map_data(base, w, tiers, stacked)
+        )
         for w in WINDOWS
     ]
-    row.append(InlineKeyboardButton("🔄 Refresh", callback_data=f"map|{base}|{window}"))
-    return InlineKeyboardMarkup([row])
+    row.append(
+        InlineKeyboardButton("🔄 Refresh", callback_data=map_data(base, window, tiers, stacked))
+    )
+    slices = [
+        InlineKeyboardButton(
+            ("• " if code == tiers else "") + name,
+            callback_data=map_data(base, window, code, stacked),
+        )
+        for name, code in TIER_BUTTONS
+    ]
+    slices.append(
+        InlineKeyboardButton(
+            "▦ one colour" if stacked else "▦ by tier",
+            callback_data=map_data(base, window, tiers, not stacked),
+        )
+    )
+    return InlineKeyboardMarkup([row, slices])
 
 
 def start_keyboard() -> InlineKeyboardMarkup:

@@ -1,14 +1,19 @@
-"""Charts as PNG bytes (matplotlib's object API, no pyplot: safe in a worker thread).
+"""Charts as PNG (or JPEG) bytes, made for a phone (matplotlib's object API, no pyplot: safe in
+a worker thread).
 
-Map (liquidation-model.md §5): price on x, a dashed line at price, red bars for long
-liquidations left of it, green for shorts right of it, cumulative curves on a second axis, the two
-nearest clusters each side shaded, a title with symbol, venues, window, time and model. Sized for a
-phone: 1200 x 900 px, large type.
+Sized 1080 px wide (portrait) with type that stays legible when a chat shows the picture about
+430 px wide (checked by downscaling and looking: docs/img/). Map (liquidation-model.md §5): bars
+of long liquidations left of price (red) and shorts right of it (green), the cumulative curves
+in their own panel below so nothing crosses the bars, the two nearest clusters each side and the
+largest each side labelled with their notional; labels are placed in rows above the bars and
+moved until they overlap nothing (:func:`place_labels`).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import matplotlib
@@ -16,33 +21,235 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
+from matplotlib.transforms import Bbox
 
+from bot.tiers import tier_note
 from bot.views import fmt
 from bot.views.report import MapReport
-from liqmap import Heatmap, PriceGrid, cumulative_curves, rebin
+from liqmap import Candles, Cluster, Heatmap, PriceGrid, cumulative_curves, rebin
+from liqmap.model import MODEL_VOLUME_PROXY
 
-LONG_RED = "#e0464e"
-SHORT_GREEN = "#21a366"
+LONG_RED = "#d63a43"
+SHORT_GREEN = "#1a9a5e"
 TIER_SHADES = ("#5c1a1e", "#9e2a31", "#e0464e", "#f08a8f", "#f7c4c6")
 TIER_GREENS = ("#0d4a2c", "#16774a", "#21a366", "#6cc79b", "#b6e3cb")
-BARS = 160
+INK = "#1b1b1b"
+GREY = "#555555"
+BARS = 110  # ~10 px per bar at 1080 px: readable towers, not hairlines
+
+# 4.5 x 5.6 in at 240 dpi = 1080 x 1344 px. Shown 430 px wide a 10 pt letter is ~13 px tall.
+WIDTH_IN, DPI = 4.5, 240
+TITLE_PT, SUB_PT, LABEL_PT, TICK_PT = 13.0, 9.0, 9.5, 9.0
 
 
-def _usd_axis(x: float, _pos: object) -> str:
-    return fmt.usd(x)
+# -- shared pieces ----------------------------------------------------------------------------
 
 
-def _display_range(r: MapReport) -> tuple[float, float]:
-    """+-12% around price, widened to show the two nearest clusters each side (max +-30%)."""
-    lo, hi = r.price * 0.88, r.price * 1.12
+class PriceFormatter(Formatter):
+    """Price ticks with the decimals their spacing needs (DOGE: 0.150, 0.155; PEPE: 0.0000115)."""
+
+    def __init__(self) -> None:
+        self.step = 0.0
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        self.step = float(np.min(np.diff(values))) if len(values) > 1 else 0.0
+        return [self(v) for v in values]
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return fmt.price_tick(x, self.step) if self.step else fmt.price(x)
+
+
+def is_proxy(r: MapReport) -> bool:
+    return r.liq.model == MODEL_VOLUME_PROXY
+
+
+def units_note(proxy: bool) -> str:
+    return "relative units (volume proxy, not USD)" if proxy else "USD notional"
+
+
+def _amount_axis(proxy: bool) -> FuncFormatter:
+    return FuncFormatter(lambda v, _p: fmt.axis_amount(v, proxy) if v else "0")
+
+
+def _titles(fig: Figure, head: str, lines: list[str]) -> float:
+    """Title and subtitle lines at the top; returns the figure fraction they take."""
+    fig.text(0.03, 0.985, head, fontsize=TITLE_PT, fontweight="bold", va="top", color=INK)
+    y = 0.985 - 0.036
+    for line in lines:
+        fig.text(0.03, y, line, fontsize=SUB_PT, va="top", color=GREY)
+        y -= 0.024
+    return 1 - y
+
+
+def _figure(height_in: float) -> Figure:
+    fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI)
+    FigureCanvasAgg(fig)  # a renderer to measure text with before saving
+    return fig
+
+
+def _renderer(ax: Axes) -> RendererAgg:
+    canvas = ax.get_figure(root=True).canvas  # type: ignore[union-attr]
+    assert isinstance(canvas, FigureCanvasAgg)
+    renderer: RendererAgg = canvas.get_renderer()
+    return renderer
+
+
+def _save(fig: Figure, image: str) -> bytes:
+    buf = io.BytesIO()
+    if image == "jpeg":
+        fig.savefig(buf, format="jpeg", pil_kwargs={"quality": 88})
+    else:
+        fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+# -- label placement --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Label:
+    """A text to place above the bars at ``x`` (data), pointing down to ``(x, y_to)``."""
+
+    x: float
+    y_to: float
+    text: str
+    color: str
+    boxed: bool = False
+
+
+def _bar_top(ax: Axes, lefts: np.ndarray, rights: np.ndarray, tops: np.ndarray, box: Bbox) -> float:
+    """Highest bar (display y) under the horizontal span of ``box``."""
+    inv = ax.transData.inverted()
+    x0 = inv.transform((box.x0, 0))[0]
+    x1 = inv.transform((box.x1, 0))[0]
+    under = (rights >= x0) & (lefts <= x1)
+    top = float(tops[under].max()) if under.any() else 0.0
+    return float(ax.transData.transform((0, top))[1])
+
+
+def _extent(t: Text, renderer: RendererAgg) -> Bbox:
+    """A label's full extent: its text and the rounded box drawn around it."""
+    t.update_bbox_position_size(renderer)
+    patch = t.get_bbox_patch()
+    box = t.get_window_extent(renderer)
+    return Bbox.union([box, patch.get_window_extent(renderer)]) if patch else box
+
+
+def place_labels(
+    ax: Axes,
+    labels: Sequence[Label],
+    lefts: np.ndarray,
+    rights: np.ndarray,
+    tops: np.ndarray,
+    pad_px: float = 6.0,
+) -> tuple[list[Text], list[Line2D]]:
+    """Place each label (in priority order) in the first row from the top where it overlaps no
+    placed label, no bar and stays inside the axes; slide it sideways to fit the edges. Labels
+    that fit nowhere are left out (the caller makes headroom first)."""
+    renderer = _renderer(ax)
+    frame = ax.get_window_extent(renderer)
+    placed: list[Bbox] = []
+    texts: list[Text] = []
+    lines: list[Line2D] = []
+    for lab in labels:
+        t = ax.text(
+            lab.x,
+            0.0,
+            lab.text,
+            transform=ax.transData,
+            ha="center",
+            va="top",
+            fontsize=LABEL_PT,
+            fontweight="bold",
+            color="white" if lab.boxed else lab.color,
+            linespacing=1.15,
+            bbox={
+                "boxstyle": "round,pad=0.25",
+                "fc": INK if lab.boxed else "white",
+                "ec": INK if lab.boxed else lab.color,
+                "lw": 0.8,
+            },
+            zorder=5,
+        )
+        ok = False
+        top = frame.y1 - pad_px
+        t.set_transform(matplotlib.transforms.IdentityTransform())
+        x_disp = float(ax.transData.transform((lab.x, 0))[0])
+        while not ok:
+            # the box's top at ``top`` (display), centred on the cluster, slid inside the frame
+            t.set_position((x_disp, top))
+            box = _extent(t, renderer)
+            dx = max(0.0, frame.x0 + pad_px - box.x0) - max(0.0, box.x1 - (frame.x1 - pad_px))
+            dy = top - box.y1
+            t.set_position((x_disp + dx, top + dy))
+            box = _extent(t, renderer)
+            if box.y0 <= frame.y0 + pad_px:
+                break  # no room left above the bars
+            grown = box.padded(pad_px / 2)
+            clear_of_bars = box.y0 > _bar_top(ax, lefts, rights, tops, box) + pad_px
+            if clear_of_bars and not any(grown.overlaps(p) for p in placed):
+                ok = True
+            else:
+                top -= box.height / 2  # next row down, half a label at a time
+        if not ok:
+            t.remove()
+            continue
+        placed.append(box.padded(pad_px / 2))
+        # keep the placement in data coordinates: stable through savefig
+        inv = ax.transData.inverted()
+        t.set_position(tuple(inv.transform(t.get_position())))
+        t.set_transform(ax.transData)
+        texts.append(t)
+        foot = inv.transform((box.x0 + box.width / 2, box.y0))
+        (line,) = ax.plot(
+            [foot[0], lab.x], [foot[1], lab.y_to], color=lab.color, lw=0.9, ls=":", zorder=4
+        )
+        lines.append(line)
+    return texts, lines
+
+
+# -- the map ----------------------------------------------------------------------------------
+
+
+def marked_clusters(r: MapReport) -> list[tuple[Cluster, str]]:
+    """The clusters a map labels, in the order they get room: nearest each side, the largest
+    each side, then the second nearest; each with its tag."""
     below, above = r.nearest(2)
-    if below:
-        lo = min(lo, below[-1].low * 0.995)
-    if above:
-        hi = max(hi, above[-1].high * 1.005)
+    marks: dict[int, tuple[Cluster, str]] = {}
+    order: list[tuple[Cluster, str]] = []
+    for side_all, near in ((r.clusters.below, below), (r.clusters.above, above)):
+        largest = max(side_all, key=lambda c: c.notional) if side_all else None
+        picks = [(near[0], "nearest")] if near else []
+        if largest is not None:
+            picks.append((largest, "largest"))
+        if len(near) > 1:
+            picks.append((near[1], "2nd nearest"))
+        order.extend(picks)
+    for c, tag in order:
+        key = id(c)
+        if key in marks:  # nearest and largest at once
+            marks[key] = (c, f"{marks[key][1]}, {tag}")
+        else:
+            marks[key] = (c, tag)
+    ranked = sorted(marks.values(), key=lambda m: ("nearest" not in m[1], "largest" not in m[1]))
+    return ranked
+
+
+def _display_range(r: MapReport, marks: list[tuple[Cluster, str]]) -> tuple[float, float]:
+    """+-8% around price, widened to show every marked cluster (as far as the grid goes)."""
+    lo, hi = r.price * 0.92, r.price * 1.08
+    for c, _ in marks:
+        lo = min(lo, c.low - 0.01 * r.price)
+        hi = max(hi, c.high + 0.01 * r.price)
     edges = r.liq.grid.edges
     return max(lo, float(edges[0])), min(hi, float(edges[-1]))
 
@@ -53,133 +260,280 @@ def _cut(grid: PriceGrid, lo: float, hi: float) -> slice:
     return slice(max(a, 0), min(b, grid.size))
 
 
-def render_map(r: MapReport, by_tier: bool = False) -> bytes:
-    """The liquidation map chart of a report as PNG bytes."""
+def cluster_label(c: Cluster, tag: str, proxy: bool) -> str:
+    """'108,210.5\\n$6.1M, largest': near edge, the cluster's notional (not one bar's)."""
+    return f"{fmt.price(c.near_edge())}\n{fmt.notional(c.notional, proxy)} {tag}"
+
+
+def map_title(r: MapReport, tiers: str) -> tuple[str, list[str]]:
+    base = r.symbol.split("/")[0]
+    venues = "+".join(r.venues)
+    if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
+        venues += f" (OI {'+'.join(r.oi_venues)})"
+    when = r.as_of.strftime("%Y-%m-%d %H:%M UTC")
+    third = f"model {r.liq.model} · {units_note(is_proxy(r))}"
+    if tiers:
+        third = f"{tiers} · " + third
+    return f"{base} liquidation map · {r.window}", [f"{venues} · {when}", third]
+
+
+def render_map(r: MapReport, by_tier: bool = False, image: str = "png") -> bytes:
+    """The liquidation map chart of a report (``image``: png or jpeg)."""
+    return _save(map_figure(r, by_tier), image)
+
+
+def map_figure(r: MapReport, by_tier: bool = False) -> Figure:
+    """The map as a matplotlib figure, labels placed (tests measure it)."""
     liq = r.liq
-    lo, hi = _display_range(r)
+    proxy = is_proxy(r)
+    marks = marked_clusters(r)
+    lo, hi = _display_range(r, marks)
     cut = _cut(liq.grid, lo, hi)
     sub = PriceGrid(liq.grid.centre, liq.grid.edges[cut.start : cut.stop + 1])
     d_grid, longs = rebin(liq.long_by_tier[:, cut], sub, BARS)
     _, shorts = rebin(liq.short_by_tier[:, cut], sub, BARS)
     cum_long, cum_short = cumulative_curves(liq)
+    tiers = tier_note([t.leverage for t in liq.tiers])
 
-    fig = Figure(figsize=(8, 6), dpi=150)
-    ax = fig.add_subplot()
-    lefts, widths = d_grid.lows, d_grid.highs - d_grid.lows
-    layers = range(longs.shape[0]) if by_tier else [None]
+    fig = _figure(5.6)
+    head, sublines = map_title(r, tiers)
+    top = _titles(fig, head, sublines)
+    legend_h = 0.075 if by_tier else 0.045
+    bottom = 0.06 + legend_h
+    cum_h = 0.17
+    gap = 0.035
+    bar_bottom = bottom + cum_h + gap
+    ax = fig.add_axes((0.15, bar_bottom, 0.78, 1 - top - 0.01 - bar_bottom))
+    ax_cum = fig.add_axes((0.15, bottom, 0.78, cum_h), sharex=ax)
+
+    lefts, rights = d_grid.lows, d_grid.highs
+    widths = rights - lefts
+    layers: list[int | None] = list(range(longs.shape[0])) if by_tier else [None]
     bottom_l = np.zeros(d_grid.size)
     bottom_s = np.zeros(d_grid.size)
+    handles: list[object] = []
+    names: list[str] = []
     for k in layers:
         lv = longs.sum(axis=0) if k is None else longs[k]
         sv = shorts.sum(axis=0) if k is None else shorts[k]
-        tier = "" if k is None else f" {liq.tiers[k].leverage:g}x"
         lc = LONG_RED if k is None else TIER_SHADES[k % len(TIER_SHADES)]
         sc = SHORT_GREEN if k is None else TIER_GREENS[k % len(TIER_GREENS)]
-        ax.bar(lefts, lv, widths, bottom=bottom_l, align="edge", color=lc, label=f"longs{tier}")
-        ax.bar(lefts, sv, widths, bottom=bottom_s, align="edge", color=sc, label=f"shorts{tier}")
+        ax.bar(lefts, lv, widths, bottom=bottom_l, align="edge", color=lc, lw=0)
+        ax.bar(lefts, sv, widths, bottom=bottom_s, align="edge", color=sc, lw=0)
         bottom_l += lv
         bottom_s += sv
+        if k is None:
+            handles += [Patch(color=lc), Patch(color=sc)]
+            names += ["longs (forced selling)", "shorts (forced buying)"]
+        else:
+            handles.append((Patch(color=lc), Patch(color=sc)))
+            names.append(f"{liq.tiers[k].leverage:g}x")
+    tops = bottom_l + bottom_s
+    peak = float(tops.max()) if tops.size and tops.max() > 0 else 1.0
 
-    below, above = r.nearest(2)
-    span = hi - lo
-    for rank, c in enumerate(below + above):
+    for c, _ in marks:
         color = LONG_RED if c.side == "long" else SHORT_GREEN
-        ax.axvspan(c.low, c.high, color=color, alpha=0.12, lw=0)
-        x = min(max(c.peak, lo + 0.05 * span), hi - 0.05 * span)  # keep labels inside
-        ax.annotate(
-            f"{fmt.price(c.near_edge())}\n{fmt.usd(c.notional)}",
-            xy=(x, 0.99 if rank % 2 == 0 else 0.88),
-            xycoords=("data", "axes fraction"),
-            ha="center",
-            va="top",
-            fontsize=8,
-            color=color,
-            fontweight="bold",
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.8},
-        )
-    ax.axvline(r.price, color="#222222", ls="--", lw=1.4)
-    ax.text(
-        r.price,
-        0.72,
-        f" {fmt.price(r.price)}",
-        transform=ax.get_xaxis_transform(),
-        fontsize=10,
-        fontweight="bold",
-    )
-    ax.set_xlim(lo, hi)
-    ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"{x:,.0f}"))
-    ax.tick_params(labelsize=10)
-    ax.set_ylabel("liquidations per bar", fontsize=11)
-    ax.grid(axis="y", alpha=0.25)
+        ax.axvspan(c.low, c.high, color=color, alpha=0.10, lw=0)
+    for a in (ax, ax_cum):
+        a.axvline(r.price, color=INK, ls="--", lw=1.0, zorder=3)
+        a.set_xlim(lo, hi)
+        a.tick_params(labelsize=TICK_PT, length=3)
+        a.spines[["top", "right"]].set_visible(False)
+        a.grid(axis="y", alpha=0.25)
+        a.yaxis.set_major_formatter(_amount_axis(proxy))
+        a.yaxis.set_major_locator(MaxNLocator(nbins=3, min_n_ticks=2))
+    ax.tick_params(labelbottom=False)
+    ax_cum.xaxis.set_major_locator(MaxNLocator(nbins=4, min_n_ticks=3))
+    ax_cum.xaxis.set_major_formatter(PriceFormatter())
+    ax.set_ylabel("per bar", fontsize=TICK_PT, color=GREY)
+    ax_cum.set_ylabel("cumulative", fontsize=TICK_PT, color=GREY)
 
-    ax2 = ax.twinx()
     mids = liq.grid.mids[cut]
     below_mask = mids < r.price
-    ax2.plot(mids[below_mask], cum_long[cut][below_mask], color=LONG_RED, lw=2)
-    ax2.plot(mids[~below_mask], cum_short[cut][~below_mask], color=SHORT_GREEN, lw=2)
-    ax2.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
-    ax2.set_ylabel("cumulative from price", fontsize=11)
-    ax2.set_ylim(bottom=0)
-    ax2.tick_params(labelsize=10)
+    for mask, curve, color in (
+        (below_mask, cum_long[cut], LONG_RED),
+        (~below_mask, cum_short[cut], SHORT_GREEN),
+    ):
+        ax_cum.fill_between(mids[mask], curve[mask], color=color, alpha=0.25)
+        ax_cum.plot(mids[mask], curve[mask], color=color, lw=1.6)
+    ax_cum.set_ylim(bottom=0)
 
-    when = r.as_of.strftime("%Y-%m-%d %H:%M UTC")
-    venues = "+".join(r.venues)
-    if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
-        venues += f" (OI {'+'.join(r.oi_venues)})"
-    fig.suptitle(f"{r.symbol}  liquidation map  {r.window}", fontsize=15, fontweight="bold")
-    ax.set_title(f"{venues} | {when} | model {liq.model}", fontsize=10, color="#444444")
-    handles, labels = ax.get_legend_handles_labels()
-    order = list(range(0, len(handles), 2)) + list(range(1, len(handles), 2))  # longs, shorts
-    fig.legend(
-        [handles[i] for i in order],
-        [labels[i] for i in order],
+    labels = [Label(r.price, peak * 0.02, fmt.price(r.price), INK, boxed=True)]
+    for c, tag in marks:
+        color = LONG_RED if c.side == "long" else SHORT_GREEN
+        i = int(np.clip(np.searchsorted(rights, c.peak), 0, tops.size - 1))
+        labels.append(Label(c.peak, float(tops[i]), cluster_label(c, tag, proxy), color))
+    # Headroom above the bars for the labels: grow it until every label finds a place.
+    for headroom in (1.9, 2.4, 3.0, 3.8, 5.0):
+        ax.set_ylim(0, peak * headroom)
+        placed, connectors = place_labels(ax, labels, lefts, rights, tops)
+        if len(placed) == len(labels):
+            break
+        for artist in [*placed, *connectors]:
+            artist.remove()
+    fig.legend(  # type: ignore[call-overload]  # tuples of patches: HandlerTuple draws them
+        handles,
+        names,
         loc="lower center",
-        ncol=len(handles) // 2,
-        fontsize=9,
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=5 if by_tier else 2,
+        fontsize=TICK_PT,
         frameon=False,
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
+        handlelength=1.6 if by_tier else 1.0,
+        columnspacing=1.0,
+        title="leverage tiers: longs | shorts" if by_tier else None,
+        title_fontsize=TICK_PT,
     )
-    fig.tight_layout(rect=(0, 0.1 if by_tier else 0.06, 1, 1))
-    return _png(fig)
+    return fig
 
 
-def render_heatmap(h: Heatmap, window: str, venues: tuple[str, ...]) -> bytes:
-    """Price x time: colour = liquidation notional resting at that price at that time."""
-    fig = Figure(figsize=(8, 6), dpi=150)
-    ax = fig.add_subplot()
-    lo = float(min(h.price.min() * 0.85, h.grid.edges[-1]))
-    hi = float(max(h.price.max() * 1.15, h.grid.edges[0]))
+# -- the heatmap ------------------------------------------------------------------------------
+
+
+def _hourly_candles(c: Candles, columns: int) -> tuple[np.ndarray, ...]:
+    """Candles merged so about ``columns`` remain: (open time ms, open, high, low, close)."""
+    n = len(c)
+    k = max(1, int(np.ceil(n / columns)))
+    starts = np.arange(0, n, k)
+    ends = np.minimum(starts + k, n) - 1
+    return (
+        c.time[starts],
+        c.open[starts],
+        np.maximum.reduceat(c.high, starts),
+        np.minimum.reduceat(c.low, starts),
+        c.close[ends],
+        (c.time[ends] + c.interval_ms - c.time[starts]).astype(np.float64),
+    )
+
+
+def heat_scale(values: np.ndarray) -> tuple[float, float]:
+    """The colour scale's range: from the median of the non-empty cells (below it: dark) to
+    their 99.5th percentile (above it: brightest), so the contrast sits where the mass is
+    instead of on a few extreme cells."""
+    positive = values[values > 0]
+    if positive.size == 0:
+        return 0.0, 1.0
+    lo, hi = np.percentile(positive, [50.0, 99.5])
+    return float(lo), float(max(hi, lo * 1.001, 1e-12))
+
+
+def heatmap_title(
+    h: Heatmap, window: str, venues: tuple[str, ...], tiers: Sequence[float] | None
+) -> tuple[str, list[str]]:
+    base = h.symbol.split("/")[0]
+    when = datetime.fromtimestamp(int(h.times[-1]) / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = tier_note(tiers) if tiers else ""
+    proxy = h.model == MODEL_VOLUME_PROXY
+    third = f"model {h.model} · {units_note(proxy)}"
+    if note:
+        third = f"{note} · {third}"
+    return f"{base} liquidation heatmap · {window}", [
+        f"{'+'.join(venues)} · as of {when}",
+        third,
+    ]
+
+
+def render_heatmap(
+    h: Heatmap,
+    window: str,
+    venues: tuple[str, ...],
+    candles: Candles | None = None,
+    tiers: Sequence[float] | None = None,
+    image: str = "png",
+) -> bytes:
+    """Price x time: colour = liquidation notional resting at that price at that time; the
+    price (a line, or ``candles``) and a marker with the last price."""
+    return _save(heatmap_figure(h, window, venues, candles, tiers), image)
+
+
+def heatmap_figure(
+    h: Heatmap,
+    window: str,
+    venues: tuple[str, ...],
+    candles: Candles | None = None,
+    tiers: Sequence[float] | None = None,
+) -> Figure:
+    """The heatmap as a matplotlib figure."""
+    proxy = h.model == MODEL_VOLUME_PROXY
+    fig = _figure(5.6)
+    head, sublines = heatmap_title(h, window, venues, tiers)
+    top = _titles(fig, head, sublines)
+    ax = fig.add_axes((0.17, 0.2, 0.67, 1 - top - 0.015 - 0.2))
+    cax = fig.add_axes((0.17, 0.095, 0.67, 0.022))
+
+    span = float(h.price.max() / h.price.min())
+    pad = max(0.03, (span - 1) * 0.35)  # room around the price path, more for volatile windows
+    lo = max(float(h.price.min()) * (1 - pad), float(h.grid.edges[0]))
+    hi = min(float(h.price.max()) * (1 + pad), float(h.grid.edges[-1]))
     cut = _cut(h.grid, lo, hi)
     sub = PriceGrid(h.grid.centre, h.grid.edges[cut.start : cut.stop + 1])
-    d_grid, values = rebin(h.intensity[cut].T, sub, 220)
+    d_grid, values = rebin(h.intensity[cut].T, sub, 180)
     values = values.T
     times = [datetime.fromtimestamp(t / 1000, tz=UTC) for t in h.times]
-    x = mdates.date2num(times)
-    step = (x[1] - x[0]) if len(x) > 1 else 1 / 24
+    x = np.asarray(mdates.date2num(times))
+    step = float(x[1] - x[0]) if len(x) > 1 else 1 / 24
     x_edges = np.append(x - step, x[-1])
-    positive = values[values > 0]
-    vmax = float(positive.max()) if positive.size else 1.0
-    norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax)  # sqrt: dense bands stand out
+    vmin, vmax = heat_scale(values)
+    norm = PowerNorm(gamma=0.6, vmin=vmin, vmax=vmax, clip=True)
     mesh = ax.pcolormesh(
-        x_edges, d_grid.edges, np.where(values > 0, values, np.nan), cmap="magma", norm=norm
+        x_edges, d_grid.edges, np.where(values > 0, values, np.nan), cmap="inferno", norm=norm
     )
-    ax.plot(x - step / 2, h.price, color="#00d0ff", lw=1.4, label="price")
     ax.set_facecolor("#000004")
-    ax.xaxis_date()
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d\n%H:%M"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    if candles is not None and len(candles):
+        t0, o, hh, ll, cl, dur = _hourly_candles(candles, 90)
+        xs = np.asarray(mdates.date2num([datetime.fromtimestamp(t / 1000, tz=UTC) for t in t0]))
+        w = dur / 86_400_000
+        up = cl >= o
+        for i in range(xs.size):
+            color = "#4fe3a0" if up[i] else "#ff6b8a"
+            mid = xs[i] + w[i] / 2
+            ax.plot([mid, mid], [ll[i], hh[i]], color=color, lw=0.8, zorder=3)
+            body_lo, body_hi = min(o[i], cl[i]), max(o[i], cl[i])
+            ax.add_patch(
+                Rectangle(
+                    (xs[i] + w[i] * 0.15, body_lo),
+                    w[i] * 0.7,
+                    max(body_hi - body_lo, (hi - lo) * 0.001),
+                    color=color,
+                    zorder=3,
+                )
+            )
+    else:
+        ax.plot(x - step / 2, h.price, color="#3fd8ff", lw=1.3, zorder=3)
+    last = float(h.price[-1])
+    ax.plot([x[-1] - step / 2], [last], "o", ms=5, color="#3fd8ff", mec="white", zorder=4)
+    ax.axhline(last, color="#3fd8ff", lw=0.7, ls=":", zorder=2)
+    ax.annotate(
+        fmt.price(last),
+        xy=(1.0, last),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 0),
+        textcoords="offset points",
+        va="center",
+        ha="left",
+        fontsize=LABEL_PT - 1,
+        fontweight="bold",
+        color="white",
+        bbox={"boxstyle": "round,pad=0.25", "fc": "#0b6e8a", "ec": "none"},
+        annotation_clip=False,
+    )
+    ax.set_xlim(x_edges[0], x_edges[-1])
     ax.set_ylim(d_grid.edges[0], d_grid.edges[-1])
-    bar = fig.colorbar(mesh, ax=ax, pad=0.02)
-    bar.set_label("liquidation notional per bucket")
-    bar.ax.yaxis.set_major_formatter(FuncFormatter(_usd_axis))
-    fig.suptitle(f"{h.symbol}  liquidation heatmap  {window}", fontsize=15, fontweight="bold")
-    ax.set_title(f"{'+'.join(venues)} | model {h.model}", fontsize=10, color="#444444")
-    ax.legend(loc="upper left", fontsize=9)
-    fig.tight_layout()
-    return _png(fig)
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    days = x_edges[-1] - x_edges[0]
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if days <= 1.5 else "%b %d"))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+    ax.yaxis.set_major_formatter(PriceFormatter())
+    ax.tick_params(labelsize=TICK_PT, length=3)
+    bar = fig.colorbar(mesh, cax=cax, orientation="horizontal")
+    bar.ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
+    bar.ax.xaxis.set_major_formatter(_amount_axis(proxy))
+    bar.ax.tick_params(labelsize=TICK_PT - 0.5, length=2)
+    bar.set_label(
+        f"{'relative amount (not USD)' if proxy else 'USD'} per price bucket; power scale:\n"
+        "dark up to the median cell, brightest from the 99.5th percentile",
+        fontsize=TICK_PT - 1,
+        color=GREY,
+    )
+    return fig

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.views import fmt
 from bot.views.report import MapReport
+from bot.views.structure import chain_warning
 from liqmap import (
     Cluster,
     check_own_liquidation,
@@ -18,6 +19,7 @@ from liqmap import (
     suggest_stop,
 )
 from liqmap.brackets import brackets_for, max_leverage
+from liqmap.model import MODEL_VOLUME_PROXY
 
 MAX_ENTRY_DISTANCE_PCT = 50.0
 
@@ -104,10 +106,10 @@ def _lfr_words(x: float) -> str:
     return "swimming upstream: more fuel against you"
 
 
-def _cluster(c: Cluster, price: float) -> str:
+def _cluster(c: Cluster, price: float, proxy: bool = False) -> str:
     return (
         f"{fmt.price(c.near_edge())}-{fmt.price(c.far_edge())} "
-        f"({fmt.pct(c.distance_pct(price))}, {fmt.usd(c.notional)})"
+        f"({fmt.pct(c.distance_pct(price))}, {fmt.notional(c.notional, proxy)})"
     )
 
 
@@ -117,14 +119,17 @@ def check_html(c: PositionCheck, r: MapReport) -> str:
     base = c.symbol.split("/")[0]
     lp_dist = (c.liquidation_price / c.entry - 1) * 100
     below, above = r.nearest(2)
+    proxy = r.liq.model == MODEL_VOLUME_PROXY
     lines = [
         f"<b>{e(base)} {e(c.side)} {e(fmt.price(c.entry))} x{c.leverage:g}</b> "
         f"(price now {e(fmt.price(c.price))}, {e(r.window)} map)",
         f"Liquidation: <b>{e(fmt.price(c.liquidation_price))}</b> "
         f"({e(fmt.pct(lp_dist))} from entry)",
         f"Fuel ratio: <b>{e(fmt.ratio(c.fuel_ratio))}</b>, {e(_lfr_words(c.fuel_ratio))}",
-        "Shorts above: " + e("; ".join(_cluster(x, c.price) for x in above) or "none within range"),
-        "Longs below: " + e("; ".join(_cluster(x, c.price) for x in below) or "none within range"),
+        "Shorts above: "
+        + e("; ".join(_cluster(x, c.price, proxy) for x in above) or "none within range"),
+        "Longs below: "
+        + e("; ".join(_cluster(x, c.price, proxy) for x in below) or "none within range"),
     ]
     if c.stop is not None and c.stop_distance_pct is not None:
         lines.append(
@@ -153,5 +158,8 @@ def check_html(c: PositionCheck, r: MapReport) -> str:
             f"Cascade pressure to {e(fmt.price(c.pressure_cluster.far_edge()))}: "
             f"{e(fmt.ratio(c.pressure))} ({verdict})"
         )
+    chain = chain_warning(r, c.stop, c.liquidation_price, r.liq.model == MODEL_VOLUME_PROXY)
+    if chain:
+        lines.append(f"⚠️ {e(chain)}.")
     lines.append(f"Risk score: <b>{c.risk_score:.0f}/100</b>")
     return "\n".join(lines)

@@ -6,11 +6,23 @@ import math
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-# The alert texts and the bot's replies format numbers the same way: one implementation, in the
-# lower layer (alerts must not import bot).
-from alerts.text import pct, price, ratio, usd
+# The alert texts, the bot's replies, the CLI and the chart axes format numbers the same way: one
+# implementation in the lowest layer (alerts may import only liqmap).
+from liqmap.units import amount, axis_amount, notional, pct, price, price_tick, ratio, usd
 
-__all__ = ["asymmetry", "funding", "notional", "pct", "price", "ratio", "usd", "when"]
+__all__ = [
+    "amount",
+    "asymmetry",
+    "axis_amount",
+    "funding",
+    "notional",
+    "pct",
+    "price",
+    "price_tick",
+    "ratio",
+    "usd",
+    "when",
+]
 
 
 def when(ms: int, zone: str = "UTC", pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
@@ -35,10 +47,3 @@ def funding(rate: float | None, interval_h: float = 8.0) -> str:
     if rate is None or not math.isfinite(rate):
         return "n/a"
     return f"{rate * 100:+.4f}% per {interval_h:g}h"
-
-
-def notional(x: float | None, proxy: bool = False) -> str:
-    """USD notional, or for volume-proxy maps a relative amount (no dollar sign: those maps are
-    seeded from turnover, not from open interest)."""
-    text = usd(x)
-    return text.replace("$", "") + " rel." if proxy and text != "n/a" else text

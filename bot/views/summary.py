@@ -6,9 +6,11 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from bot.tiers import tier_note
 from bot.views import fmt
 from bot.views.report import MapReport, finite_or_none
-from liqmap import Cluster
+from bot.views.structure import structure_lines
+from liqmap import Cluster, cumulative_curves
 from liqmap.model import MODEL_VOLUME_PROXY
 
 
@@ -52,6 +54,7 @@ def summary_lines(
     lines += [esc(f"  {i}. {cluster_line(c, r.price, proxy)}") for i, c in enumerate(below, 1)] or [
         "  none within range"
     ]
+    lines += [esc(line) for line in structure_lines(r, proxy)]
     band = f"{r.band_pct:g}%"
     funding = "n/a"
     if r.funding is not None:
@@ -115,6 +118,7 @@ def caption_html(r: MapReport) -> str:
         f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}  {e(fmt.when(r.liq.as_of))}",
         f"<b>Shorts above</b>: {e(side(above))}",
         f"<b>Longs below</b>: {e(side(below))}",
+        *(e(line) for line in structure_lines(r, proxy)),
         e(
             f"+-{r.band_pct:g}%: longs {fmt.notional(r.long_below, proxy)} / shorts "
             f"{fmt.notional(r.short_above, proxy)},"
@@ -124,6 +128,9 @@ def caption_html(r: MapReport) -> str:
         f"<b>Risk {r.risk.total:.0f}/100</b>",
         e(f"{r.liq.model} | {venues} | {r.liq.units}"),
     ]
+    tiers = tier_note([t.leverage for t in r.liq.tiers])
+    if tiers:
+        lines[0] += e(f"  ({tiers})")
     if r.left_out:
         lines.append(
             e("Not included: " + ", ".join(f"{v} ({_short(w)})" for v, w in r.left_out.items()))
@@ -145,26 +152,44 @@ def _short(reason: str, width: int = 40) -> str:
     return reason if len(reason) <= width else reason[: width - 1] + "…"
 
 
+def _price(x: float) -> float:
+    """A price for JSON: 8 significant digits, so a PEPE price does not round to 0."""
+    return float(f"{float(x):.8g}")
+
+
 def report_json(r: MapReport) -> dict[str, Any]:
     """The JSON of ``liqbot map --json``: stable keys, plain numbers, null for undefined."""
     liq = r.liq
     mids = liq.grid.mids
     buckets = [
-        {"price": round(float(p), 2), "long": round(float(lo), 2), "short": round(float(sh), 2)}
+        {"price": _price(p), "long": round(float(lo), 2), "short": round(float(sh), 2)}
         for p, lo, sh in zip(mids, liq.long, liq.short, strict=True)
     ]
     clusters = [
         {
             "side": c.side,
-            "low": round(c.low, 2),
-            "high": round(c.high, 2),
-            "peak": round(c.peak, 2),
+            "low": _price(c.low),
+            "high": _price(c.high),
+            "peak": _price(c.peak),
             "notional": round(c.notional, 2),
             "share": round(c.share, 4),
             "distance_pct": round(c.distance_pct(r.price), 3),
         }
         for c in r.clusters.all
     ]
+    cum_long, cum_short = cumulative_curves(liq)
+    below = mids < r.price
+    # From price outwards, each point the total a move to that price would liquidate.
+    cumulative = {
+        "long_below": [
+            {"price": _price(p), "notional": round(float(v), 2)}
+            for p, v in zip(mids[below][::-1], cum_long[below][::-1], strict=True)
+        ],
+        "short_above": [
+            {"price": _price(p), "notional": round(float(v), 2)}
+            for p, v in zip(mids[~below], cum_short[~below], strict=True)
+        ],
+    }
     return {
         "symbol": r.symbol,
         "as_of": r.as_of.isoformat().replace("+00:00", "Z"),
@@ -181,6 +206,7 @@ def report_json(r: MapReport) -> dict[str, Any]:
         "tiers": [{"leverage": t.leverage, "weight": t.weight} for t in liq.tiers],
         "buckets": buckets,
         "clusters": clusters,
+        "cumulative": cumulative,
         "long_below": round(r.long_below, 2),
         "short_above": round(r.short_above, 2),
         "band_pct": r.band_pct,
