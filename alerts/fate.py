@@ -70,9 +70,7 @@ def position_fates(
     stp_k = np.where(stp == NO_CANDLE, big, stp)
     stopped = stp_k <= liq_k
     candle = np.where(stopped, stp, liq)
-    outcome = np.select(
-        [candle == NO_CANDLE, stopped], [OPEN, STOPPED], LIQUIDATED
-    ).astype(np.int8)
+    outcome = np.select([candle == NO_CANDLE, stopped], [OPEN, STOPPED], LIQUIDATED).astype(np.int8)
     safe = np.clip(candle, 0, max(close_time.size - 1, 0))
     if close_time.size == 0:
         at = np.zeros(side.size, dtype=np.int64)

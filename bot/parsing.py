@@ -253,7 +253,7 @@ def suggest_command(text: str, known: tuple[str, ...], commands: tuple[str, ...]
         return None
     first = words[0]
     if "/" in first and not first.startswith("/"):  # "👉/map btc"
-        words[0] = first[first.index("/"):]
+        words[0] = first[first.index("/") :]
         first = words[0]
     elif not first.isascii() and len(words) > 1 and words[1].startswith("/"):  # "👉 /map btc"
         words = words[1:]

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     digest_hours: int = Field(
         default=4, ge=0, le=24, validation_alias=AliasChoices("LIQBOT_DIGEST_HOURS", "digest_hours")
     )
+    followup_hours: float = Field(
+        default=4.0,
+        ge=0,
+        le=72,
+        validation_alias=AliasChoices("LIQBOT_FOLLOWUP_HOURS", "followup_hours"),
+    )
     backfill_days: float = Field(
         default=31, gt=0, validation_alias=AliasChoices("LIQBOT_BACKFILL_DAYS", "backfill_days")
     )
