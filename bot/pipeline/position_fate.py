@@ -52,8 +52,10 @@ async def trade_note(
     """The post-trade note, from the candles of the trade and the map drawn at its entry."""
     tick = s.maps.tick(exit_ms)
     entry_tick = s.maps.tick(sub.opened_at)
-    candles = candles_between(s, sub.symbol, entry_tick, max(tick, entry_tick))
-    closing = np.ones(0, dtype=bool) if candles is None else candles.close_time <= exit_ms + 1
+    # up to the moment now: the candle the exit happened in has closed by then
+    until = max(s.maps.tick(), tick, entry_tick)
+    candles = candles_between(s, sub.symbol, entry_tick, until)
+    closing = np.ones(0, dtype=bool) if candles is None else candles.time <= exit_ms
     low, high = range_of(
         np.ones(0) if candles is None else candles.low[closing],
         np.ones(0) if candles is None else candles.high[closing],
@@ -156,5 +158,5 @@ async def _followup(s: Services, sub: Subscription, now: int) -> str:
         np.ones(0) if candles is None else candles.high,
         report.price,
     )
-    hours = round((now - since) / HOUR_MS, 1)
+    hours = round((now - int(sub.closed_at or since)) / HOUR_MS, 1)  # /close or the stop
     return followup_html(sub, report.price, report.liq.as_of, low, high, hours)
