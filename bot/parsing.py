@@ -121,6 +121,18 @@ def parse_risk(text: str) -> Risk:
     return Risk(value, percent)
 
 
+def _not_understood(tok: str, side: str | None, lev: float | None, numbers: list[float]) -> str:
+    """Say which argument ``tok`` was probably meant to be."""
+    shown = repr(tok[:20])
+    if side is None:
+        return f"the side must be long or short (or buy/sell), not {shown}"
+    if not numbers:
+        return f"the entry price must be a number, not {shown}"
+    if lev is None and len(numbers) < 2:
+        return f"the leverage must be a number like 20 or 20x, not {shown}"
+    return f"I don't understand {shown}"
+
+
 def parse_position(
     args: list[str], known: tuple[str, ...], size: bool = False, risk: bool = False
 ) -> PositionArgs:
@@ -155,7 +167,7 @@ def parse_position(
         elif symbol is None:
             symbol = parse_symbol(tok, known)
         else:
-            raise InputError(f"I don't understand {tok[:20]!r}")
+            raise InputError(_not_understood(tok, side, lev, numbers))
     if symbol is None or side is None or not numbers or (lev is None and len(numbers) < 2):
         raise InputError("I need the symbol, long or short, the entry price and the leverage")
     entry = numbers.pop(0)

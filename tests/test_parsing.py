@@ -65,7 +65,8 @@ def test_leverage(typed: str, value: float | None) -> None:
         ("sell BTCUSDT 121.6k 10X", PositionArgs(BTC, "short", 121600, 10)),
         ("BTC/USDT short 121600 10", PositionArgs(BTC, "short", 121600, 10)),
         ("BTC long 116000 20 risk 1%", PositionArgs(BTC, "long", 116000, 20, None, Risk(1, True))),
-        ("risk $200 BTC long 116k 20x", PositionArgs(BTC, "long", 116000, 20, None, Risk(200, False))),
+        ("risk $200 BTC long 116k 20x",
+         PositionArgs(BTC, "long", 116000, 20, None, Risk(200, False))),
     ],
 )  # fmt: skip
 def test_positions_in_any_order(typed: str, expected: PositionArgs) -> None:
@@ -73,9 +74,9 @@ def test_positions_in_any_order(typed: str, expected: PositionArgs) -> None:
 
 
 def test_position_with_size() -> None:
-    got = parse_position("BTC long 116000 20 10k".split(), KNOWN, size=True)
+    got = parse_position(["BTC", "long", "116000", "20", "10k"], KNOWN, size=True)
     assert got == PositionArgs(BTC, "long", 116000, 20, 10000)
-    assert parse_position("x20 BTC long 116000 5000".split(), KNOWN, size=True).size == 5000
+    assert parse_position(["x20", "BTC", "long", "116000", "5000"], KNOWN, size=True).size == 5000
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_positions_refused(typed: str) -> None:
 
 def test_risk_is_a_command_word_only_where_allowed() -> None:
     with pytest.raises(InputError):
-        parse_position("BTC long 116000 20 risk 1%".split(), KNOWN)
+        parse_position(["BTC", "long", "116000", "20", "risk", "1%"], KNOWN)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +136,8 @@ def test_windows(typed: str, window: str) -> None:
     ("typed", "zone"),
     [("Europe/Berlin", "Europe/Berlin"), ("europe/berlin", "Europe/Berlin"),
      ("berlin", "Europe/Berlin"), ("new york", "America/New_York"), ("CET", "CET"),
-     ("cet", "CET"), ("+3", "Etc/GMT-3"), ("UTC-5", "Etc/GMT+5"), ("GMT+0", "GMT+0"), ("UTC+3", "Etc/GMT-3"),
+     ("cet", "CET"), ("+3", "Etc/GMT-3"), ("UTC-5", "Etc/GMT+5"), ("GMT+0", "GMT+0"),
+     ("UTC+3", "Etc/GMT-3"),
      ("PST", "America/Los_Angeles"), ("utc", "UTC")],
 )  # fmt: skip
 def test_zones(typed: str, zone: str) -> None:

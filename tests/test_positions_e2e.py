@@ -104,14 +104,19 @@ def test_liquidated_long_is_told_once_and_never_advised_again(bot: BotHarness) -
     step(bot, closed_at + 4 * HOUR + 5 * 60_000)
     follow = [t for t in texts(bot) if "after your exit" in t]
     assert len(follow) == 1, follow
-    assert follow[0].startswith("🔁 4 h after your exit from #1 BTC long 116,000.0 x20 at 110,642.6")
+    head = "🔁 4 h after your exit from #1 BTC long 116,000.0 x20 at 110,642.6"
+    assert follow[0].startswith(head)
     assert "Price now" in follow[0] and "range since" in follow[0]
 
 
 def test_check_reads_positions_as_traders_type_them(bot: BotHarness) -> None:
     plain = ask(bot, "/check BTC long 116000 20")
     assert plain.startswith("BTC long 116,000.0 x20 (price now 116,605.3 at 20:00 UTC, 1d map)")
-    for typed in ("/check btc 20x long 116k", "/check BTC buy $116,000 x20", "/check long btc 116,000 20X"):
+    for typed in (
+        "/check btc 20x long 116k",
+        "/check BTC buy $116,000 x20",
+        "/check long btc 116,000 20X",
+    ):
         assert ask(bot, typed) == plain, typed
 
 
@@ -202,8 +207,10 @@ def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_pat
     db_path = tmp_path / "kill.db"
     db = open_db(db_path)
     users.register(db, CHAT, CHAT, "Kim", 0)
-    sub = subscriptions.open_position(db, CHAT, "BTC/USDT:USDT", "long", 116000.0, 20.0, None,
-                                      110642.57, {}, at("20:55"), checked_to=at("20:55"))  # fmt: skip
+    t0 = at("20:55")
+    sub = subscriptions.open_position(
+        db, CHAT, "BTC/USDT:USDT", "long", 116000.0, 20.0, None, 110642.57, {}, t0, checked_to=t0
+    )
     subscriptions.set_muted(db, sub.id, True)  # no rule alerts; the liquidation still comes
 
     def liquidations() -> list[str]:
