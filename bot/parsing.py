@@ -1,10 +1,14 @@
 """Command arguments as traders type them, for the bot and the CLI: symbols (BTC, btc, BTCUSDT,
-BTC/USDT, BTC/USDT:USDT), numbers and map windows. Pure: no Telegram, no storage."""
+BTC/USDT, BTC/USDT:USDT), numbers (116k, $116,000), leverage (20x, x20), positions in any
+order, risk, durations, quiet hours, time zones and map windows. Pure: no Telegram, no storage.
+Patterns are ASCII-only on purpose: \\d and float() would take Arabic-Indic digits too."""
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
+from dataclasses import dataclass
 
 from bot.views.report import WINDOWS
 from liqmap import unified_symbol
@@ -45,11 +49,233 @@ def parse_window(text: str | None, default: str = "1d") -> str:
     return w
 
 
+# ASCII only: Python's \d and float() also take Arabic-Indic and other digits.
+_AMOUNT = re.compile(
+    r"^(?P<sign>[+-]?)\$?(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?P<frac>\.[0-9]+)?"
+    r"(?:e(?P<exp>[+-]?[0-9]{1,3}))?(?P<unit>[km]?)$",
+    re.ASCII | re.IGNORECASE,
+)
+_UNITS = {"": 1.0, "k": 1e3, "m": 1e6}
+
+
+def _amount(text: str) -> float | None:
+    cleaned = text.strip().replace("_", "").replace(" ", "")
+    m = _AMOUNT.match(cleaned)
+    if not m or not (m.group("int") or m.group("frac")):
+        return None
+    digits = m.group("int").replace(",", "") + (m.group("frac") or "")
+    value = float(f"{digits}e{m.group('exp') or 0}") * _UNITS[m.group("unit").lower()]
+    return -value if m.group("sign") == "-" else value
+
+
 def parse_number(text: str, what: str) -> float:
-    """A number as typed: ``116000``, ``116,000``, ``20x``."""
-    cleaned = text.strip().replace(",", "").replace("_", "").lower().removesuffix("x")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        raise InputError(f"{what} must be a number, not {text[:20]!r}") from None
+    """A number as typed: ``116000``, ``116,000``, ``$116,000``, ``116k``, ``1.2m``,
+    ``116000.5``, ``20x``."""
+    raw = text.strip()
+    value = _amount(raw.lower().removesuffix("x").removeprefix("x")) if raw else None
+    if value is None:
+        raise InputError(f"{what} must be a number, not {text[:20]!r}")
     return value
+
+
+def parse_leverage(text: str) -> float | None:
+    """``20x``, ``x20``, ``20X``: an explicit leverage (None if ``text`` is not one)."""
+    t = text.strip().lower()
+    if not (t.endswith("x") or t.startswith("x")) or t in ("x", ""):
+        return None
+    return _amount(t.removesuffix("x") if t.endswith("x") else t[1:])
+
+
+SIDES = {"long": "long", "buy": "long", "short": "short", "sell": "short"}
+
+
+@dataclass(frozen=True)
+class Risk:
+    """How much a trader is willing to lose on a trade: % of the account or USD."""
+
+    value: float
+    percent: bool
+
+    def usd(self, account: float | None) -> float | None:
+        if not self.percent:
+            return self.value
+        return None if account is None else account * self.value / 100
+
+
+@dataclass(frozen=True)
+class PositionArgs:
+    symbol: str
+    side: str
+    entry: float
+    leverage: float
+    size: float | None = None
+    risk: Risk | None = None
+
+
+def parse_risk(text: str) -> Risk:
+    t = text.strip()
+    percent = t.endswith("%")
+    value = _amount(t.removesuffix("%"))
+    if value is None or not math.isfinite(value) or value <= 0 or (percent and value > 100):
+        raise InputError("risk looks like 1% (of your /account) or 200 (USD)")
+    return Risk(value, percent)
+
+
+def _not_understood(tok: str, side: str | None, lev: float | None, numbers: list[float]) -> str:
+    """Say which argument ``tok`` was probably meant to be."""
+    shown = repr(tok[:20])
+    if side is None:
+        return f"the side must be long or short (or buy/sell), not {shown}"
+    if not numbers:
+        return f"the entry price must be a number, not {shown}"
+    if lev is None and len(numbers) < 2:
+        return f"the leverage must be a number like 20 or 20x, not {shown}"
+    return f"I don't understand {shown}"
+
+
+def parse_position(
+    args: list[str], known: tuple[str, ...], size: bool = False, risk: bool = False
+) -> PositionArgs:
+    """SYMBOL, long|short|buy|sell, ENTRY and LEVERAGE in any order where it is unambiguous:
+    the leverage may carry an x anywhere (``20x``, ``x20``); plain numbers are read in order as
+    entry, leverage[, size]. ``risk 1%`` / ``risk 200`` where ``risk`` is allowed."""
+    symbol = side = None
+    lev: float | None = None
+    numbers: list[float] = []
+    rsk: Risk | None = None
+    tokens = [t for t in args if t.strip()]
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i].strip()
+        low = tok.lower()
+        i += 1
+        if low == "risk" and risk:
+            if i >= len(tokens):
+                raise InputError("say how much to risk: risk 1% or risk 200")
+            rsk = parse_risk(tokens[i])
+            i += 1
+        elif low in SIDES:
+            if side is not None:
+                raise InputError("give the side once: long or short")
+            side = SIDES[low]
+        elif (x := parse_leverage(tok)) is not None:
+            if lev is not None:
+                raise InputError("give the leverage once")
+            lev = x
+        elif (n := _amount(tok)) is not None:
+            numbers.append(n)
+        elif symbol is None:
+            symbol = parse_symbol(tok, known)
+        else:
+            raise InputError(_not_understood(tok, side, lev, numbers))
+    if symbol is None or side is None or not numbers or (lev is None and len(numbers) < 2):
+        raise InputError("I need the symbol, long or short, the entry price and the leverage")
+    entry = numbers.pop(0)
+    if lev is None:
+        lev = numbers.pop(0)
+    amount = numbers.pop(0) if size and numbers else None
+    if numbers:
+        raise InputError("too many numbers: entry, leverage" + (" and size" if size else ""))
+    return PositionArgs(symbol, side, entry, lev, amount, rsk)
+
+
+_DURATION = re.compile(
+    r"^([0-9]{1,4})\s*(m|min|mins|minute|minutes|h|hr|hrs|hour|hours|d|day|days)$",
+    re.ASCII | re.IGNORECASE,
+)
+
+
+def parse_duration(text: str) -> int:
+    """``30m``, ``90m``, ``2h``, ``2 hours``, ``1d`` -> minutes."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise InputError("a duration looks like 30m, 2h, 2 hours or 1d")
+    unit = m.group(2).lower()[0]
+    return int(m.group(1)) * {"m": 1, "h": 60, "d": 1440}[unit]
+
+
+_CLOCK = re.compile(r"^([0-9]{1,2})(?::([0-9]{2}))?$", re.ASCII)
+
+
+def _clock(text: str) -> str | None:
+    m = _CLOCK.match(text.strip().lower().removesuffix("h"))
+    if not m:
+        return None
+    h, mins = int(m.group(1)), int(m.group(2) or 0)
+    return f"{h:02d}:{mins:02d}" if h < 24 and mins < 60 else None
+
+
+def parse_quiet(text: str) -> tuple[str, str]:
+    """``23-7``, ``23:00-07:00``, ``23:00 - 07:00`` -> ('23:00', '07:00')."""
+    parts = text.replace(" ", "").split("-")
+    ends = [_clock(p) for p in parts] if len(parts) == 2 else []
+    if len(ends) != 2 or None in ends or ends[0] == ends[1]:
+        raise InputError("quiet hours look like 23:00-07:00 or 23-7 (24-hour clock, your zone)")
+    return str(ends[0]), str(ends[1])
+
+
+# Abbreviations traders type that are not zone names themselves (CET, EET, UTC... are).
+_ABBREVIATIONS = {
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "EDT": "America/New_York",
+    "CDT": "America/Chicago", "CST": "America/Chicago", "MDT": "America/Denver",
+    "BST": "Europe/London", "CEST": "Europe/Berlin", "EEST": "Europe/Athens",
+    "MSK": "Europe/Moscow", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
+    "SGT": "Asia/Singapore", "HKT": "Asia/Hong_Kong", "AEST": "Australia/Sydney",
+}  # fmt: skip
+_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])([0-9]{1,2})(?::?00)?$", re.ASCII | re.IGNORECASE)
+
+
+def parse_zone(text: str, zones: frozenset[str]) -> tuple[str | None, list[str]]:
+    """A time zone as typed -> (the zone, []) or (None, up to 5 candidates to choose from).
+    ``Europe/Berlin``, ``berlin``, ``new york``, ``CET``, ``+3``, ``UTC-5``. Only names in
+    ``zones`` (the system's zone list) come back."""
+    raw = text.strip()
+    if not raw or len(raw) > 64:
+        return None, []
+    by_lower = {z.lower(): z for z in zones}
+    if raw.lower() in by_lower:
+        return by_lower[raw.lower()], []
+    if raw.upper() in _ABBREVIATIONS:
+        return _ABBREVIATIONS[raw.upper()], []
+    m = _OFFSET.match(raw)
+    if m:
+        hours = int(m.group(2))
+        if hours == 0:
+            return "UTC", []
+        # POSIX sign: Etc/GMT-3 is three hours *ahead* of UTC
+        name = f"Etc/GMT{'-' if m.group(1) == '+' else '+'}{hours}"
+        return (name, []) if name in zones else (None, [])
+    city = raw.lower().replace(" ", "_")
+    cities: dict[str, list[str]] = {}
+    for z in sorted(zones):
+        if "/" in z and not z.startswith(("Etc/", "SystemV/", "posix/", "right/")):
+            cities.setdefault(z.rsplit("/", 1)[1].lower(), []).append(z)
+    if city in cities:
+        found = cities[city]
+        return (found[0], []) if len(found) == 1 else (None, found[:5])
+    near = difflib.get_close_matches(city, list(cities), n=5, cutoff=0.75)
+    return None, [cities[c][0] for c in near]
+
+
+def suggest_command(text: str, known: tuple[str, ...], commands: tuple[str, ...]) -> str | None:
+    """What a plain message probably meant: ``map btc`` -> ``/map btc``, ``btc`` ->
+    ``/map BTC``, an emoji before a command -> the command; None if nothing fits."""
+    words = text.strip().split()
+    if not words:
+        return None
+    first = words[0]
+    if "/" in first and not first.startswith("/"):  # "👉/map btc"
+        words[0] = first[first.index("/") :]
+        first = words[0]
+    elif not first.isascii() and len(words) > 1 and words[1].startswith("/"):  # "👉 /map btc"
+        words = words[1:]
+        first = words[0]
+    name = first.lstrip("/").lower()
+    if name in commands:
+        return "/" + " ".join([name, *words[1:]])
+    if len(words) == 1:
+        try:
+            return f"/map {parse_symbol(first, known).split('/')[0]}"
+        except InputError:
+            return None
+    return None

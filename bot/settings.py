@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     history_days: int = Field(default=45, ge=31)
     tick_seconds: float = Field(default=5.0, gt=0)
     digest_hours: int = Field(default=4, ge=0, le=24)
+    # hours after an exit for the follow-up note (0: none)
+    followup_hours: float = Field(default=4.0, ge=0, le=72)
     backfill_days: float = Field(default=31, gt=0)
     webhook_url: HttpUrl | None = None
     webhook_listen: str = "0.0.0.0"

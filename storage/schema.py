@@ -176,3 +176,21 @@ def m004_liquidations(db: Database) -> None:
         },
         pk=("venue", "symbol", "start"),
     )
+
+
+@migrations()
+def m005_position_fate(db: Database) -> None:
+    """What became of a position: liquidated or stopped out (detected from candles), closed by
+    hand at an exit price; its stop; how far its candles were checked; the follow-up note after
+    the exit. A trader's account size for size advice."""
+    _t(db, "subscriptions").add_column(
+        "status", str
+    )  # NULL/'open', 'liquidated', 'stopped', 'closed'
+    _t(db, "subscriptions").add_column("stop_price", float)
+    _t(db, "subscriptions").add_column("checked_to", int)  # ms: candles closed by then are checked
+    _t(db, "subscriptions").add_column("exit_price", float)
+    _t(db, "subscriptions").add_column("exit_at", int)  # ms: the crossing candle, or the /close
+    _t(db, "subscriptions").add_column("exit_extreme", float)  # that candle's low (long) / high
+    _t(db, "subscriptions").add_column("followup_due", int)  # ms; NULL once queued
+    _t(db, "subscriptions").create_index(["followup_due"])
+    _t(db, "users").add_column("account_usd", float)

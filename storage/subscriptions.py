@@ -11,6 +11,7 @@ from sqlite_utils.db import NotFoundError, Table
 
 POSITION = "position"
 WATCH = "watch"
+OPEN, LIQUIDATED, STOPPED, CLOSED = "open", "liquidated", "stopped", "closed"
 
 
 def _subs(db: Database) -> Table:
@@ -34,6 +35,17 @@ class Subscription:
     opened_at: int
     closed_at: int | None
     muted: bool
+    status: str = OPEN
+    stop_price: float | None = None
+    checked_to: int | None = None
+    exit_price: float | None = None
+    exit_at: int | None = None
+    exit_extreme: float | None = None
+    followup_due: int | None = None
+
+    @property
+    def liquidated(self) -> bool:
+        return self.status == LIQUIDATED
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Subscription:
@@ -51,13 +63,23 @@ class Subscription:
             opened_at=int(row["opened_at"]),
             closed_at=row.get("closed_at"),
             muted=bool(row.get("muted")),
+            status=row.get("status") or OPEN,
+            stop_price=row.get("stop_price"),
+            checked_to=row.get("checked_to"),
+            exit_price=row.get("exit_price"),
+            exit_at=row.get("exit_at"),
+            exit_extreme=row.get("exit_extreme"),
+            followup_due=row.get("followup_due"),
         )
 
 
 def open_position(
     db: Database, chat_id: int, symbol: str, side: str, entry: float, leverage: float,
     size_usd: float | None, liquidation_price: float, snapshot: dict[str, Any], now: int,
+    checked_to: int | None = None,
 ) -> Subscription:  # fmt: skip
+    """Store a position; its candles are checked for liquidation from ``checked_to`` (the map
+    moment it was opened against) on."""
     with db.atomic():
         row_id = (
             _subs(db)
@@ -75,6 +97,8 @@ def open_position(
                     "entry_snapshot": json.dumps(snapshot),
                     "opened_at": now,
                     "muted": 0,
+                    "status": OPEN,
+                    "checked_to": now if checked_to is None else checked_to,
                 }
             )
             .last_pk
@@ -99,10 +123,82 @@ def add_watch(db: Database, chat_id: int, symbol: str, now: int) -> tuple[Subscr
     return found, True
 
 
-def close(db: Database, sub_id: int, now: int) -> None:
+def close(
+    db: Database, sub_id: int, now: int, exit_price: float | None = None,
+    followup_due: int | None = None,
+) -> None:  # fmt: skip
+    """Close a watch or a position (a liquidated one keeps its status and exit)."""
     with db.atomic():
-        _subs(db).update(sub_id, {"closed_at": now})
+        fields: dict[str, Any] = {"closed_at": now}
+        sub = get(db, sub_id)
+        if sub is not None and sub.kind == POSITION and sub.status == OPEN:
+            fields.update(status=CLOSED, exit_price=exit_price, exit_at=now)
+        if followup_due is not None:
+            fields["followup_due"] = followup_due
+        _subs(db).update(sub_id, fields)
         db.execute("delete from alert_state where sub_id = ?", [sub_id])
+
+
+def set_stop(db: Database, sub_id: int, price: float | None) -> None:
+    with db.atomic():
+        _subs(db).update(sub_id, {"stop_price": price})
+
+
+FATE_COLUMNS = ("s.id", "s.chat_id", "s.side", "s.liquidation_price", "s.stop_price",
+                "coalesce(s.checked_to, s.opened_at)")  # fmt: skip
+
+
+def unsettled_positions(db: Database, symbol: str) -> list[tuple[Any, ...]]:
+    """The symbol's open, live positions (of active users) as tuples in ``FATE_COLUMNS``
+    order: the ones whose candles the fate pass checks."""
+    return db.execute(
+        f"select {', '.join(FATE_COLUMNS)} from subscriptions s join users u "
+        "on u.chat_id = s.chat_id where s.symbol = ? and s.kind = ? and s.closed_at is null "
+        "and coalesce(s.status, 'open') = 'open' and u.active = 1 order by s.id",
+        [symbol, POSITION],
+    ).fetchall()
+
+
+def mark_checked(db: Database, sub_ids: list[int], to: int) -> None:
+    """Candles closed by ``to`` have been checked for these positions."""
+    if not sub_ids:
+        return
+    marks = ", ".join("?" * len(sub_ids))
+    db.execute(
+        f"update subscriptions set checked_to = ? where id in ({marks}) and "
+        "coalesce(checked_to, 0) < ?",
+        [to, *sub_ids, to],
+    )
+
+
+def mark_exit(
+    db: Database, sub_id: int, status: str, at: int, price: float, extreme: float,
+    followup_due: int | None = None,
+) -> bool:  # fmt: skip
+    """Record a liquidation (the position stays listed until /close) or a stop-out (closed);
+    False if the position was already settled. Call in the caller's transaction, with the
+    message that tells the trader."""
+    closed = at if status == STOPPED else None
+    cursor = db.execute(
+        "update subscriptions set status = ?, exit_at = ?, exit_price = ?, exit_extreme = ?, "
+        "closed_at = coalesce(?, closed_at), followup_due = ?, checked_to = ? "
+        "where id = ? and coalesce(status, 'open') = 'open' and closed_at is null",
+        [status, at, price, extreme, closed, followup_due, at, sub_id],
+    )
+    if cursor.rowcount == 1:
+        db.execute("delete from alert_state where sub_id = ?", [sub_id])
+    return cursor.rowcount == 1
+
+
+def due_followups(db: Database, now: int) -> list[Subscription]:
+    rows = _subs(db).rows_where("followup_due is not null and followup_due <= ?", [now],
+                                order_by="id")  # fmt: skip
+    return [Subscription.from_row(r) for r in rows]
+
+
+def followup_done(db: Database, sub_id: int) -> None:
+    """Call in the transaction that queues the follow-up note."""
+    db.execute("update subscriptions set followup_due = null where id = ?", [sub_id])
 
 
 def set_muted(db: Database, sub_id: int, muted: bool) -> None:
@@ -130,10 +226,12 @@ COLUMNS = (
 
 def open_for_symbol(db: Database, symbol: str) -> list[tuple[Any, ...]]:
     """Every open subscription of a symbol with its owner's settings, as tuples in ``COLUMNS``
-    order (one query; the alert pass turns the columns into arrays)."""
+    order (one query; the alert pass turns the columns into arrays). A liquidated position is
+    not one: no rule fires for it."""
     return db.execute(
         f"select {', '.join(COLUMNS)} from subscriptions s join users u on u.chat_id = s.chat_id "
-        "where s.symbol = ? and s.closed_at is null and u.active = 1 order by s.id",
+        "where s.symbol = ? and s.closed_at is null and coalesce(s.status, 'open') = 'open' "
+        "and u.active = 1 order by s.id",
         [symbol],
     ).fetchall()
 

@@ -26,6 +26,7 @@ class User:
     quiet_start: str | None
     quiet_end: str | None
     muted_until: int | None
+    account_usd: float | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> User:
@@ -39,6 +40,7 @@ class User:
             quiet_start=row.get("quiet_start"),
             quiet_end=row.get("quiet_end"),
             muted_until=row.get("muted_until"),
+            account_usd=row.get("account_usd"),
         )
 
 

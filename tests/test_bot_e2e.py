@@ -104,7 +104,7 @@ def test_status_and_timezone(bot: BotHarness) -> None:
         ("/check BTC up 116000 20", "long or short"),
         ("/check BTC long abc 20", "entry price must be a number"),
         ("/check BTC long 116000 0", "leverage must be between 1 and"),
-        ("/check BTC long 116000 nan", "leverage must be between 1 and"),
+        ("/check BTC long 116000 nan", "leverage must be a number"),
         ("/check BTC long -5 20", "entry must be a positive price"),
         ("/check BTC long 1 20", "away from the price now"),
         ("/check BTC long 116000 500", "leverage must be between 1 and 150"),

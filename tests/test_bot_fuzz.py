@@ -21,7 +21,9 @@ nasty = st.sampled_from(
      "1e308", "-1", "0", "0.0", "nan", "NaN", "inf", "-inf", "1e-300", "9" * 40, "long",
      "short", "LONG", "1d", "7d", "30d", "2w", "Europe/Berlin", "../../etc/passwd",
      "Mars/Olympus", "UTC", "Europe", "America", "Etc", "posixrules", "x" * 300, "\u202e",
-     "💥", "20x", "1,000"]
+     "💥", "20x", "1,000", "x20", "116k", "1.2m", "$116,000", "116000.5", "buy", "sell",
+     "risk", "1%", "200", "101%", "2 hours", "90m", "23-7", "23:00-07:00", "berlin", "CET",
+     "+3", "UTC-5", "new york", "off", "١٢٣", "#1", "1", "2"]
 )  # fmt: skip
 word = st.text(
     alphabet=st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
@@ -32,9 +34,14 @@ numbers = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(
 arg = st.one_of(nasty, word, numbers)
 command = st.sampled_from(
     ["map", "heatmap", "check", "tz", "status", "help", "start", "open", "positions", "close",
-     "watch", "unwatch", "alerts", "digest", "quiet", "mute", "liqs", "skill"]
+     "watch", "unwatch", "alerts", "digest", "quiet", "mute", "liqs", "skill",
+     "stop", "account"]
 )  # fmt: skip
 TABLES = ("subscriptions", "alert_settings", "outbox")
+plain = st.one_of(
+    st.sampled_from(["map btc", "btc", "hi", "👉 /map btc", "👉/check BTC long 116k 20x", "?"]),
+    word,
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +78,23 @@ def test_any_arguments_get_a_clear_reply(bot: BotHarness, name: str, args: list[
         assert user.tz == "Asia/Tokyo", f"{text!r} changed the stored zone"
     else:
         bot.send(CHAT, "/tz Asia/Tokyo")  # put it back for the next example
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=plain)
+def test_plain_messages_get_a_short_reply(bot: BotHarness, text: str) -> None:
+    """A message that is not a command is answered (never silence), and stores nothing."""
+    assert bot.services is not None
+    db = bot.services.db
+    if text.lstrip().startswith("/"):
+        return  # a command: the test above covers it
+    before = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+    body = bot.send(CHAT, text, timeout=60).text or ""
+    assert body and APOLOGY not in body and len(body) < 400, (text, body)
+    assert "/help" in body or "Did you mean" in body
+    after = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+    assert after == before

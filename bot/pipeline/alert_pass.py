@@ -17,6 +17,7 @@ from alerts.rules import AlertEvent, evaluate
 from alerts.session import drop_watch_echoes
 from alerts.state import AlertState
 from bot.clock import in_quiet_hours, quiet_ends_at
+from bot.pipeline.position_fate import run_followups, run_position_fate
 from bot.pipeline.services import Services
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
@@ -121,7 +122,10 @@ def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertE
 
 
 async def run_alerts(s: Services, tick: int) -> int:
-    """Evaluate every symbol somebody follows against its map at ``tick``; returns #events."""
+    """Evaluate every symbol somebody follows against its map at ``tick``; returns #events.
+    Liquidations and stop-outs are detected first, so no rule fires for a dead position; due
+    follow-up notes are queued last."""
+    await run_position_fate(s, tick)
     fired = 0
     for symbol in subscriptions.symbols_in_use(s.db):
         try:
@@ -130,6 +134,7 @@ async def run_alerts(s: Services, tick: int) -> int:
             log.warning("no map for %s at %s: %s", symbol, tick, e)
         except Exception:  # one symbol's failure must not stop the others
             log.exception("alert pass for %s failed", symbol)
+    await run_followups(s, tick)
     return fired
 
 

@@ -32,7 +32,14 @@ from bot.settings import ConfigError, Settings
 from bot.telegram import handlers, jobs, liq_handlers, trade_handlers
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
-from bot.telegram.keyboards import ALERT_PATTERN, HELP_PATTERN, MAP_PATTERN, POSITION_PATTERN
+from bot.telegram.keyboards import (
+    ALERT_PATTERN,
+    HELP_PATTERN,
+    MAP_PATTERN,
+    OPEN_PATTERN,
+    POSITION_PATTERN,
+    TZ_PATTERN,
+)
 
 log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 16
@@ -125,6 +132,8 @@ def build_application(settings: Settings, services: Services) -> Application:
         "open": trade_handlers.open_command,
         "positions": trade_handlers.positions_command,
         "close": trade_handlers.close_command,
+        "stop": trade_handlers.stop_command,
+        "account": trade_handlers.account_command,
         "watch": trade_handlers.watch_command,
         "unwatch": trade_handlers.unwatch_command,
         "alerts": trade_handlers.alerts_command,
@@ -144,8 +153,11 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.help_button, pattern=HELP_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.position_button, pattern=POSITION_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.alert_button, pattern=ALERT_PATTERN))
+    app.add_handler(CallbackQueryHandler(handlers.tz_button, pattern=TZ_PATTERN))
+    app.add_handler(CallbackQueryHandler(trade_handlers.open_far_button, pattern=OPEN_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & fresh, handlers.plain_text))
     app.add_error_handler(handlers.on_error)
     if app.job_queue is not None:
         one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}

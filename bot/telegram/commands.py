@@ -31,9 +31,9 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "check",
-        "Pre-trade check of a position against the map",
-        "/check SYMBOL long|short ENTRY LEVERAGE",
-        "/check BTC long 116000 20",
+        "Pre-trade check of a position; size advice with risk",
+        "/check SYMBOL long|short ENTRY LEVERAGE [risk 1%|risk 200]",
+        "/check btc 20x long 116k risk 1%",
     ),
     Command(
         "open",
@@ -42,7 +42,16 @@ COMMANDS: tuple[Command, ...] = (
         "/open BTC long 116000 20 5000",
     ),
     Command("positions", "Your positions: fuel ratio now vs at entry", "/positions", "/positions"),
-    Command("close", "Close a position, with a post-trade note", "/close ID", "/close 3"),
+    Command(
+        "close",
+        "Close a position: PnL and a post-trade note",
+        "/close ID [EXIT_PRICE]",
+        "/close 3 112500",
+    ),
+    Command(
+        "stop", "Set a position's stop (exit detected)", "/stop ID PRICE|off", "/stop 3 108800"
+    ),
+    Command("account", "Your account size, for risk 1%", "/account USD", "/account 10000"),
     Command("watch", "Alerts for a symbol without a position", "/watch SYMBOL", "/watch ETH"),
     Command("unwatch", "Stop watching a symbol", "/unwatch SYMBOL", "/unwatch ETH"),
     Command(
@@ -56,9 +65,9 @@ COMMANDS: tuple[Command, ...] = (
         "quiet",
         "Quiet hours in your zone (alerts held)",
         "/quiet HH:MM-HH:MM|off",
-        "/quiet 23:00-07:00",
+        "/quiet 23-7",
     ),
-    Command("mute", "Mute all alerts for a while", "/mute DURATION|off", "/mute 2h"),
+    Command("mute", "Mute all alerts for a while", "/mute DURATION|off", "/mute 2 hours"),
     Command(
         "liqs",
         "Real liquidations recorded: per venue, largest, where",
@@ -72,7 +81,7 @@ COMMANDS: tuple[Command, ...] = (
         "/skill BTC",
     ),
     Command("status", "Data freshness per venue and symbol", "/status", "/status"),
-    Command("tz", "Set your time zone for digests", "/tz ZONE", "/tz Europe/Berlin"),
+    Command("tz", "Set your time zone for digests", "/tz ZONE|CITY|+3", "/tz berlin"),
 )
 
 
@@ -84,6 +93,8 @@ def help_html() -> str:
         )
     lines.append(
         "\nSymbols: BTC, btc, BTCUSDT, BTC/USDT or BTC/USDT:USDT. Windows: 1d, 7d, 30d "
-        "(the lookback that seeds the map)."
+        "(the lookback that seeds the map). Prices: 116000, 116,000, $116k, 1.2m; leverage "
+        "20, 20x or x20; buy/sell for long/short; position arguments in any order "
+        "(<code>/check btc 20x long 116k</code>)."
     )
     return "\n".join(lines)

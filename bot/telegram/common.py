@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.parsing import InputError, parse_number, parse_symbol
+from bot.parsing import InputError, PositionArgs, parse_position, parse_symbol
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import Context
 from liqmap import ModelInputError
@@ -48,13 +48,14 @@ async def reply(update: Update, text_html: str, **kwargs: Any) -> None:
         await update.effective_message.reply_html(text_html, **kwargs)
 
 
-async def reject(update: Update, command: str, problem: str) -> None:
+async def reject(update: Update, command: str, problem: str, **kwargs: Any) -> None:
     """Bad input: say what is wrong, the usage and an example; nothing was stored."""
     c = USAGE[command]
     await reply(
         update,
         f"⚠️ {html.escape(problem)}\nUsage: <code>{html.escape(c.usage)}</code>\n"
         f"Example: <code>{html.escape(c.example)}</code>",
+        **kwargs,
     )
 
 
@@ -89,20 +90,11 @@ def register(update: Update, context: Context) -> bool:
 
 
 def position_args(
-    context: Context, args: list[str], extra: int = 0
-) -> tuple[str, str, float, float, list[str]]:
-    """SYMBOL long|short ENTRY LEVERAGE [+ ``extra`` optional args]."""
-    if len(args) < 4:
-        raise InputError("I need the symbol, long or short, the entry price and the leverage")
-    if len(args) > 4 + extra:
-        raise InputError("too many arguments")
-    symbol = symbol_arg(context, args[0])
-    side = args[1].strip().lower()
-    if side not in ("long", "short"):
-        raise InputError(f"the side must be long or short, not {args[1][:20]!r}")
-    entry = parse_number(args[2], "the entry price")
-    leverage = parse_number(args[3], "the leverage")
-    return symbol, side, entry, leverage, args[4:]
+    context: Context, args: list[str], size: bool = False, risk: bool = False
+) -> PositionArgs:
+    """SYMBOL long|short ENTRY LEVERAGE in any unambiguous order (``btc 20x long 116k``), with
+    an optional size and/or ``risk 1%`` where the command takes them."""
+    return parse_position(args, context.services.source.symbols, size=size, risk=risk)
 
 
 __all__ = [

@@ -4,18 +4,20 @@ stored from a rejected command."""
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
-from telegram import InputMediaPhoto, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
 from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
-from bot.parsing import InputError, parse_window
-from bot.telegram.commands import help_html
+from bot.parsing import InputError, parse_window, parse_zone, suggest_command
+from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
+    chat_id,
     command_args,
     needs_market,
     position_args,
@@ -28,7 +30,7 @@ from bot.telegram.context import Context, services
 from bot.telegram.keyboards import map_keyboard, start_keyboard
 from bot.tiers import TierError, looks_like_tiers, parse_tiers, tier_code, tier_note
 from bot.views import fmt
-from bot.views.check import CheckError, check_html, check_position
+from bot.views.check import CheckError, check_html, check_position, size_advice
 from bot.views.liqs import feed_status_lines
 from bot.views.summary import caption_html
 from storage import users
@@ -146,13 +148,26 @@ async def heatmap_command(update: Update, context: Context) -> None:
 async def check_command(update: Update, context: Context) -> None:
     s = services(context)
     try:
-        symbol, side, entry, leverage, _ = position_args(context, command_args(context))
-        report = await s.maps.report(symbol, "1d")
-        result = check_position(report, side, entry, leverage)
+        p = position_args(context, command_args(context), risk=True)
+        advice_for = None
+        if p.risk is not None:
+            user = users.get(s.db, chat_id(update))
+            account = user.account_usd if user else None
+            advice_for = p.risk.usd(account)
+            if advice_for is None:
+                raise InputError("set your account size once with /account 10000, or give the "
+                                 "risk in USD: risk 200")  # fmt: skip
+        report = await s.maps.report(p.symbol, "1d")
+        result = check_position(report, p.side, p.entry, p.leverage)
     except (InputError, CheckError) as e:
         await reject(update, "check", str(e))
         return
-    await reply(update, check_html(result, report))
+    advice = size_advice(result, advice_for) if advice_for is not None else None
+    label = ""
+    if p.risk is not None and advice_for is not None:
+        label = fmt.usd(advice_for) + (f" = {p.risk.value:g}% of your account" if p.risk.percent
+                                       else "")  # fmt: skip
+    await reply(update, check_html(result, report, advice, label))
 
 
 async def status_command(update: Update, context: Context) -> None:
@@ -183,32 +198,69 @@ async def status_command(update: Update, context: Context) -> None:
     await reply(update, "\n".join(lines))
 
 
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 async def tz_command(update: Update, context: Context) -> None:
+    """``/tz Europe/Berlin``, ``/tz berlin``, ``/tz CET``, ``/tz +3``; asks with buttons when
+    a name fits several zones."""
     args = command_args(context)
-    if len(args) != 1:
-        await reject(
-            update, "tz", "tell me one IANA time zone name" if not args else "too many arguments"
-        )
+    if not args:
+        await reject(update, "tz", "tell me your time zone or city")
         return
-    zone = args[0].strip()
-    try:
-        if not zone or len(zone) > 64 or ".." in zone or zone.startswith("/"):
-            raise ZoneInfoNotFoundError(zone)
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # 'Europe' is a folder: OSError
-        await reject(update, "tz", f"{zone[:40]!r} is not a time zone I know (try Europe/London, "
-                     "America/New_York, Asia/Singapore)")  # fmt: skip
+    typed = " ".join(args)
+    zone, choices = parse_zone(typed, _zones())
+    if zone is None and choices:
+        rows = [[InlineKeyboardButton(z, callback_data=f"tz|{z}")] for z in choices]
+        await reply(update, f"Which zone did you mean by <code>{html.escape(typed[:40])}</code>?",
+                    reply_markup=InlineKeyboardMarkup(rows))  # fmt: skip
         return
+    if zone is None:
+        await reject(update, "tz", f"{typed[:40]!r} is not a time zone I know (try Europe/London, "
+                     "berlin, CET or +3)")  # fmt: skip
+        return
+    await _set_zone(update, context, zone)
+
+
+async def _set_zone(update: Update, context: Context, zone: str) -> None:
     register(update, context)
     s = services(context)
-    chat = update.effective_chat
-    assert chat is not None
-    users.update(s.db, chat.id, tz=zone)
+    users.update(s.db, chat_id(update), tz=zone)
     await reply(
         update,
         f"Time zone set to <b>{html.escape(zone)}</b>. "
         f"It is {html.escape(fmt.when(s.clock.now_ms(), zone))} there (market time).",
     )
+
+
+async def tz_button(update: Update, context: Context) -> None:
+    """``tz|ZONE``: the zone picked from the /tz choices."""
+    query = update.callback_query
+    assert query is not None
+    zone = (query.data or "").partition("|")[2]
+    if zone not in _zones():
+        await query.answer("That button has expired.")
+        return
+    await query.answer(zone)
+    await _set_zone(update, context, zone)
+
+
+async def plain_text(update: Update, context: Context) -> None:
+    """A message that is not a command (``map btc``, ``btc``, ``hi``, ``👉 /map btc``): a short
+    helpful reply instead of silence."""
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    names = tuple(c.name for c in COMMANDS)
+    guess = suggest_command(text[:200], services(context).source.symbols, names)
+    if guess is not None:
+        await reply(update, f"Commands start with a slash. Did you mean <code>{html.escape(guess)}"
+                    "</code>? Tap it to copy, or send /help for the list.")  # fmt: skip
+    else:
+        hint = "Hi! I answer commands: try <code>/map BTC</code> or "
+        hint += "<code>/check BTC long 116000 20</code>, or send /help for the list."
+        await reply(update, hint)
 
 
 async def unknown_command(update: Update, context: Context) -> None:

@@ -11,6 +11,8 @@ MAP_PATTERN = r"^map\|"
 HELP_PATTERN = r"^help$"
 POSITION_PATTERN = r"^pos\|"
 ALERT_PATTERN = r"^alert\|"
+TZ_PATTERN = r"^tz\|"
+OPEN_PATTERN = r"^openfar\|"
 
 
 # The tier slices offered as buttons (``/map BTC 7d 10-25x`` reaches any other).
@@ -63,6 +65,19 @@ def start_keyboard() -> InlineKeyboardMarkup:
             ],
             [InlineKeyboardButton("❓ All commands", callback_data="help")],
         ]
+    )
+
+
+def far_entry_keyboard(args: str) -> InlineKeyboardMarkup:
+    """Confirm a limit entry far from price; ``args`` are the /open arguments (<= 56 bytes)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("✅ Yes, a limit entry: open it", callback_data=f"openfar|{args}")]]
+    )
+
+
+def liquidated_keyboard(sub_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"✖ Clear #{sub_id}", callback_data=f"pos|close|{sub_id}")]]
     )
 
 

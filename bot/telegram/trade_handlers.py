@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 import math
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
-from bot.parsing import InputError, parse_number
+from bot.clock import HOUR_MS
+from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
 from bot.pipeline.digest_pass import queue_digest
+from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
     chat_id,
     command_args,
@@ -24,10 +25,12 @@ from bot.telegram.common import (
 )
 from bot.telegram.context import Context, services
 from bot.telegram.jobs import flush
-from bot.telegram.keyboards import position_keyboard
+from bot.telegram.keyboards import far_entry_keyboard, liquidated_keyboard, position_keyboard
 from bot.views import fmt
-from bot.views.check import CheckError, check_html, check_position
-from bot.views.positions import entry_snapshot, lfr_now, post_trade_html
+from bot.views.check import CheckError, FarEntry, check_html, check_position
+from bot.views.exit import pnl_lines
+from bot.views.positions import entry_snapshot, lfr_now
+from bot.views.report import MapReport
 from bot.views.summary import cluster_line
 from storage import alert_settings, subscriptions, users
 
@@ -37,31 +40,70 @@ MAX_OPEN = 50  # positions and watches per chat: enough for a trader, bounded fo
 MODES = tuple(MODE_NAMES.values())  # off, on, silent
 
 
-@needs_market
-async def open_command(update: Update, context: Context) -> None:
+async def _open(update: Update, context: Context, args: list[str], far_ok: bool = False) -> None:
+    """Open a position from /open's arguments; an entry far from price asks for a button."""
     s = services(context)
     try:
-        symbol, side, entry, leverage, rest = position_args(context, command_args(context), extra=1)
-        size = parse_number(rest[0], "the size (USD)") if rest else None
+        p = position_args(context, args, size=True)
+        size = p.size
         if size is not None and not (math.isfinite(size) and 0 < size <= MAX_SIZE_USD):
             raise InputError("the size must be a positive amount in USD")
-        report = await s.maps.report(symbol, ALERT_WINDOW)
-        check = check_position(report, side, entry, leverage, size)
+        report = await s.maps.report(p.symbol, ALERT_WINDOW)
+        check = check_position(report, p.side, p.entry, p.leverage, size, far_ok=far_ok)
         if len(subscriptions.open_for_chat(s.db, chat_id(update))) >= MAX_OPEN:
             raise InputError(f"you already follow {MAX_OPEN} positions and watches; /close some")
+    except FarEntry as e:
+        again = " ".join([p.symbol.split("/")[0], p.side, f"{p.entry:g}", f"{p.leverage:g}"]
+                         + ([f"{p.size:g}"] if p.size is not None else []))  # fmt: skip
+        markup = far_entry_keyboard(again) if len(again) <= 56 else None
+        await reject(update, "open", f"{e}. If it is a limit entry, confirm with the button.",
+                     reply_markup=markup)  # fmt: skip
+        return
     except (InputError, CheckError) as e:
         await reject(update, "open", str(e))
         return
     register(update, context)
     sub = subscriptions.open_position(
-        s.db, chat_id(update), symbol, side, entry, leverage, size, check.liquidation_price,
-        entry_snapshot(report, side), s.clock.now_ms(),
+        s.db, chat_id(update), p.symbol, p.side, p.entry, p.leverage, size,
+        check.liquidation_price, entry_snapshot(report, p.side), s.clock.now_ms(),
+        checked_to=report.liq.as_of,
     )  # fmt: skip
     await reply(
         update,
-        f"✅ Watching position <b>#{sub.id}</b>. I'll alert you when the map turns against it.\n\n"
+        f"✅ Watching position <b>#{sub.id}</b>. I'll alert you when the map turns against it, "
+        f"and tell you if it is liquidated. <code>/stop {sub.id} PRICE</code> sets a stop.\n\n"
         + check_html(check, report),
         reply_markup=position_keyboard(sub.id, False),
+    )
+
+
+@needs_market
+async def open_command(update: Update, context: Context) -> None:
+    await _open(update, context, command_args(context))
+
+
+@needs_market
+async def open_far_button(update: Update, context: Context) -> None:
+    """``openfar|ARGS``: the trader confirmed a limit entry far from price."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await _open(update, context, (query.data or "").partition("|")[2].split(), far_ok=True)
+
+
+def _moment(report: MapReport) -> str:
+    return fmt.when(report.liq.as_of, pattern="%H:%M %Z")
+
+
+def _liquidated_text(sub: subscriptions.Subscription) -> str:
+    which = "low" if sub.side == "long" else "high"
+    return (
+        f"<b>#{sub.id} {html.escape(sub.symbol.split('/')[0])} {sub.side}</b> "
+        f"{html.escape(fmt.price(sub.entry))} x{(sub.leverage or 0):g}: 💀 <b>liquidated</b> at "
+        f"~{html.escape(fmt.price(sub.liquidation_price))} ({which} "
+        f"{html.escape(fmt.price(sub.exit_extreme))}, "
+        f"{html.escape(fmt.when(sub.exit_at or 0, pattern='%Y-%m-%d %H:%M %Z'))}).\n"
+        f"No advice for it any more. /close {sub.id} clears it, with PnL and the post-trade note."
     )
 
 
@@ -75,6 +117,9 @@ async def positions_command(update: Update, context: Context) -> None:
         )
         return
     for sub in subs:
+        if sub.liquidated:
+            await reply(update, _liquidated_text(sub), reply_markup=liquidated_keyboard(sub.id))
+            continue
         report = await s.maps.report(sub.symbol, ALERT_WINDOW)
         assert sub.side is not None and sub.entry is not None
         now = lfr_now(report, sub.side)
@@ -83,26 +128,30 @@ async def positions_command(update: Update, context: Context) -> None:
         below, above = report.nearest(1)
         nearest = "; ".join(cluster_line(c, report.price) for c in below + above) or "none"
         worse = " ⚠️" if then is not None and then >= 1 and now < 1 else ""
+        stop = ""
+        if sub.stop_price is not None:
+            away = fmt.pct((sub.stop_price / report.price - 1) * 100)
+            stop = f"\nStop {html.escape(fmt.price(sub.stop_price))} ({html.escape(away)} away)"
         text = (
             f"<b>#{sub.id} {html.escape(sub.symbol.split('/')[0])} {sub.side}</b> "
             f"{html.escape(fmt.price(sub.entry))} x{sub.leverage:g}"
             + (" (muted)" if sub.muted else "")
-            + f"\nPrice {html.escape(fmt.price(report.price))} "
+            + f"\nPrice {html.escape(fmt.price(report.price))} at {html.escape(_moment(report))} "
             f"({html.escape(fmt.pct((report.price / sub.entry - 1) * 100))} since entry)"
+            f"\n{' '.join(pnl_lines(sub, report.price))}"
             f"\nFuel ratio {html.escape(fmt.ratio(now))} now vs "
             f"{html.escape(fmt.ratio(then) if then is not None else 'n/a')} at entry{worse}"
             f"\nLiquidation {html.escape(fmt.price(lp))} "
             f"({html.escape(fmt.pct((lp / report.price - 1) * 100))} away)"
-            f"\nNearest clusters: {html.escape(nearest)}"
+            + stop
+            + f"\nNearest clusters: {html.escape(nearest)}"
         )
         await reply(update, text, reply_markup=position_keyboard(sub.id, sub.muted))
 
 
-def _own_open(
-    context: Context, chat_id: int, text: str
-) -> subscriptions.Subscription:
+def _own_open(context: Context, chat_id: int, text: str) -> subscriptions.Subscription:
     raw = text.strip().lstrip("#")
-    if not raw.isdigit() or len(raw) > 12:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
         raise InputError("give the position number, as shown by /positions (e.g. /close 3)")
     sub = subscriptions.get(services(context).db, int(raw))
     if sub is None or sub.chat_id != chat_id or sub.closed_at is not None or sub.kind != "position":
@@ -110,33 +159,130 @@ def _own_open(
     return sub
 
 
+def _exit_price(text: str, price_now: float) -> float:
+    value = parse_number(text, "the exit price")
+    if not (math.isfinite(value) and value > 0):
+        raise InputError("the exit price must be a positive price")
+    if abs(value / price_now - 1) > 0.5:
+        raise InputError(f"exit {fmt.price(value)} is more than 50% from the price now "
+                         f"({fmt.price(price_now)}); check the number")  # fmt: skip
+    return value
+
+
 @needs_market
 async def close_command(update: Update, context: Context) -> None:
     args = command_args(context)
+    s = services(context)
     try:
-        if len(args) != 1:
+        if not args or len(args) > 2:
             raise InputError("give one position number" if not args else "too many arguments")
         sub = _own_open(context, chat_id(update), args[0])
+        exit_price = None
+        if len(args) == 2:
+            if sub.liquidated:
+                raise InputError(f"#{sub.id} was liquidated: send /close {sub.id} alone")
+            report = await s.maps.report(sub.symbol, ALERT_WINDOW)
+            exit_price = _exit_price(args[1], report.price)
     except InputError as e:
         await reject(update, "close", str(e))
         return
-    await _close(update, context, sub)
+    await _close(update, context, sub, exit_price)
 
 
 async def _close(
-    update: Update, context: Context, sub: subscriptions.Subscription
-) -> None:
+    update: Update, context: Context, sub: subscriptions.Subscription,
+    exit_price: float | None = None,
+) -> None:  # fmt: skip
+    """Close at ``exit_price`` (default: the price of the map every answer quotes now; a
+    liquidated position at its liquidation price): PnL, R, the note; the follow-up later."""
     s = services(context)
     now = s.clock.now_ms()
-    subscriptions.close(s.db, sub.id, now)
-    report = await s.maps.report(sub.symbol, "30d")
-    snap = s.source.snapshot(sub.symbol, "30d", s.maps.tick())
-    await reply(update, post_trade_html(sub, report, snap))
+    report = await s.maps.report(sub.symbol, ALERT_WINDOW)
+    if sub.liquidated:
+        price, at = float(sub.liquidation_price or report.price), int(sub.exit_at or now)
+    else:
+        price, at = (exit_price if exit_price is not None else report.price), report.liq.as_of
+    text = await trade_note(s, sub, price, at)
+    hours = followup_hours(s)
+    due = now + int(hours * HOUR_MS) if hours > 0 else None
+    subscriptions.close(s.db, sub.id, now, exit_price=price, followup_due=due)
+    later = f"\n<i>I'll look back at this exit in {hours:g} h.</i>" if due else ""
+    await reply(update, text + later)
 
 
-async def _one_symbol(
-    update: Update, context: Context, command: str
-) -> str | None:
+@needs_market
+async def stop_command(update: Update, context: Context) -> None:
+    """``/stop ID PRICE`` (or ``off``): the exit is detected when price reaches it."""
+    args = command_args(context)
+    s = services(context)
+    try:
+        if len(args) != 2:
+            raise InputError("give the position number and the stop price")
+        sub = _own_open(context, chat_id(update), args[0])
+        if sub.liquidated:
+            raise InputError(f"#{sub.id} was liquidated; /close {sub.id} clears it")
+        stop: float | None = None
+        if args[1].strip().lower() != "off":
+            report = await s.maps.report(sub.symbol, ALERT_WINDOW)
+            stop = parse_number(args[1], "the stop price")
+            if not (math.isfinite(stop) and stop > 0):
+                raise InputError("the stop must be a positive price")
+            below = sub.side == "long"
+            if (below and stop >= report.price) or (not below and stop <= report.price):
+                where = "below" if below else "above"
+                now = f"{fmt.price(report.price)}, {_moment(report)}"
+                raise InputError(f"a {sub.side}'s stop sits {where} the price now ({now})")
+            if abs(stop / report.price - 1) > 0.5:
+                raise InputError("the stop is more than 50% from the price now; check the number")
+    except InputError as e:
+        await reject(update, "stop", str(e))
+        return
+    subscriptions.set_stop(s.db, sub.id, stop)
+    if stop is None:
+        await reply(update, f"Stop of #{sub.id} removed.")
+        return
+    assert sub.entry is not None and sub.leverage is not None
+    risk_pct = abs(stop / sub.entry - 1) * 100
+    warn = ""
+    lp = sub.liquidation_price or math.nan
+    if (sub.side == "long" and stop <= lp) or (sub.side == "short" and stop >= lp):
+        warn = f"\n⚠️ The liquidation ({html.escape(fmt.price(lp))}) comes before this stop."
+    await reply(
+        update,
+        f"🛑 Stop of #{sub.id} at <b>{html.escape(fmt.price(stop))}</b> ({risk_pct:.2f}% from "
+        f"entry, {risk_pct * sub.leverage:.0f}% of margin = 1R). I'll tell you when it is hit."
+        + warn,
+    )
+
+
+async def account_command(update: Update, context: Context) -> None:
+    """``/account 10000``: the account size that ``risk 1%`` in /check is a share of."""
+    args = command_args(context)
+    s = services(context)
+    if not args:
+        user = users.get(s.db, chat_id(update))
+        size = user.account_usd if user else None
+        await reply(update, "No account size set: <code>/account 10000</code>." if size is None
+                    else f"Account size: {html.escape(fmt.usd(size))}.")  # fmt: skip
+        return
+    try:
+        if len(args) != 1:
+            raise InputError("give one amount in USD")
+        size = parse_number(args[0], "the account size")
+        if not (math.isfinite(size) and 0 < size <= MAX_SIZE_USD):
+            raise InputError("the account size must be a positive amount in USD")
+    except InputError as e:
+        await reject(update, "account", str(e))
+        return
+    register(update, context)
+    users.update(s.db, chat_id(update), account_usd=size)
+    example = "<code>/check BTC long 116000 20 risk 1%</code>"
+    await reply(
+        update, f"Account size set to {html.escape(fmt.usd(size))}. {example} sizes for 1% of it."
+    )
+
+
+async def _one_symbol(update: Update, context: Context, command: str) -> str | None:
     """The single SYMBOL argument of ``command``, or None after telling the user what is wrong."""
     args = command_args(context)
     try:
@@ -192,9 +338,7 @@ def _rule(text: str) -> str:
     return key
 
 
-def alerts_view(
-    context: Context, chat_id: int
-) -> tuple[str, InlineKeyboardMarkup]:
+def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
     mine = alert_settings.for_chat(services(context).db, chat_id)
     lines = ["<b>Alert rules</b> (tap to switch: on → silent → off)"]
     rows = []
@@ -265,21 +409,15 @@ async def digest_command(update: Update, context: Context) -> None:
     await reply(update, f"4-hourly digest {'on' if args[0] == 'on' else 'off'}.")
 
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-
-
 async def quiet_command(update: Update, context: Context) -> None:
     args = command_args(context)
     try:
-        if len(args) != 1:
+        if not args:
             raise InputError("give one range like 23:00-07:00, or off")
-        if args[0].lower() == "off":
+        if len(args) == 1 and args[0].lower() == "off":
             start = end = None
         else:
-            parts = args[0].split("-")
-            if len(parts) != 2 or not all(_HHMM.match(p) for p in parts) or parts[0] == parts[1]:
-                raise InputError("quiet hours look like 23:00-07:00 (24-hour clock, your zone)")
-            start, end = parts
+            start, end = parse_quiet(" ".join(args))
     except InputError as e:
         await reject(update, "quiet", str(e))
         return
@@ -298,21 +436,16 @@ async def quiet_command(update: Update, context: Context) -> None:
         )
 
 
-_DURATION = re.compile(r"^(\d{1,4})(m|h|d)$")
-
-
 async def mute_command(update: Update, context: Context) -> None:
     args = [a.lower() for a in command_args(context)]
+    typed = " ".join(args)
     try:
-        if len(args) != 1:
+        if not args:
             raise InputError("give a duration like 30m, 2h or 1d, or off")
-        if args[0] == "off":
+        if typed == "off":
             until = None
         else:
-            m = _DURATION.match(args[0])
-            if not m:
-                raise InputError("a duration looks like 30m, 2h or 1d")
-            minutes = int(m.group(1)) * {"m": 1, "h": 60, "d": 1440}[m.group(2)]
+            minutes = parse_duration(typed)
             if not 0 < minutes <= 30 * 1440:
                 raise InputError("mute for between 1 minute and 30 days")
             until = services(context).clock.now_ms() + minutes * 60_000
@@ -325,7 +458,7 @@ async def mute_command(update: Update, context: Context) -> None:
     if until is None:
         await reply(update, "Alerts unmuted.")
     else:
-        await reply(update, f"🔕 Alerts muted for {html.escape(args[0])}. /mute off to undo.")
+        await reply(update, f"🔕 Alerts muted for {html.escape(typed)}. /mute off to undo.")
 
 
 async def alert_button(update: Update, context: Context) -> None:

@@ -28,6 +28,14 @@ class CheckError(ValueError):
     """A position that cannot be checked (bad numbers); the message says what is wrong."""
 
 
+class FarEntry(CheckError):
+    """An entry far from the price now: a typo, or a limit entry the trader may confirm."""
+
+
+class AlreadyLiquidated(CheckError):
+    """A position that would be liquidated at the price now."""
+
+
 @dataclass(frozen=True)
 class PositionCheck:
     symbol: str
@@ -47,8 +55,11 @@ class PositionCheck:
     pressure_cluster: Cluster | None
 
 
-def validate_position(symbol: str, side: str, entry: float, leverage: float, price: float) -> None:
-    """Raise :class:`CheckError` with a trader-readable reason for impossible positions."""
+def validate_position(
+    symbol: str, side: str, entry: float, leverage: float, price: float, far_ok: bool = False
+) -> None:
+    """Raise :class:`CheckError` with a trader-readable reason for impossible positions
+    (:class:`FarEntry` for an entry far from price, unless ``far_ok``)."""
     if side not in ("long", "short"):
         raise CheckError("side must be long or short")
     if not math.isfinite(entry) or entry <= 0:
@@ -57,19 +68,28 @@ def validate_position(symbol: str, side: str, entry: float, leverage: float, pri
     if not math.isfinite(leverage) or leverage < 1 or leverage > cap:
         raise CheckError(f"leverage must be between 1 and {cap:g} for {symbol.split('/')[0]}")
     away = abs(entry / price - 1) * 100
-    if away > MAX_ENTRY_DISTANCE_PCT:
-        raise CheckError(
+    if away > MAX_ENTRY_DISTANCE_PCT and not far_ok:
+        raise FarEntry(
             f"entry {fmt.price(entry)} is {away:.0f}% away from the price now "
             f"({fmt.price(price)}); check the number"
         )
 
 
 def check_position(
-    r: MapReport, side: str, entry: float, leverage: float, size_usd: float | None = None
-) -> PositionCheck:
-    """Everything the pre-trade check says, computed from one report."""
-    validate_position(r.symbol, side, entry, leverage, r.price)
+    r: MapReport, side: str, entry: float, leverage: float, size_usd: float | None = None,
+    far_ok: bool = False,
+) -> PositionCheck:  # fmt: skip
+    """Everything the pre-trade check says, computed from one report. A position that would
+    already be liquidated at the report's price is refused (:class:`AlreadyLiquidated`)."""
+    validate_position(r.symbol, side, entry, leverage, r.price, far_ok)
     lp = position_liquidation_price(r.symbol, entry, leverage, side, size_usd)
+    if (side == "long" and lp >= r.price) or (side == "short" and lp <= r.price):
+        where = "above" if side == "long" else "below"
+        raise AlreadyLiquidated(
+            f"a {side} at {fmt.price(entry)} x{leverage:g} would already be liquidated: its "
+            f"liquidation price {fmt.price(lp)} is {where} the price now {fmt.price(r.price)} "
+            f"({fmt.when(r.liq.as_of, pattern='%H:%M %Z')}). Nothing was stored"
+        )
     own = check_own_liquidation(lp, side, r.clusters)
     stop = suggest_stop(r.clusters, side, entry)
     opposing = r.clusters.below if side == "long" else r.clusters.above
@@ -113,7 +133,48 @@ def _cluster(c: Cluster, price: float, proxy: bool = False) -> str:
     )
 
 
-def check_html(c: PositionCheck, r: MapReport) -> str:
+@dataclass(frozen=True)
+class SizeAdvice:
+    risk_usd: float
+    stop: float
+    stop_distance_pct: float  # from entry
+    max_notional: float  # the size whose loss at the stop is the risk
+    max_leverage: float | None  # set when the stop sits past the liquidation at this leverage
+
+
+def size_advice(c: PositionCheck, risk_usd: float) -> SizeAdvice | None:
+    """Seed 001 step 3: keep the stop beyond the cluster and reduce the size instead."""
+    if c.stop is None or c.stop_distance_pct is None or c.stop_distance_pct <= 0:
+        return None
+    d = c.stop_distance_pct
+    past = (c.side == "long" and c.stop <= c.liquidation_price) or (
+        c.side == "short" and c.stop >= c.liquidation_price
+    )
+    # the liquidation sits about 1/leverage away, minus maintenance: keep a 20% margin
+    cap = max(1.0, math.floor(80 / d)) if past else None
+    return SizeAdvice(risk_usd, c.stop, d, risk_usd / (d / 100), cap)
+
+
+def size_html(a: SizeAdvice, c: PositionCheck, label: str) -> str:
+    e = html.escape
+    lev = a.max_leverage if a.max_leverage is not None else c.leverage
+    text = (
+        f"Size for your risk ({e(label)}): at most <b>{e(fmt.usd(a.max_notional))}</b> notional "
+        f"({e(fmt.usd(a.max_notional / lev))} margin at x{lev:g}): the stop at "
+        f"{e(fmt.price(a.stop))} ({a.stop_distance_pct:.2f}% away) then loses "
+        f"{e(fmt.usd(a.risk_usd))}."
+    )
+    if a.max_leverage is not None:
+        text += (
+            f" At x{c.leverage:g} the liquidation comes before that stop: use "
+            f"x{a.max_leverage:g} or less."
+        )
+    return text
+
+
+def check_html(
+    c: PositionCheck, r: MapReport, advice: SizeAdvice | None = None, risk_label: str = ""
+) -> str:
     """The pre-trade check as Telegram HTML (every number and symbol escaped)."""
     e = html.escape
     base = c.symbol.split("/")[0]
@@ -122,7 +183,8 @@ def check_html(c: PositionCheck, r: MapReport) -> str:
     proxy = r.liq.model == MODEL_VOLUME_PROXY
     lines = [
         f"<b>{e(base)} {e(c.side)} {e(fmt.price(c.entry))} x{c.leverage:g}</b> "
-        f"(price now {e(fmt.price(c.price))}, {e(r.window)} map)",
+        f"(price now {e(fmt.price(c.price))} at {e(fmt.when(r.liq.as_of, pattern='%H:%M %Z'))}, "
+        f"{e(r.window)} map)",
         f"Liquidation: <b>{e(fmt.price(c.liquidation_price))}</b> "
         f"({e(fmt.pct(lp_dist))} from entry)",
         f"Fuel ratio: <b>{e(fmt.ratio(c.fuel_ratio))}</b>, {e(_lfr_words(c.fuel_ratio))}",
@@ -136,10 +198,13 @@ def check_html(c: PositionCheck, r: MapReport) -> str:
             f"Suggested stop: <b>{e(fmt.price(c.stop))}</b> ({c.stop_distance_pct:.2f}% from "
             "entry), just beyond the nearest cluster that would cascade against you"
         )
-        if (c.side == "long" and c.stop <= c.liquidation_price) or (
+        past = (c.side == "long" and c.stop <= c.liquidation_price) or (
             c.side == "short" and c.stop >= c.liquidation_price
-        ):
+        )
+        if past and advice is None:
             lines.append("⚠️ That stop is past your liquidation price: lower the leverage.")
+    if advice is not None:
+        lines.append(size_html(advice, c, risk_label))
     if c.own_lp_status != "clear" and c.own_lp_cluster is not None:
         where = "inside" if c.own_lp_status == "inside" else "just past"
         lines.append(

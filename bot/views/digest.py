@@ -49,6 +49,14 @@ def symbol_block(
     for s in subs:
         if s.kind != "position" or s.side is None or s.entry is None:
             continue
+        if s.liquidated:  # a dead position gets no numbers that read like advice
+            lines.append(
+                e(
+                    f"  #{s.id} {s.side} {fmt.price(s.entry)} x{s.leverage:g}: liquidated at "
+                    f"~{fmt.price(s.liquidation_price)}; /close {s.id} clears it"
+                )
+            )
+            continue
         now_lfr = fuel_ratio(r.liq, s.side, r.band_pct)
         then = s.entry_snapshot.get("lfr")
         worse = " ⚠️" if then is not None and then >= 1.0 and now_lfr < 1.0 else ""

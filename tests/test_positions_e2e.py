@@ -1,0 +1,242 @@
+"""Positions that tell the truth, end to end on the replayed 2025-10-10 cascade: the real bot,
+its passes, the fake Bot API and a real SQLite file. A long at 116,000 x20 (liquidation
+110,642.6) dies in the 21:10 candle (low 109,069.0): one message says so, nothing advises it
+afterwards, /close gives PnL and the note, and the follow-up comes 4 h (replayed) later."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.pipeline.digest_pass import queue_digest
+from bot.telegram.jobs import send_due
+from storage import open_db, outbox, subscriptions, users
+from tests.bot_harness import BotHarness
+from tests.fakes.telegram_api import FakeTelegram
+from tests.test_alerts_e2e import at, step
+
+CHAT = 9191
+HOUR = 3_600_000
+TABLES = ("subscriptions", "outbox", "alert_state")
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Iterator[BotHarness]:
+    with BotHarness(tmp_path / "pos.db", at=at("20:00"), tick_seconds=3600) as harness:
+        yield harness
+
+
+def ask(bot: BotHarness, text: str, chat: int = CHAT, timeout: float = 30) -> str:
+    """The user sends ``text``; the first message the bot sends after it."""
+    before = len(bot.fake.messages(chat, include_edits=False))
+    bot.run(bot.fake.user_sends(chat, text, user_id=chat, first_name="Ana"))
+    deadline = time.monotonic() + timeout
+    while len(sent := bot.fake.messages(chat, include_edits=False)) <= before:
+        assert time.monotonic() < deadline, f"no reply to {text!r}"
+        time.sleep(0.02)
+    return sent[before].text or ""
+
+
+def press(bot: BotHarness, data: str, chat: int = CHAT, timeout: float = 30) -> str:
+    """The user presses a button of the bot's last message; the bot's next message or edit."""
+    last = bot.fake.messages(chat, include_edits=False)[-1]
+    before = len(bot.fake.messages(chat))
+    bot.run(bot.fake.user_presses(chat, last.message_id, data, user_id=chat))
+    deadline = time.monotonic() + timeout
+    while len(sent := bot.fake.messages(chat)) <= before:
+        assert time.monotonic() < deadline, f"nothing after pressing {data!r}"
+        time.sleep(0.02)
+    return sent[before].text or ""
+
+
+def texts(bot: BotHarness, chat: int = CHAT) -> list[str]:
+    return [m.text or "" for m in bot.fake.messages(chat, include_edits=False)]
+
+
+def counts(bot: BotHarness) -> dict[str, int]:
+    db = bot.services.db  # type: ignore[union-attr]
+    return {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
+
+
+def test_liquidated_long_is_told_once_and_never_advised_again(bot: BotHarness) -> None:
+    assert "Watching position" in ask(bot, "/open BTC long 116000 20 10000")
+    step(bot, at("21:40"))
+    dead = [t for t in texts(bot) if "liquidated at" in t]
+    assert dead == [
+        "💀 #1 BTC long x20 liquidated at ~110,642.6 (low 109,069.0, 21:10 UTC)\n"
+        "Loss: your margin (-100%), about $500 on a $10K position.\n"
+        "I give no more advice for it. /close 1 clears it, with the post-trade note."
+    ]
+    after = len(texts(bot))
+    step(bot, at("23:00"))  # the rebound: rules that would fire for a live long stay quiet
+    assert texts(bot)[after:] == []
+
+    shown = ask(bot, "/positions")
+    assert "liquidated at ~110,642.6" in shown and "/close 1" in shown
+    assert "Fuel ratio" not in shown and "away)" not in shown
+    s = bot.services
+    assert s is not None
+    user = users.get(s.db, CHAT)
+    assert user is not None
+    assert bot.run(queue_digest(s, user, bot.clock.now, slot="t", quiet_ok=True))
+    bot.run(send_due(s, bot.app.bot, bot.clock.now))
+    digest = [t for t in texts(bot) if t.startswith("Digest ")][-1]
+    assert "#1 long 116,000.0 x20: liquidated at ~110,642.6; /close 1 clears it" in digest
+    assert "LFR" not in digest.split("#1", 1)[1]
+
+    closed = ask(bot, "/close 1")
+    assert closed.startswith("Closed #1 BTC long 116,000.0 x20 at 110,642.6 (2025-10-10 21:10")
+    assert "PnL: -100.00% of margin, -4.62% of price, -$500" in closed
+    assert "range 109,069.0 - " in closed and "Estimated liquidations price ran through" in closed
+    assert "Liquidation cascade?" in closed and "look back at this exit in 4 h" in closed
+    assert subscriptions.open_for_chat(s.db, CHAT) == []
+
+    closed_at = bot.clock.now
+    step(bot, closed_at + 4 * HOUR - 5 * 60_000, every=30 * 60_000)
+    assert not [t for t in texts(bot) if "after your exit" in t]
+    step(bot, closed_at + 4 * HOUR + 5 * 60_000)
+    follow = [t for t in texts(bot) if "after your exit" in t]
+    assert len(follow) == 1, follow
+    head = "🔁 4 h after your exit from #1 BTC long 116,000.0 x20 at 110,642.6"
+    assert follow[0].startswith(head)
+    assert "Price now" in follow[0] and "range since" in follow[0]
+
+
+def test_check_reads_positions_as_traders_type_them(bot: BotHarness) -> None:
+    plain = ask(bot, "/check BTC long 116000 20")
+    assert plain.startswith("BTC long 116,000.0 x20 (price now 116,605.3 at 20:00 UTC, 1d map)")
+    for typed in (
+        "/check btc 20x long 116k",
+        "/check BTC buy $116,000 x20",
+        "/check long btc 116,000 20X",
+    ):
+        assert ask(bot, typed) == plain, typed
+
+
+def test_already_liquidated_positions_are_refused_and_nothing_is_stored(bot: BotHarness) -> None:
+    before = counts(bot)
+    short = ask(bot, "/open BTC short 60000 10")
+    assert short.startswith("⚠️ a short at 60,000.0 x10 would already be liquidated")
+    assert "price now 116,605.3 (20:00 UTC)" in short
+    step(bot, at("21:20"), every=20 * 60_000)  # price 103,441.3 after the first wave
+    long = ask(bot, "/open BTC long 116000 20")
+    assert "would already be liquidated" in long and "Nothing was stored" in long
+    assert "would already be liquidated" in ask(bot, "/check btc 20x long 116k")
+    assert counts(bot) == before
+
+
+def test_far_limit_entry_is_confirmed_with_a_button(bot: BotHarness) -> None:
+    reply = ask(bot, "/open BTC long 50000 5")
+    assert reply.startswith("⚠️ entry 50,000.0 is 57% away") and "confirm with the button" in reply
+    assert counts(bot)["subscriptions"] == 0
+    assert "Watching position" in press(bot, "openfar|BTC long 50000 5")
+    assert counts(bot)["subscriptions"] == 1
+
+
+def test_stop_hit_gives_pnl_r_multiple_and_note(bot: BotHarness) -> None:
+    ask(bot, "/open BTC long 116000 10 5000")
+    reply = ask(bot, "/stop 1 113000")
+    assert reply.startswith("🛑 Stop of #1 at 113,000.0 (2.59% from entry, 26% of margin = 1R)")
+    step(bot, at("21:40"))
+    out = [t for t in texts(bot) if t.startswith("🛑 Stopped out")]
+    assert len(out) == 1, out
+    assert "at 113,000.0" in out[0] and "R multiple: -1.00R (stop 113,000.0)" in out[0]
+    assert "PnL: -25.86% of margin, -2.59% of price, -$129" in out[0]
+    assert not [t for t in texts(bot) if "liquidated at" in t]  # the stop came first
+    sub = subscriptions.get(bot.services.db, 1)  # type: ignore[union-attr]
+    assert sub is not None and sub.status == "stopped" and sub.closed_at is not None
+    assert sub.followup_due == sub.exit_at + 4 * HOUR  # type: ignore[operator]
+
+
+def test_plain_messages_and_zones_get_a_helpful_reply(bot: BotHarness) -> None:
+    assert "Did you mean /map btc?" in ask(bot, "map btc")
+    assert "Did you mean /map BTC?" in ask(bot, "btc")
+    assert "Did you mean /check BTC long 116000 20?" in ask(bot, "👉 /check BTC long 116000 20")
+    assert "/help" in ask(bot, "hi")
+    assert "Time zone set to Europe/Berlin" in ask(bot, "/tz berlin")
+    assert "Time zone set to CET" in ask(bot, "/tz CET")
+    assert "Time zone set to Etc/GMT-3" in ask(bot, "/tz +3")
+    assert "Which zone did you mean" in ask(bot, "/tz berlinn")
+    assert "Time zone set to Europe/Berlin" in press(bot, "tz|Europe/Berlin")
+    assert "Quiet hours 23:00-07:00" in ask(bot, "/quiet 23-7")
+    assert "muted for 2 hours" in ask(bot, "/mute 2 hours")
+
+
+def test_size_advice_from_account_and_risk(bot: BotHarness) -> None:
+    assert "⚠️ set your account size" in ask(bot, "/check BTC long 116000 20 risk 1%")
+    assert "Account size set to $10K" in ask(bot, "/account 10k")
+    pct = ask(bot, "/check BTC long 116000 20 risk 1%")
+    usd = ask(bot, "/check BTC long 116000 20 risk 100")
+    assert "Size for your risk ($100 = 1% of your account): at most $1.62K notional" in pct
+    assert "Size for your risk ($100): at most $1.62K notional" in usd
+    assert "use x12 or less" in pct  # the 6.16% stop sits past a x20 liquidation
+    assert "lower the leverage" not in pct
+
+
+def _start_bot(fake: FakeTelegram, db: Path) -> subprocess.Popen[bytes]:
+    env = dict(
+        os.environ,
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.url,
+        LIQBOT_DB_PATH=str(db),
+        LIQBOT_MARKET_SOURCE="demo",
+        LIQBOT_REPLAY_START="2025-10-10T21:00:00Z",
+        LIQBOT_REPLAY_SPEED="600",
+        LIQBOT_TICK_SECONDS="0.2",
+        LIQBOT_DIGEST_HOURS="0",
+    )
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_path: Path) -> None:
+    db_path = tmp_path / "kill.db"
+    db = open_db(db_path)
+    users.register(db, CHAT, CHAT, "Kim", 0)
+    t0 = at("20:55")
+    sub = subscriptions.open_position(
+        db, CHAT, "BTC/USDT:USDT", "long", 116000.0, 20.0, None, 110642.57, {}, t0, checked_to=t0
+    )
+    subscriptions.set_muted(db, sub.id, True)  # no rule alerts; the liquidation still comes
+
+    def liquidations() -> list[str]:
+        return [m.text or "" for m in fake.messages(CHAT) if "liquidated at" in (m.text or "")]
+
+    def queued() -> bool:
+        return bool(db.execute("select 1 from outbox where dedupe_key = 'fate:1'").fetchone())
+
+    with FakeTelegram() as fake:
+        fake.inject_server_error(method="sendMessage", count=10_000)
+        first = _start_bot(fake, db_path)
+        try:
+            _wait(queued)  # detected and queued, but Telegram refuses to take it
+            _wait(lambda: len([c for c in fake.calls("sendMessage") if c.status == 502]) >= 1)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        assert liquidations() == []
+        fake.clear_faults()
+        second = _start_bot(fake, db_path)
+        try:
+            _wait(lambda: len(liquidations()) >= 1)
+            time.sleep(1.0)  # more ticks replaying the same candles: nothing is sent twice
+        finally:
+            second.terminate()
+            assert second.wait(20) == 0, second.stderr.read() if second.stderr else ""
+    assert len(liquidations()) == 1
+    assert "~110,642.6 (low 109,069.0, 21:10 UTC)" in liquidations()[0]
+    assert outbox.counts(open_db(db_path)) == {"sent": 1}
