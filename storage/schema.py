@@ -176,3 +176,10 @@ def m004_liquidations(db: Database) -> None:
         },
         pk=("venue", "symbol", "start"),
     )
+
+
+@migrations()
+def m005_outbox_keyboard(db: Database) -> None:
+    """Buttons under an alert: the inline keyboard as JSON, rows of [label, callback data]
+    (NULL: no buttons)."""
+    _t(db, "outbox").add_column("keyboard", str)
