@@ -119,6 +119,26 @@ def market_line(m: SymbolMetrics, e: AlertEvent, cluster: Cluster | None) -> str
     return ""
 
 
+def title(m: SymbolMetrics, e: AlertEvent) -> str:
+    """What happened, in a few words, for the headline."""
+    c = e.cluster
+    if e.rule == CLUSTER_EDGE and c is not None:
+        return f"price {m.edge_distance_pct(c):.2f}% from a {c.side} cluster {_where(m, c)}"
+    if e.rule == OI_DROP:
+        return f"open interest {pct((m.oi_change or 0.0) * 100, digits=1)} in 4 h"
+    if e.rule == FUNDING_EXTREME:
+        return f"funding {funding(m.funding)} per 8h"
+    if e.rule == SQUEEZE:
+        return f"{'short' if e.key == 'short_squeeze' else 'long'}-squeeze setup"
+    if e.rule == ASYMMETRY:
+        return f"imbalance {imbalance(m.asymmetry)}"
+    if e.rule == LFR_DEGRADED:
+        return f"fuel ratio of #{e.sub_id} fell below {e.threshold:g}"
+    if e.rule == OWN_LP_IN_CLUSTER:
+        return f"liquidation of #{e.sub_id} sits in a large cluster"
+    return e.rule
+
+
 def position_head(m: SymbolMetrics, subs: Subscriptions, i: int) -> str:
     """'#3 long x20: liq 110,642.6 is 1.2% below, inside the 109.3-109.9K cluster'."""
     side = LONG if subs.side[i] > 0 else "short"
@@ -212,7 +232,11 @@ def group_events(
     for chat, evs in by_chat.items():
         evs = sorted(evs, key=lambda e: (URGENCY.index(e.rule), e.sub_id))
         zone = zones.get(chat, "UTC")
-        head = f"<b>{esc(m.symbol)} {price(m.price)}</b> · {local_time(now_ms, zone)}"
+        what = title(m, evs[0])
+        others = len({(e.rule, e.key) for e in evs}) - 1
+        more = f" (+{others} more)" if others > 0 else ""
+        when = f"{price(m.price)} · {local_time(now_ms, zone)}"
+        head = f"<b>{esc(m.symbol)}: {what}</b>{more}\n{when}"
         lines = [head]
         seen: set[tuple[str, str]] = set()
         for e in evs:
