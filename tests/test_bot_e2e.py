@@ -75,7 +75,7 @@ def test_check_reads_like_a_trader_would(bot: BotHarness) -> None:
     assert "BTC long 116,000.0 x20" in text
     lp = float(re.search(r"Liquidation: ([\d,.]+)", text).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert lp == pytest.approx(116_000 * (1 - 1 / 20) / (1 - 0.004), rel=1e-6)
-    assert "Fuel ratio" in text and "Risk score" in text
+    assert "Fuel ratio" in text and "Market risk" in text and "Position risk" in text
     assert "Suggested stop" in text and "Shorts above" in text and "Longs below" in text
     short = bot.send(CHAT, "/check BTCUSDT short 117000 10").text or ""
     assert "BTC short 117,000.0 x10" in short

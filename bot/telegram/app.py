@@ -32,7 +32,13 @@ from bot.settings import ConfigError, Settings
 from bot.telegram import handlers, jobs, trade_handlers
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
-from bot.telegram.keyboards import ALERT_PATTERN, HELP_PATTERN, MAP_PATTERN, POSITION_PATTERN
+from bot.telegram.keyboards import (
+    ALERT_PATTERN,
+    HELP_PATTERN,
+    MAP_PATTERN,
+    MUTE_PATTERN,
+    POSITION_PATTERN,
+)
 
 log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 16
@@ -138,6 +144,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.help_button, pattern=HELP_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.position_button, pattern=POSITION_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.alert_button, pattern=ALERT_PATTERN))
+    app.add_handler(CallbackQueryHandler(trade_handlers.mute_button, pattern=MUTE_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_error_handler(handlers.on_error)

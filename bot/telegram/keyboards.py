@@ -11,6 +11,7 @@ MAP_PATTERN = r"^map\|"
 HELP_PATTERN = r"^help$"
 POSITION_PATTERN = r"^pos\|"
 ALERT_PATTERN = r"^alert\|"
+MUTE_PATTERN = r"^mute\|"
 
 
 def map_keyboard(symbol: str, window: str) -> InlineKeyboardMarkup:

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
 from bot.parsing import InputError, parse_number
+from bot.pipeline.alert_pass import MIN_CLUSTER
 from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.common import (
     chat_id,
@@ -182,6 +183,33 @@ async def unwatch_command(update: Update, context: Context) -> None:
     await reply(update, f"Stopped watching <b>{base}</b>.")
 
 
+_AMOUNT = re.compile(r"^\$?(\d+(?:\.\d+)?)([kmb]?)$", re.IGNORECASE)
+
+
+def _amount(text: str) -> float:
+    """'5M', '$500k', '2.5B', '0' -> USD."""
+    m = _AMOUNT.match(text.strip().replace(",", ""))
+    if not m:
+        raise InputError("give an amount like 5M, 500K or 0 (no minimum)")
+    value = float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}[m.group(2).lower()]
+    if value > 1e12:
+        raise InputError("the minimum must be at most 1000B")
+    return value
+
+
+async def _set_min_cluster(update: Update, context: Context, chat: int, text: str) -> None:
+    """``/alerts set min_cluster 5M``: cluster rules skip clusters under this notional."""
+    try:
+        value = _amount(text)
+    except InputError as e:
+        await reject(update, "alerts", str(e))
+        return
+    register(update, context)
+    alert_settings.set_threshold(services(context).db, chat, MIN_CLUSTER, value)
+    said = "no minimum" if value == 0 else f"at least {fmt.usd(value)}"
+    await reply(update, f"Cluster alerts: {said} per cluster (and a large share of its side).")
+
+
 def _rule(text: str) -> str:
     key = text.strip().lower().replace("-", "_")
     aliases = {"edge": "cluster_edge", "lfr": "lfr_degraded", "oi": "oi_drop",
@@ -212,6 +240,7 @@ def alerts_view(
         rows.append([InlineKeyboardButton(f"{rule.title}: {mode} → {nxt}",
                                           callback_data=f"alert|{rule.name}|{nxt}")])  # fmt: skip
     lines.append("Change a threshold: <code>/alerts set cluster_edge 0.8</code>")
+    lines.append("Only clusters of at least an amount: <code>/alerts set min_cluster 5M</code>")
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -225,6 +254,9 @@ async def alerts_command(update: Update, context: Context) -> None:
     try:
         if args[0].lower() != "set" or len(args) != 3:
             raise InputError("use /alerts, or /alerts set RULE VALUE")
+        if args[1].strip().lower() == MIN_CLUSTER:
+            await _set_min_cluster(update, context, chat, args[2])
+            return
         rule = _rule(args[1])
         value = parse_number(args[2], "the threshold")
         if not (math.isfinite(value) and 0 < value <= 1000):
@@ -365,3 +397,19 @@ async def position_button(update: Update, context: Context) -> None:
     subscriptions.set_muted(services(context).db, sub.id, parts[1] == "mute")
     await query.answer(f"#{sub.id} {'muted' if parts[1] == 'mute' else 'unmuted'}")
     await query.edit_message_reply_markup(position_keyboard(sub.id, parts[1] == "mute"))
+
+
+async def mute_button(update: Update, context: Context) -> None:
+    """``mute|SECONDS`` (the ``Mute 1h`` button under an alert): as ``/mute``."""
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split("|")
+    if len(parts) != 2 or not parts[1].isdigit() or not 0 < int(parts[1]) <= 30 * 86_400:
+        await query.answer("That button has expired.")
+        return
+    register(update, context)
+    s = services(context)
+    seconds = int(parts[1])
+    users.update(s.db, chat_id(update), muted_until=s.clock.now_ms() + seconds * 1000)
+    span = f"{seconds // 3600}h" if seconds >= 3600 else f"{seconds // 60} min"
+    await query.answer(f"🔕 Alerts muted for {span}. /mute off to undo.")

@@ -8,13 +8,16 @@ from dataclasses import dataclass
 
 from bot.views import fmt
 from bot.views.report import MapReport
+from bot.views.summary import is_proxy
 from liqmap import (
     Cluster,
+    PositionRisk,
     check_own_liquidation,
     cluster_pressure,
     fuel_ratio,
     no_trade_warning,
     position_liquidation_price,
+    position_risk,
     suggest_stop,
 )
 from liqmap.brackets import brackets_for, max_leverage
@@ -43,6 +46,7 @@ class PositionCheck:
     no_trade_cluster: Cluster | None
     pressure: float | None
     pressure_cluster: Cluster | None
+    position_risk: PositionRisk | None = None
 
 
 def validate_position(symbol: str, side: str, entry: float, leverage: float, price: float) -> None:
@@ -91,7 +95,19 @@ def check_position(
         no_trade_cluster=no_trade_warning(entry, r.clusters),
         pressure=pressure,
         pressure_cluster=cluster,
+        position_risk=_position_risk(r, side, entry, leverage, lp),
     )
+
+
+def _position_risk(
+    r: MapReport, side: str, entry: float, leverage: float, lp: float
+) -> PositionRisk:
+    funding = r.funding.rate * 8 / r.funding.interval_h if r.funding else None  # per 8 h
+    when = r.as_of
+    return position_risk(
+        r.liq, r.clusters, side, entry, leverage, lp, funding, when.hour, when.weekday(),
+        realised_range=r.risk.range_pct,
+    )  # fmt: skip
 
 
 def _lfr_words(x: float) -> str:
@@ -104,11 +120,29 @@ def _lfr_words(x: float) -> str:
     return "swimming upstream: more fuel against you"
 
 
-def _cluster(c: Cluster, price: float) -> str:
+def _cluster(c: Cluster, price: float, proxy: bool = False) -> str:
+    """A cluster with its amount in the map's units (no ``$`` on a volume-proxy map)."""
     return (
         f"{fmt.price(c.near_edge())}-{fmt.price(c.far_edge())} "
-        f"({fmt.pct(c.distance_pct(price))}, {fmt.usd(c.notional)})"
+        f"({fmt.pct(c.distance_pct(price))}, {fmt.notional(c.notional, proxy)})"
     )
+
+
+def _side(clusters: tuple[Cluster, ...], price: float, proxy: bool) -> str:
+    return "; ".join(_cluster(x, price, proxy) for x in clusters) or "none within range"
+
+
+def risk_lines(c: PositionCheck, r: MapReport) -> list[str]:
+    """'Market risk' (the map around price) and 'Position risk' (this position), each named."""
+    lines = [f"Market risk: <b>{r.risk.total:.0f}/100</b>"]
+    p = c.position_risk
+    if p is not None:
+        lines.append(
+            f"Position risk: <b>{p.total:.0f}/100</b> (liquidation reach {p.reach:.0f}, "
+            f"in a cluster {p.cluster:.0f}, stop past liquidation {p.stop:.0f}, leverage "
+            f"{p.leverage:.0f}, funding {p.funding:.0f}, off-hours {p.session:.0f})"
+        )
+    return lines
 
 
 def check_html(c: PositionCheck, r: MapReport) -> str:
@@ -117,14 +151,15 @@ def check_html(c: PositionCheck, r: MapReport) -> str:
     base = c.symbol.split("/")[0]
     lp_dist = (c.liquidation_price / c.entry - 1) * 100
     below, above = r.nearest(2)
+    proxy = is_proxy(r)
     lines = [
         f"<b>{e(base)} {e(c.side)} {e(fmt.price(c.entry))} x{c.leverage:g}</b> "
         f"(price now {e(fmt.price(c.price))}, {e(r.window)} map)",
         f"Liquidation: <b>{e(fmt.price(c.liquidation_price))}</b> "
         f"({e(fmt.pct(lp_dist))} from entry)",
         f"Fuel ratio: <b>{e(fmt.ratio(c.fuel_ratio))}</b>, {e(_lfr_words(c.fuel_ratio))}",
-        "Shorts above: " + e("; ".join(_cluster(x, c.price) for x in above) or "none within range"),
-        "Longs below: " + e("; ".join(_cluster(x, c.price) for x in below) or "none within range"),
+        "Shorts above: " + e(_side(above, c.price, proxy)),
+        "Longs below: " + e(_side(below, c.price, proxy)),
     ]
     if c.stop is not None and c.stop_distance_pct is not None:
         lines.append(
@@ -138,13 +173,13 @@ def check_html(c: PositionCheck, r: MapReport) -> str:
     if c.own_lp_status != "clear" and c.own_lp_cluster is not None:
         where = "inside" if c.own_lp_status == "inside" else "just past"
         lines.append(
-            f"⚠️ Your liquidation sits {where} the {e(_cluster(c.own_lp_cluster, c.price))} "
+            f"⚠️ Your liquidation sits {where} the {e(_cluster(c.own_lp_cluster, c.price, proxy))} "
             "cluster: a cascade through it would take you with it. Lower the leverage."
         )
     if c.no_trade_cluster is not None:
         lines.append(
             f"⚠️ No-trade buffer: entry is within 0.5% of a major cluster "
-            f"({e(_cluster(c.no_trade_cluster, c.price))}). Expect slippage and wicks; "
+            f"({e(_cluster(c.no_trade_cluster, c.price, proxy))}). Expect slippage and wicks; "
             "wait for price to clear it."
         )
     if c.pressure is not None and c.pressure_cluster is not None:
@@ -153,5 +188,5 @@ def check_html(c: PositionCheck, r: MapReport) -> str:
             f"Cascade pressure to {e(fmt.price(c.pressure_cluster.far_edge()))}: "
             f"{e(fmt.ratio(c.pressure))} ({verdict})"
         )
-    lines.append(f"Risk score: <b>{c.risk_score:.0f}/100</b>")
+    lines += risk_lines(c, r)
     return "\n".join(lines)
