@@ -91,6 +91,10 @@ class AlertConfig:
     if it holds at least this share of its side's notional within the band (and at least the
     user's ``min_cluster``); the smaller ones are noise on the way to the wall.
 
+    ``lfr_cooldown_ms``: the fuel ratio swings through 1.1 and back within the hour in a
+    cascade; after an alert it stays quiet this long even if it re-armed (4 h: on the replayed
+    2025-10-10 a short got it at 21:15 and again at 21:45 with the 30-minute cooldown).
+
     ``lfr_round``: the fuel ratio fires only when it is below the threshold as shown (rounded to
     this many decimals), so a 0.996 never reads "now 1.00 ... (alert below 1)".
 
@@ -114,6 +118,7 @@ class AlertConfig:
     stop_buffer_pct: float = 0.4
     min_share: float = DEFAULT_MIN_SHARE
     lfr_round: int = 2
+    lfr_cooldown_ms: int = 4 * 3_600_000
 
 
 DEFAULT_CONFIG = AlertConfig()
@@ -180,11 +185,19 @@ class _Pass:
         row: FloatArray = self.thr[RULE_INDEX[rule]]
         return row
 
-    def cooled(self, last: IntArray) -> BoolArray:
-        ok: BoolArray = (last == NEVER) | (self.now - last >= self.cfg.cooldown_ms)
+    def cooled(self, last: IntArray, cooldown_ms: int | None = None) -> BoolArray:
+        wait = self.cfg.cooldown_ms if cooldown_ms is None else cooldown_ms
+        ok: BoolArray = (last == NEVER) | (self.now - last >= wait)
         return ok
 
-    def step(self, slot: int, applicable: BoolArray, cond: BoolArray, rearm: BoolArray) -> None:
+    def step(
+        self,
+        slot: int,
+        applicable: BoolArray,
+        cond: BoolArray,
+        rearm: BoolArray,
+        cooldown_ms: int | None = None,
+    ) -> None:
         """Re-arm, then fire, one slot for every subscription (see the module docstring)."""
         rule = SLOTS[slot][0]
         new = self.new
@@ -192,7 +205,8 @@ class _Pass:
         last = new.last_fired_ms[slot]
         mode = self.modes[RULE_INDEX[rule]]
         armed = armed | (applicable & rearm & ~cond)
-        fire = applicable & cond & armed & self.cooled(last) & (mode != MODE_OFF) & ~self.muted
+        cooled = self.cooled(last, cooldown_ms)
+        fire = applicable & cond & armed & cooled & (mode != MODE_OFF) & ~self.muted
         new.armed[slot] = armed & ~fire
         new.last_fired_ms[slot] = np.where(fire, self.now, last)
         new.episode[slot] += fire
@@ -304,7 +318,8 @@ class _Pass:
         entry = self.subs.entry_lfr
         applicable = self.is_position & (entry >= t)  # NaN entry LFR: never
         shown = np.round(lfr, self.cfg.lfr_round)  # never "1.00 ... (alert below 1)"
-        self.step(slot, applicable, shown < t, lfr >= self.cfg.lfr_rearm_factor * t)
+        rearm = lfr >= self.cfg.lfr_rearm_factor * t
+        self.step(slot, applicable, shown < t, rearm, self.cfg.lfr_cooldown_ms)
 
     def oi_drop(self) -> None:
         change = self.m.oi_change

@@ -400,16 +400,32 @@ async def position_button(update: Update, context: Context) -> None:
 
 
 async def mute_button(update: Update, context: Context) -> None:
-    """``mute|SECONDS`` (the ``Mute 1h`` button under an alert): as ``/mute``."""
+    """``mute|SECONDS`` (the ``Mute 1h`` button under an alert): as ``/mute``; ``mute|0``
+    unmutes. The pressed button turns into its opposite."""
     query = update.callback_query
     assert query is not None
     parts = (query.data or "").split("|")
-    if len(parts) != 2 or not parts[1].isdigit() or not 0 < int(parts[1]) <= 30 * 86_400:
+    if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) > 30 * 86_400:
         await query.answer("That button has expired.")
         return
     register(update, context)
     s = services(context)
     seconds = int(parts[1])
-    users.update(s.db, chat_id(update), muted_until=s.clock.now_ms() + seconds * 1000)
+    until = s.clock.now_ms() + seconds * 1000 if seconds else None
+    users.update(s.db, chat_id(update), muted_until=until)
     span = f"{seconds // 3600}h" if seconds >= 3600 else f"{seconds // 60} min"
-    await query.answer(f"🔕 Alerts muted for {span}. /mute off to undo.")
+    await query.answer(f"🔕 Alerts muted for {span}." if seconds else "🔔 Alerts unmuted.")
+    markup = getattr(query.message, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        flipped = [
+            [
+                InlineKeyboardButton("🔔 Unmute", callback_data="mute|0")
+                if b.callback_data == query.data and seconds
+                else InlineKeyboardButton("🔕 Mute 1h", callback_data="mute|3600")
+                if b.callback_data == query.data
+                else b
+                for b in row
+            ]
+            for row in markup.inline_keyboard
+        ]
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(flipped))
