@@ -44,7 +44,7 @@ def test_map_sends_a_png_with_summary_and_buttons(bot: BotHarness) -> None:
     assert reply.photo[:8] == PNG_MAGIC
     caption = reply.text or ""
     assert "BTC/USDT:USDT 1d" in caption and "116,605.3" in caption
-    assert "Shorts above" in caption and "Longs below" in caption and "Risk" in caption
+    assert "Shorts above" in caption and "Longs below" in caption and "Market risk" in caption
     data = {b["callback_data"] for b in reply.buttons}
     assert {"map|BTC|1d", "map|BTC|7d", "map|BTC|30d"} <= data
 
