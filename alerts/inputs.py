@@ -20,7 +20,7 @@ from alerts.catalogue import (
     WATCH,
 )
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
-from liqmap.metrics import asymmetry, band_totals, fuel_ratio
+from liqmap.metrics import DEFAULT_MIN_SHARE, asymmetry, band_share, band_totals, fuel_ratio
 from liqmap.model import MODEL_VOLUME_PROXY, LiqMap
 
 FloatArray = npt.NDArray[np.float64]
@@ -116,6 +116,25 @@ class SymbolMetrics:
         dists = [self.edge_distance_pct(c) for c in self.side_clusters(side)]
         return min(dists, default=math.inf)
 
+    def band_share(self, c: Cluster) -> float:
+        """The cluster's share of its side's notional within the band (``inf`` when the band
+        holds none of that side, or the totals are unknown: then every cluster counts)."""
+        if self.long_below is None or self.short_above is None:
+            return math.inf
+        return band_share(c, self.long_below, self.short_above)
+
+    def large_clusters(
+        self, side: str, min_share: float = DEFAULT_MIN_SHARE
+    ) -> tuple[Cluster, ...]:
+        """The clusters of ``side`` holding at least ``min_share`` of their side within the band
+        (significant: the only ones the cluster rules alert on), nearest first."""
+        return tuple(c for c in self.side_clusters(side) if self.band_share(c) >= min_share)
+
+    def largest(self, side: str) -> Cluster | None:
+        """The largest cluster of ``side`` (by notional)."""
+        own = self.side_clusters(side)
+        return max(own, key=lambda c: c.notional) if own else None
+
     def map_clusters(self) -> MapClusters:
         """``clusters`` as liqmap's below/above view (for ``suggest_stop``)."""
         return MapClusters(self.side_clusters(LONG), self.side_clusters(SHORT))
@@ -182,6 +201,8 @@ class Subscriptions:
     - ``muted_until_ms``: 0 when not muted.
     - ``in_quiet_hours``: the caller's verdict for now in the user's zone; ``hold_in_quiet``:
       the user's quiet-hours policy (True: hold until they end; False: send silently).
+    - ``min_cluster``: the user's minimum cluster notional (``/alerts set min_cluster 5M``) for
+      the cluster rules, 0 for none (on top of the engine's share of the side).
     """
 
     sub_id: IntArray
@@ -197,6 +218,7 @@ class Subscriptions:
     muted_until_ms: IntArray
     in_quiet_hours: BoolArray
     hold_in_quiet: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    min_cluster: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
         n = int(np.asarray(self.sub_id).shape[0])
@@ -212,6 +234,9 @@ class Subscriptions:
         hold = np.asarray(self.hold_in_quiet, dtype=np.bool_)
         set_(self, "hold_in_quiet", np.zeros(n, dtype=np.bool_) if hold.size == 0 else hold)
         _column(self.hold_in_quiet, np.bool_, n, "hold_in_quiet")
+        floor = np.nan_to_num(np.asarray(self.min_cluster, dtype=np.float64))
+        set_(self, "min_cluster", np.zeros(n) if floor.size == 0 else floor)
+        _column(self.min_cluster, np.float64, n, "min_cluster")
         thresholds = np.asarray(self.thresholds, dtype=np.float64)
         modes = np.asarray(self.modes, dtype=np.int8)
         shape = (n, len(RULES))
@@ -253,6 +278,7 @@ class Subscriptions:
             muted_until_ms=self.muted_until_ms[idx],
             in_quiet_hours=self.in_quiet_hours[idx],
             hold_in_quiet=self.hold_in_quiet[idx],
+            min_cluster=self.min_cluster[idx],
         )
 
     @classmethod
@@ -261,7 +287,8 @@ class Subscriptions:
         ``chat_id``, ``kind`` ("position"/"watch"), and optionally ``side`` ("long"/"short"),
         ``entry``, ``leverage``, ``liquidation_price``, ``entry_lfr``, ``thresholds``
         ({rule: value}), ``modes`` ({rule: "off"/"on"/"silent"}), ``muted_until_ms``,
-        ``in_quiet_hours``, ``hold_in_quiet``. Missing values take their defaults."""
+        ``in_quiet_hours``, ``hold_in_quiet``, ``min_cluster``. Missing values take their
+        defaults."""
         recs = list(records)
         n = len(recs)
         thresholds = np.full((n, len(RULES)), np.nan)
@@ -294,4 +321,5 @@ class Subscriptions:
             muted_until_ms=np.array([int(r.get("muted_until_ms") or 0) for r in recs]),
             in_quiet_hours=np.array([bool(r.get("in_quiet_hours")) for r in recs], dtype=bool),
             hold_in_quiet=np.array([bool(r.get("hold_in_quiet")) for r in recs], dtype=bool),
+            min_cluster=np.array([float(r.get("min_cluster") or 0.0) for r in recs]),
         )

@@ -63,6 +63,7 @@ from alerts.inputs import Subscriptions, SymbolMetrics
 from alerts.state import NEVER, AlertState
 from alerts.text import MessageContext, SubView, render
 from liqmap.clusters import LONG, SHORT, Cluster
+from liqmap.metrics import DEFAULT_MIN_SHARE
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -86,6 +87,17 @@ class AlertConfig:
       ``own_lp_rearm_factor * t`` past its far edge and ``(factor - 1) * t`` before its near
       edge.
 
+    ``min_share``: significance. A cluster takes part in cluster edge, squeeze and own LP only
+    if it holds at least this share of its side's notional within the band (and at least the
+    user's ``min_cluster``); the smaller ones are noise on the way to the wall.
+
+    ``lfr_cooldown_ms``: the fuel ratio swings through 1.1 and back within the hour in a
+    cascade; after an alert it stays quiet this long even if it re-armed (4 h: on the replayed
+    2025-10-10 a short got it at 21:15 and again at 21:45 with the 30-minute cooldown).
+
+    ``lfr_round``: the fuel ratio fires only when it is below the threshold as shown (rounded to
+    this many decimals), so a 0.996 never reads "now 1.00 ... (alert below 1)".
+
     ``funding_p95_floor``: the "beyond its 30-day 95th percentile" branch of the funding rule
     also needs abs(funding) >= this x the threshold, so a calm month (p95 at the 0.01%
     baseline) does not make ordinary funding an alert and the user's threshold still matters.
@@ -104,6 +116,9 @@ class AlertConfig:
     cluster_match_pct: float = 0.15  # over one 0.1% bucket, under liqmap's 0.2% merge gap
     zone_track_pct: float = 0.5  # follow a matched cluster once an edge moved this much
     stop_buffer_pct: float = 0.4
+    min_share: float = DEFAULT_MIN_SHARE
+    lfr_round: int = 2
+    lfr_cooldown_ms: int = 4 * 3_600_000
 
 
 DEFAULT_CONFIG = AlertConfig()
@@ -125,6 +140,8 @@ class AlertEvent:
     held: bool
     text: str
     at_ms: int
+    cluster: Cluster | None = None  # the cluster it fired on (cluster edge, own LP)
+    threshold: float = math.nan  # the subscription's threshold for the rule
 
 
 class _Pass:
@@ -151,6 +168,16 @@ class _Pass:
         self.slot_cluster: dict[int, Cluster] = {}  # cluster-edge slot -> the cluster in it
         self.lp_cluster: list[Cluster] = []  # own-LP hit index -> cluster
         self.lp_hit = np.full(self.n, -1, dtype=np.int64)
+        self.min_cluster = subs.min_cluster
+
+    def large(self, side: str) -> tuple[Cluster, ...]:
+        """The significant clusters of ``side``, nearest first (see ``AlertConfig.min_share``)."""
+        return self.m.large_clusters(side, self.cfg.min_share)
+
+    def big_enough(self, c: Cluster) -> BoolArray:
+        """Per subscription: the cluster passes the user's ``min_cluster``."""
+        ok: BoolArray = c.notional >= self.min_cluster
+        return ok
 
     # -- shared mechanics ---------------------------------------------------------------------
 
@@ -158,11 +185,19 @@ class _Pass:
         row: FloatArray = self.thr[RULE_INDEX[rule]]
         return row
 
-    def cooled(self, last: IntArray) -> BoolArray:
-        ok: BoolArray = (last == NEVER) | (self.now - last >= self.cfg.cooldown_ms)
+    def cooled(self, last: IntArray, cooldown_ms: int | None = None) -> BoolArray:
+        wait = self.cfg.cooldown_ms if cooldown_ms is None else cooldown_ms
+        ok: BoolArray = (last == NEVER) | (self.now - last >= wait)
         return ok
 
-    def step(self, slot: int, applicable: BoolArray, cond: BoolArray, rearm: BoolArray) -> None:
+    def step(
+        self,
+        slot: int,
+        applicable: BoolArray,
+        cond: BoolArray,
+        rearm: BoolArray,
+        cooldown_ms: int | None = None,
+    ) -> None:
         """Re-arm, then fire, one slot for every subscription (see the module docstring)."""
         rule = SLOTS[slot][0]
         new = self.new
@@ -170,7 +205,8 @@ class _Pass:
         last = new.last_fired_ms[slot]
         mode = self.modes[RULE_INDEX[rule]]
         armed = armed | (applicable & rearm & ~cond)
-        fire = applicable & cond & armed & self.cooled(last) & (mode != MODE_OFF) & ~self.muted
+        cooled = self.cooled(last, cooldown_ms)
+        fire = applicable & cond & armed & cooled & (mode != MODE_OFF) & ~self.muted
         new.armed[slot] = armed & ~fire
         new.last_fired_ms[slot] = np.where(fire, self.now, last)
         new.episode[slot] += fire
@@ -211,7 +247,8 @@ class _Pass:
         t = self.threshold(CLUSTER_EDGE)
         rearm_t = self.cfg.edge_rearm_factor * t
         o, new, rows = self.old, self.new, np.arange(self.n)
-        for side, clusters in (("below", self.m.below[:2]), ("above", self.m.above[:2])):
+        pairs = (("below", self.large(LONG)[:2]), ("above", self.large(SHORT)[:2]))
+        for side, clusters in pairs:
             ranks = [SLOT_INDEX[(CLUSTER_EDGE, f"{side}{r}")] for r in (1, 2)]
             lost = SLOT_INDEX[(CLUSTER_EDGE, f"{side}_lost")]
             olds = [*ranks, lost]
@@ -247,7 +284,7 @@ class _Pass:
                 c = clusters[j]
                 self.slot_cluster[slot] = c
                 dist = self.m.edge_distance_pct(c)
-                self.step(slot, self.everyone, dist <= t, dist > rearm_t)
+                self.step(slot, self.big_enough(c), dist <= t, dist > rearm_t)
                 self.track(slot, matched, np.full(self.n, c.low), np.full(self.n, c.high))
                 self.forget_settled(slot)
             self._remember(olds, taken, lost, rearm_t)
@@ -280,7 +317,9 @@ class _Pass:
         lfr = np.where(self.subs.side > 0, self.m.lfr_long, self.m.lfr_short)
         entry = self.subs.entry_lfr
         applicable = self.is_position & (entry >= t)  # NaN entry LFR: never
-        self.step(slot, applicable, lfr < t, lfr >= self.cfg.lfr_rearm_factor * t)
+        shown = np.round(lfr, self.cfg.lfr_round)  # never "1.00 ... (alert below 1)"
+        rearm = lfr >= self.cfg.lfr_rearm_factor * t
+        self.step(slot, applicable, shown < t, rearm, self.cfg.lfr_cooldown_ms)
 
     def oi_drop(self) -> None:
         change = self.m.oi_change
@@ -318,14 +357,22 @@ class _Pass:
         band = self.cfg.squeeze_band_pct
         far = band * self.cfg.squeeze_rearm_band_factor
         back = self.cfg.funding_rearm_factor * t
-        d_short = self.m.nearest_dense_distance(SHORT)
-        d_long = self.m.nearest_dense_distance(LONG)
+        d_short = self.nearest_large_distance(SHORT)
+        d_long = self.nearest_large_distance(LONG)
         slot = SLOT_INDEX[(SQUEEZE, "short_squeeze")]
         self.step(
             slot, self.everyone, (pct <= -t) & (d_short <= band), (pct > -back) | (d_short > far)
         )
         slot = SLOT_INDEX[(SQUEEZE, "long_squeeze")]
         self.step(slot, self.everyone, (pct >= t) & (d_long <= band), (pct < back) | (d_long > far))
+
+    def nearest_large_distance(self, side: str) -> FloatArray:
+        """Per subscription: % to the nearest significant cluster of ``side`` that also passes
+        the user's minimum (``inf`` when none)."""
+        d = np.full(self.n, np.inf)
+        for c in self.large(side):
+            d = np.where(self.big_enough(c), np.minimum(d, self.m.edge_distance_pct(c)), d)
+        return d
 
     def asymmetry(self) -> None:
         a = self.m.asymmetry
@@ -351,14 +398,14 @@ class _Pass:
             rows = applicable & (self.subs.side == code)
             if not rows.any():
                 continue
-            for c in self.m.side_clusters(side):  # nearest first, as check_own_liquidation
+            for c in self.large(side):  # nearest first, as check_own_liquidation
                 if side == LONG:  # inside [low, high] or up to t below the far edge (low)
                     zone = (lp >= c.low * (1 - t)) & (lp <= c.high)
                     margin = (lp >= c.low * (1 - f * t)) & (lp <= c.high * (1 + (f - 1) * t))
                 else:
                     zone = (lp >= c.low) & (lp <= c.high * (1 + t))
                     margin = (lp >= c.low * (1 - (f - 1) * t)) & (lp <= c.high * (1 + f * t))
-                new_hit = rows & zone & (hit < 0)
+                new_hit = rows & zone & (hit < 0) & self.big_enough(c)
                 if new_hit.any():
                     hit[new_hit] = len(self.lp_cluster)
                     low[new_hit], high[new_hit] = c.low, c.high
@@ -455,6 +502,8 @@ class _Pass:
                     held=hld,
                     text=text,
                     at_ms=self.now,
+                    cluster=cluster,
+                    threshold=t,
                 )
             )
         return out

@@ -24,10 +24,12 @@ from liqmap import (
     combine_maps,
     make_grid,
     map_clusters,
+    realised_range_pct,
     risk_score,
 )
 from liqmap.model import MODEL_OI_DELTA
 from market.replay import HOUR_MS, ReplaySource
+from market.snapshot import MarketSnapshot
 
 BAND_PCT = 10.0  # the bot's band for fuel ratio and asymmetry
 FUNDING_P95_DAYS = 30
@@ -72,6 +74,7 @@ def draw_map(
         funding_interval_h=snap.funding.interval_h if snap.funding else 8.0,
         book=snap.book,
         stale=snap.stale,
+        realised_range=snap_realised_range(snap),
     )
     return combine_maps(list(maps.values())), tuple(maps), extras
 
@@ -82,6 +85,13 @@ class MarketExtras:
     funding_interval_h: float
     book: OrderBook | None
     stale: tuple[str, ...]
+    realised_range: float | None = None
+
+
+def snap_realised_range(snap: MarketSnapshot) -> float | None:
+    """Today's realised range (% of price, last 24 h) from the reference venue's candles."""
+    c = snap.venues[0].candles
+    return realised_range_pct(c.high, c.low, c.close_time, snap.at)
 
 
 def funding_p95(source: ReplaySource, symbol: str, at: int) -> float | None:
@@ -112,6 +122,7 @@ def map_step(
         hour_utc=when.hour,
         weekday=when.weekday(),
         book=extras.book,
+        realised_range=extras.realised_range,
     )
     p95 = funding_p95(source, symbol, at) if with_p95 else None
     metrics = metrics_from_map(

@@ -52,10 +52,10 @@ def parse_window(text: str | None, default: str = "1d") -> str:
 # ASCII only: Python's \d and float() also take Arabic-Indic and other digits.
 _AMOUNT = re.compile(
     r"^(?P<sign>[+-]?)\$?(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]*)(?P<frac>\.[0-9]+)?"
-    r"(?:e(?P<exp>[+-]?[0-9]{1,3}))?(?P<unit>[km]?)$",
+    r"(?:e(?P<exp>[+-]?[0-9]{1,3}))?(?P<unit>[kmb]?)$",
     re.ASCII | re.IGNORECASE,
 )
-_UNITS = {"": 1.0, "k": 1e3, "m": 1e6}
+_UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9}
 
 
 def _amount(text: str) -> float | None:

@@ -25,7 +25,9 @@ from liqmap.clusters import (
 from liqmap.grid import PriceGrid, make_grid, rebin
 from liqmap.heatmap import Heatmap, build_heatmap
 from liqmap.metrics import (
+    DEFAULT_MIN_SHARE,
     OrderBook,
+    PositionRisk,
     RiskScore,
     asymmetry,
     band_totals,
@@ -34,8 +36,13 @@ from liqmap.metrics import (
     cluster_pressure,
     cumulative_curves,
     fuel_ratio,
+    is_significant,
+    largest_each_side,
     no_trade_warning,
+    position_risk,
+    realised_range_pct,
     risk_score,
+    significant_clusters,
     suggest_stop,
 )
 from liqmap.model import (
@@ -48,6 +55,7 @@ from liqmap.model import (
 )
 
 __all__ = [
+    "DEFAULT_MIN_SHARE",
     "LONG",
     "SHORT",
     "Bracket",
@@ -61,6 +69,7 @@ __all__ = [
     "ModelInputError",
     "ModelSettings",
     "OrderBook",
+    "PositionRisk",
     "PriceGrid",
     "RiskScore",
     "asymmetry",
@@ -77,13 +86,18 @@ __all__ = [
     "cumulative_curves",
     "find_clusters",
     "fuel_ratio",
+    "is_significant",
+    "largest_each_side",
     "liquidation_price",
     "make_grid",
     "map_clusters",
     "no_trade_warning",
     "position_liquidation_price",
+    "position_risk",
+    "realised_range_pct",
     "rebin",
     "risk_score",
+    "significant_clusters",
     "suggest_stop",
     "unified_symbol",
 ]

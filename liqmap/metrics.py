@@ -184,18 +184,98 @@ def no_trade_warning(
     return None
 
 
+# -- significance: which clusters are worth an alert ------------------------------------------
+
+# A cluster takes part in the cluster rules only if it holds at least this share of its side's
+# notional within the +-10% band (chosen from the BTC 2025 backtest, README "Alerts worth waking
+# up for").
+DEFAULT_MIN_SHARE = 0.10
+
+
+def band_share(c: Cluster, long_below: float, short_above: float) -> float:
+    """The cluster's notional as a share of its side within the band (longs below, shorts
+    above); ``inf`` when that side is empty there (a cluster beyond the band)."""
+    total = long_below if c.side == LONG else short_above
+    return c.notional / total if total > 0 else math.inf
+
+
+def is_significant(
+    c: Cluster,
+    long_below: float,
+    short_above: float,
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_notional: float = 0.0,
+) -> bool:
+    """At least ``min_share`` of its side within the band and at least ``min_notional``."""
+    return band_share(c, long_below, short_above) >= min_share and c.notional >= min_notional
+
+
+def significant_clusters(
+    clusters: MapClusters,
+    long_below: float,
+    short_above: float,
+    min_share: float = DEFAULT_MIN_SHARE,
+    min_notional: float = 0.0,
+) -> MapClusters:
+    """Only the significant clusters, in the same order."""
+
+    def keep(side: tuple[Cluster, ...]) -> tuple[Cluster, ...]:
+        return tuple(
+            c for c in side if is_significant(c, long_below, short_above, min_share, min_notional)
+        )
+
+    return MapClusters(keep(clusters.below), keep(clusters.above))
+
+
+def largest_each_side(clusters: MapClusters) -> tuple[Cluster | None, Cluster | None]:
+    """The largest long cluster below and the largest short cluster above (None if none)."""
+
+    def top(side: tuple[Cluster, ...]) -> Cluster | None:
+        return max(side, key=lambda c: c.notional) if side else None
+
+    return top(clusters.below), top(clusters.above)
+
+
+def realised_range_pct(
+    high: FloatArray,
+    low: FloatArray,
+    close_time: npt.NDArray[np.int64],
+    as_of: int,
+    hours: int = 24,
+) -> float | None:
+    """Today's realised volatility: (highest high - lowest low) over the candles that closed in
+    the last ``hours`` before ``as_of``, in % of the last close's low-high midpoint. None when
+    no candle closed in that span."""
+    sel = (close_time <= as_of) & (close_time > as_of - hours * 3_600_000)
+    if not sel.any():
+        return None
+    hi, lo = float(high[sel].max()), float(low[sel].min())
+    mid = (hi + lo) / 2
+    return (hi - lo) / mid * 100 if mid > 0 else None
+
+
+# -- the two risk numbers -----------------------------------------------------------------------
+
+REACH_RANGES = 1.0  # a cluster one realised range away is "within reach" of today's moves
+FALLBACK_RANGE_PCT = 5.0  # without candles: the old fixed 5% reach
+
+
 @dataclass(frozen=True)
 class RiskScore:
-    """0-100, the sum of four documented terms (points):
+    """Market risk, 0-100: the sum of four documented terms (points):
 
-    - proximity (0-40): ``40 * (1 - d/5)`` for d, the % distance to the near edge of the
-      largest cluster on either side, 0 beyond 5%;
+    - proximity (0-40): ``40 * max(0, 1 - z / REACH_RANGES)`` for z, the distance from price to
+      the near edge of the nearest *significant* cluster on either side (0 inside it), in units
+      of today's realised range R (the last 24 h's high-low range, % of price): a large cluster
+      one day's range away or closer scores; R unknown -> a fixed 5%;
     - pressure (0-25): ``25 * min(cp/2, 1)`` for cp, the larger cascade pressure toward the
       nearest cluster on each side (0 without an order book);
     - funding (0-20): ``20 * (|f| - 0.01%) / (extreme - 0.01%)``, clipped: baseline funding
       scores 0, the extreme threshold (0.05% per 8h) or more scores 20;
-    - session (0-15): 15 in low-liquidity hours (00:00-06:59 UTC, the Asian session for BTC,
-      and weekends), else 0.
+    - session (0-15): ``15 * proximity / 40`` in low-liquidity hours (00:00-06:59 UTC, the
+      Asian session for BTC, and weekends), else 0: a thin book makes a cascade run further
+      only when a large cluster is within reach (a flat 15 marked the calm Asian session as
+      the riskiest hours, and ranked the next 4 h's range backwards; README).
     """
 
     total: float
@@ -203,11 +283,24 @@ class RiskScore:
     pressure: float
     funding: float
     session: float
+    range_pct: float | None = None  # the realised range R the proximity term used
 
 
 def low_liquidity_hours(hour_utc: int, weekday: int) -> bool:
     """Off-hours for BTC: 00-06 UTC or Saturday/Sunday (weekday 5, 6)."""
     return hour_utc < 7 or weekday >= 5
+
+
+def _funding_points(funding_rate: float | None, extreme: float, full: float) -> float:
+    if funding_rate is None or not math.isfinite(funding_rate):
+        return 0.0
+    base = 0.0001
+    return full * min(max((abs(funding_rate) - base) / (extreme - base), 0.0), 1.0)
+
+
+def edge_gap_pct(c: Cluster, price: float) -> float:
+    """Unsigned % from ``price`` to the cluster's near edge, 0 when inside it."""
+    return 0.0 if c.contains(price) else abs(c.near_edge() / price - 1) * 100
 
 
 def risk_score(
@@ -218,23 +311,93 @@ def risk_score(
     weekday: int,
     book: OrderBook | None = None,
     extreme_funding: float = 0.0005,
+    realised_range: float | None = None,
+    min_share: float = DEFAULT_MIN_SHARE,
 ) -> RiskScore:
-    """See :class:`RiskScore` for each term."""
-    largest = clusters.largest()
+    """See :class:`RiskScore` for each term. ``realised_range``: today's range in % of price
+    (``realised_range_pct``)."""
+    long_below, short_above = band_totals(liq)
+    large = significant_clusters(clusters, long_below, short_above, min_share).all
+    r = realised_range if realised_range is not None and realised_range > 0 else None
+    reach = REACH_RANGES * r if r is not None else FALLBACK_RANGE_PCT
     proximity = 0.0
-    if largest is not None:
-        d = abs(largest.near_edge() / liq.price - 1) * 100
-        proximity = 40 * max(0.0, 1 - d / 5)
+    if large:
+        d = min(edge_gap_pct(c, liq.price) for c in large)
+        proximity = 40 * max(0.0, 1 - d / reach)
     pressure = 0.0
     if book is not None:
         nearest = [side[0] for side in (clusters.below, clusters.above) if side]
         cps = [cluster_pressure(liq, book, c) for c in nearest]
         worst = max((cp for cp in cps if not math.isnan(cp)), default=0.0)
         pressure = 25 * min(worst / 2, 1.0)
-    funding = 0.0
-    if funding_rate is not None and math.isfinite(funding_rate):
-        base = 0.0001
-        funding = 20 * min(max((abs(funding_rate) - base) / (extreme_funding - base), 0.0), 1.0)
-    session = 15.0 if low_liquidity_hours(hour_utc, weekday) else 0.0
+    funding = _funding_points(funding_rate, extreme_funding, 20)
+    session = 15.0 * proximity / 40 if low_liquidity_hours(hour_utc, weekday) else 0.0
     total = proximity + pressure + funding + session
-    return RiskScore(round(total, 1), proximity, pressure, funding, session)
+    return RiskScore(round(total, 1), proximity, pressure, funding, session, r)
+
+
+@dataclass(frozen=True)
+class PositionRisk:
+    """Position risk, 0-100: the sum of six documented terms (points):
+
+    - reach (0-30): ``30 * max(0, 1 - d / (2R))`` for d, the % from price to the liquidation
+      price, R today's realised range (5% when unknown): liquidation within two days' range;
+    - cluster (0-20): 20 when the liquidation price sits inside a significant same-side cluster
+      or within 0.5% past its far edge (a cascade through it runs through you);
+    - stop (0-15): 15 when the suggested stop (beyond the nearest significant cluster against
+      you) lies past the liquidation price, so it can never fill;
+    - leverage (0-15): ``15 * (L - 5) / 45``, clipped: 5x scores 0, 50x or more 15;
+    - funding (0-10): as the market score's funding term, only when the position's side pays;
+    - session (0-10): 10 in low-liquidity hours.
+    """
+
+    total: float
+    reach: float
+    cluster: float
+    stop: float
+    leverage: float
+    funding: float
+    session: float
+
+
+def position_risk(
+    liq: LiqMap,
+    clusters: MapClusters,
+    side: str,
+    entry: float,
+    leverage: float,
+    liquidation_price: float,
+    funding_rate: float | None,
+    hour_utc: int,
+    weekday: int,
+    realised_range: float | None = None,
+    min_share: float = DEFAULT_MIN_SHARE,
+    extreme_funding: float = 0.0005,
+    buffer_pct: float = 0.4,
+) -> PositionRisk:
+    """See :class:`PositionRisk` for each term."""
+    if side not in (LONG, SHORT):
+        raise ValueError(f"side must be 'long' or 'short', got {side!r}")
+    r = realised_range if realised_range is not None and realised_range > 0 else None
+    reach_pct = 2 * r if r is not None else FALLBACK_RANGE_PCT
+    d = abs(liquidation_price / liq.price - 1) * 100
+    reach = 30 * max(0.0, 1 - d / reach_pct)
+    long_below, short_above = band_totals(liq)
+    large = significant_clusters(clusters, long_below, short_above, min_share)
+    own = check_own_liquidation(liquidation_price, side, large)
+    cluster = 20.0 if own.status != "clear" else 0.0
+    stop = 0.0
+    suggestion = suggest_stop(large, side, entry, buffer_pct)
+    if suggestion is not None:
+        past = (
+            suggestion.price <= liquidation_price
+            if side == LONG
+            else suggestion.price >= liquidation_price
+        )
+        stop = 15.0 if past else 0.0
+    lev = 15 * min(max((leverage - 5) / 45, 0.0), 1.0)
+    pays = funding_rate is not None and (funding_rate > 0) == (side == LONG)
+    funding = _funding_points(funding_rate, extreme_funding, 10) if pays else 0.0
+    session = 10.0 if low_liquidity_hours(hour_utc, weekday) else 0.0
+    total = reach + cluster + stop + lev + funding + session
+    return PositionRisk(round(total, 1), reach, cluster, stop, lev, funding, session)

@@ -7,6 +7,7 @@ slot can never be queued twice, even across a crash and a restart.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ class OutMessage:
     silent: bool
     not_before: int
     attempts: int
+    keyboard: list[list[list[str]]] | None = None  # rows of [label, callback data]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> OutMessage:
@@ -46,21 +48,26 @@ class OutMessage:
             silent=bool(row.get("silent")),
             not_before=int(row.get("not_before") or 0),
             attempts=int(row.get("attempts") or 0),
+            keyboard=json.loads(row["keyboard"]) if row.get("keyboard") else None,
         )
 
 
 def enqueue(
     db: Database, dedupe_key: str, chat_id: int, kind: str, text: str, now: int,
     photo: bytes | None = None, silent: bool = False, not_before: int | None = None,
+    keyboard: Any = None,
 ) -> bool:  # fmt: skip
     """Queue a message; False if that dedupe key was queued before (nothing is added).
+    ``keyboard``: inline buttons as rows of (label, callback data), stored as JSON.
 
     Call inside the caller's transaction so the message and the state that produced it are
     written together."""
+    kb = json.dumps(keyboard) if keyboard else None
     cursor = db.execute(
         "insert or ignore into outbox (dedupe_key, chat_id, kind, text, photo, silent, "
-        "created_at, not_before, attempts, status) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        [dedupe_key, chat_id, kind, text, photo, int(silent), now, not_before or now, PENDING],
+        "created_at, not_before, attempts, status, keyboard) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        [dedupe_key, chat_id, kind, text, photo, int(silent), now, not_before or now, PENDING, kb],
     )
     return cursor.rowcount == 1
 

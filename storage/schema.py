@@ -194,3 +194,10 @@ def m005_position_fate(db: Database) -> None:
     _t(db, "subscriptions").add_column("followup_due", int)  # ms; NULL once queued
     _t(db, "subscriptions").create_index(["followup_due"])
     _t(db, "users").add_column("account_usd", float)
+
+
+@migrations()
+def m006_outbox_keyboard(db: Database) -> None:
+    """Buttons under an alert: the inline keyboard as JSON, rows of [label, callback data]
+    (NULL: no buttons)."""
+    _t(db, "outbox").add_column("keyboard", str)

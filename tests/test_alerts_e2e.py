@@ -60,7 +60,7 @@ def test_move_to_a_cluster_edge_alerts_once_per_episode(bot: BotHarness) -> None
     edges = [
         re.search(r"is [\d.]+% from ([\d,.]+)", a).group(1)  # type: ignore[union-attr]
         for a in alerts_in(bot)
-        if "from the long-liquidation cluster below" in a or "short-liquidation cluster" in a
+        if "long-liquidation cluster below" in a or "short-liquidation cluster" in a
     ]
     assert edges, "price reached a cluster edge on the way down (15:05) but nothing fired"
     assert len(edges) == len(set(edges)), f"an edge alerted twice: {edges}"

@@ -44,7 +44,7 @@ def test_map_sends_a_png_with_summary_and_buttons(bot: BotHarness) -> None:
     assert reply.photo[:8] == PNG_MAGIC
     caption = reply.text or ""
     assert "BTC/USDT:USDT 1d" in caption and "116,605.3" in caption
-    assert "Shorts above" in caption and "Longs below" in caption and "Risk" in caption
+    assert "Shorts above" in caption and "Longs below" in caption and "Market risk" in caption
     data = {b["callback_data"] for b in reply.buttons}
     assert {"map|BTC|1d", "map|BTC|7d", "map|BTC|30d"} <= data
 
@@ -75,7 +75,7 @@ def test_check_reads_like_a_trader_would(bot: BotHarness) -> None:
     assert "BTC long 116,000.0 x20" in text
     lp = float(re.search(r"Liquidation: ([\d,.]+)", text).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert lp == pytest.approx(116_000 * (1 - 1 / 20) / (1 - 0.004), rel=1e-6)
-    assert "Fuel ratio" in text and "Risk score" in text
+    assert "Fuel ratio" in text and "Market risk" in text and "Position risk" in text
     assert "Suggested stop" in text and "Shorts above" in text and "Longs below" in text
     short = bot.send(CHAT, "/check BTCUSDT short 117000 10").text or ""
     assert "BTC short 117,000.0 x10" in short

@@ -27,7 +27,7 @@ def test_map_text_summary() -> None:
     assert "Price 116,605.3" in out
     assert "Shorts above" in out and "Longs below" in out
     assert "Within +-10%" in out and "Asymmetry" in out and "Funding" in out
-    assert "Open interest" in out and "Risk score" in out
+    assert "Open interest" in out and "Market risk" in out
     assert "Model: oi-delta" in out and "Units:" in out
 
 

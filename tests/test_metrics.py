@@ -146,12 +146,15 @@ def test_no_trade_buffer_warns_near_a_major_cluster(liq: LiqMap) -> None:
 def test_risk_score_terms(liq: LiqMap) -> None:
     cl = map_clusters(liq)
     calm = risk_score(liq, cl, funding_rate=0.0001, hour_utc=14, weekday=2)
-    d = (1 - cl.below[0].high / 100_000) * 100
+    # the nearest large cluster either side, 5% reach without a realised range
+    d = min(abs(c.near_edge() / 100_000 - 1) * 100 for c in (cl.below[0], cl.above[0]))
     assert calm.proximity == pytest.approx(40 * (1 - d / 5))
     assert calm.funding == 0 and calm.session == 0 and calm.pressure == 0
     hot = risk_score(liq, cl, funding_rate=-0.0008, hour_utc=3, weekday=2)
-    assert hot.funding == 20 and hot.session == 15
-    assert hot.total == pytest.approx(calm.total + 35, abs=0.1)
+    # off-hours count in proportion to how close a large cluster is (a thin book only matters
+    # when there is fuel within reach)
+    assert hot.funding == 20 and hot.session == pytest.approx(15 * calm.proximity / 40)
+    assert hot.total == pytest.approx(calm.total + 20 + hot.session, abs=0.1)
     assert 0 <= hot.total <= 100
 
 

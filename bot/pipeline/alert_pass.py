@@ -12,6 +12,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from alerts.catalogue import MODE_NAMES, POSITION, RULE_INDEX, RULES, WATCH
+from alerts.grouping import group_events
 from alerts.inputs import Subscriptions, SymbolMetrics, metrics_from_map
 from alerts.rules import AlertEvent, evaluate
 from alerts.session import drop_watch_echoes
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 FOREVER = 2**62
 ALERT_WINDOW = "1d"  # the map every alert rule reads
 MODE_CODES = {name: code for code, name in MODE_NAMES.items()}
+MIN_CLUSTER = "min_cluster"  # stored in alert_settings as a pseudo-rule's threshold (USD)
 
 
 def _column(values: tuple[object, ...], none: str = "") -> np.ndarray:
@@ -56,10 +58,14 @@ def load_subscriptions(db: Database, symbol: str, now_ms: int) -> tuple[Subscrip
     thresholds = np.full((n, len(RULES)), np.nan)
     modes = np.full((n, len(RULES)), MODE_CODES["on"], dtype=np.int8)
     overrides = alert_settings.for_chats(db, np.unique(chats).tolist())
+    min_cluster = np.zeros(n)
     for chat, rules in overrides.items():
         if not rules:
             continue
         rows_of_chat = chats == chat
+        floor = rules.get(MIN_CLUSTER, (None, None))[1]
+        if floor is not None:
+            min_cluster[rows_of_chat] = floor
         for rule, (mode, threshold) in rules.items():
             if rule not in RULE_INDEX:
                 continue
@@ -85,6 +91,7 @@ def load_subscriptions(db: Database, symbol: str, now_ms: int) -> tuple[Subscrip
         muted_until_ms=np.where(sub_muted, FOREVER, user_mute),
         in_quiet_hours=quiet,
         hold_in_quiet=np.ones(n, dtype=np.bool_),  # 'on' rules wait; 'silent' rules go quietly
+        min_cluster=min_cluster,
     )
     return subs, np.stack([zones, ends], axis=1) if n else np.zeros((0, 2), dtype=str)
 
@@ -104,20 +111,23 @@ def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertE
     events, after = evaluate(metrics, subs, before, now_ms)
     events = drop_watch_echoes(events, subs)
     changed = after.changed_rows(before)
+    # One message per chat per symbol per pass (alerts.grouping): chat -> its zone and quiet end.
+    row_of = {int(x): i for i, x in enumerate(subs.sub_id.tolist())}
+    chat_zone = {int(ev.chat_id): zones[row_of[ev.sub_id]] for ev in events}
+    messages = group_events(events, subs, metrics, {c: z[0] for c, z in chat_zone.items()}, now_ms)
     with db.atomic():
         alert_state.save(db, changed)
-        for ev in events:
-            not_before, text = now_ms, ev.text
-            if ev.held:
-                # rows are ordered by id, so an event's row is found by bisection
-                zone, end = zones[int(np.searchsorted(subs.sub_id, ev.sub_id))]
-                if end:
-                    not_before = quiet_ends_at(now_ms, zone, end)
-                    fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
-                    # it is read later: say so, so stale numbers are not taken for live ones
-                    text = f"<i>Held during your quiet hours; fired {fired:%H:%M}.</i>\n{text}"
-            outbox.enqueue(db, ev.dedupe_key, ev.chat_id, "alert", text, now_ms,
-                           silent=ev.silent, not_before=not_before)  # fmt: skip
+        for msg in messages:
+            not_before, text = now_ms, msg.text
+            zone, end = chat_zone[msg.chat_id]
+            if msg.held and end:
+                not_before = quiet_ends_at(now_ms, zone, end)
+                fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
+                # it is read later: say so, so stale numbers are not taken for live ones
+                text = f"<i>Held during your quiet hours; fired {fired:%H:%M} {zone}.</i>\n{text}"
+            outbox.enqueue(db, msg.dedupe_key, msg.chat_id, "alert", text, now_ms,
+                           silent=msg.silent, not_before=not_before,
+                           keyboard=msg.keyboard)  # fmt: skip
     return events
 
 

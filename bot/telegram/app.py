@@ -36,6 +36,7 @@ from bot.telegram.keyboards import (
     ALERT_PATTERN,
     HELP_PATTERN,
     MAP_PATTERN,
+    MUTE_PATTERN,
     OPEN_PATTERN,
     POSITION_PATTERN,
     TZ_PATTERN,
@@ -155,6 +156,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(trade_handlers.alert_button, pattern=ALERT_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.tz_button, pattern=TZ_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.open_far_button, pattern=OPEN_PATTERN))
+    app.add_handler(CallbackQueryHandler(trade_handlers.mute_button, pattern=MUTE_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & fresh, handlers.plain_text))

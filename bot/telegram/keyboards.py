@@ -13,6 +13,7 @@ POSITION_PATTERN = r"^pos\|"
 ALERT_PATTERN = r"^alert\|"
 TZ_PATTERN = r"^tz\|"
 OPEN_PATTERN = r"^openfar\|"
+MUTE_PATTERN = r"^mute\|"
 
 
 # The tier slices offered as buttons (``/map BTC 7d 10-25x`` reaches any other).

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 
 from sqlite_utils import Database
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -80,6 +80,7 @@ async def dispatch(
                     msg.chat_id,
                     msg.text,
                     disable_notification=msg.silent,
+                    reply_markup=_markup(msg.keyboard),
                 )
         except RetryAfter as e:
             outbox.mark_failed(db, msg.id, "flood control (429)", later(_retry_after_ms(e)))
@@ -120,6 +121,15 @@ async def dispatch(
             outbox.mark_sent(db, msg.id, now)
             result.sent += 1
     return result
+
+
+def _markup(rows: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:
+    """The stored keyboard (rows of [label, callback data]) as Telegram buttons."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 def _backoff(attempts: int) -> int:

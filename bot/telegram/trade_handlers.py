@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
 from bot.clock import HOUR_MS
 from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
+from bot.pipeline.alert_pass import MIN_CLUSTER
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
@@ -328,6 +329,32 @@ async def unwatch_command(update: Update, context: Context) -> None:
     await reply(update, f"Stopped watching <b>{base}</b>.")
 
 
+def _amount(text: str) -> float:
+    """'5M', '$500k', '2.5B', '0' -> USD."""
+    try:
+        value = parse_number(text, "the minimum")
+    except InputError:
+        raise InputError("give an amount like 5M, 500K or 0 (no minimum)") from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError("give an amount like 5M, 500K or 0 (no minimum)")
+    if value > 1e12:
+        raise InputError("the minimum must be at most 1000B")
+    return value
+
+
+async def _set_min_cluster(update: Update, context: Context, chat: int, text: str) -> None:
+    """``/alerts set min_cluster 5M``: cluster rules skip clusters under this notional."""
+    try:
+        value = _amount(text)
+    except InputError as e:
+        await reject(update, "alerts", str(e))
+        return
+    register(update, context)
+    alert_settings.set_threshold(services(context).db, chat, MIN_CLUSTER, value)
+    said = "no minimum" if value == 0 else f"at least {fmt.usd(value)}"
+    await reply(update, f"Cluster alerts: {said} per cluster (and a large share of its side).")
+
+
 def _rule(text: str) -> str:
     key = text.strip().lower().replace("-", "_")
     aliases = {"edge": "cluster_edge", "lfr": "lfr_degraded", "oi": "oi_drop",
@@ -356,6 +383,7 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
         rows.append([InlineKeyboardButton(f"{rule.title}: {mode} → {nxt}",
                                           callback_data=f"alert|{rule.name}|{nxt}")])  # fmt: skip
     lines.append("Change a threshold: <code>/alerts set cluster_edge 0.8</code>")
+    lines.append("Only clusters of at least an amount: <code>/alerts set min_cluster 5M</code>")
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -369,6 +397,9 @@ async def alerts_command(update: Update, context: Context) -> None:
     try:
         if args[0].lower() != "set" or len(args) != 3:
             raise InputError("use /alerts, or /alerts set RULE VALUE")
+        if args[1].strip().lower() == MIN_CLUSTER:
+            await _set_min_cluster(update, context, chat, args[2])
+            return
         rule = _rule(args[1])
         value = parse_number(args[2], "the threshold")
         if not (math.isfinite(value) and 0 < value <= 1000):
@@ -498,3 +529,35 @@ async def position_button(update: Update, context: Context) -> None:
     subscriptions.set_muted(services(context).db, sub.id, parts[1] == "mute")
     await query.answer(f"#{sub.id} {'muted' if parts[1] == 'mute' else 'unmuted'}")
     await query.edit_message_reply_markup(position_keyboard(sub.id, parts[1] == "mute"))
+
+
+async def mute_button(update: Update, context: Context) -> None:
+    """``mute|SECONDS`` (the ``Mute 1h`` button under an alert): as ``/mute``; ``mute|0``
+    unmutes. The pressed button turns into its opposite."""
+    query = update.callback_query
+    assert query is not None
+    parts = (query.data or "").split("|")
+    if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) > 30 * 86_400:
+        await query.answer("That button has expired.")
+        return
+    register(update, context)
+    s = services(context)
+    seconds = int(parts[1])
+    until = s.clock.now_ms() + seconds * 1000 if seconds else None
+    users.update(s.db, chat_id(update), muted_until=until)
+    span = f"{seconds // 3600}h" if seconds >= 3600 else f"{seconds // 60} min"
+    await query.answer(f"🔕 Alerts muted for {span}." if seconds else "🔔 Alerts unmuted.")
+    markup = getattr(query.message, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup):
+        flipped = [
+            [
+                InlineKeyboardButton("🔔 Unmute", callback_data="mute|0")
+                if b.callback_data == query.data and seconds
+                else InlineKeyboardButton("🔕 Mute 1h", callback_data="mute|3600")
+                if b.callback_data == query.data
+                else b
+                for b in row
+            ]
+            for row in markup.inline_keyboard
+        ]
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(flipped))

@@ -9,17 +9,19 @@ from dataclasses import dataclass
 from bot.views import fmt
 from bot.views.report import MapReport
 from bot.views.structure import chain_warning
+from bot.views.summary import is_proxy
 from liqmap import (
     Cluster,
+    PositionRisk,
     check_own_liquidation,
     cluster_pressure,
     fuel_ratio,
     no_trade_warning,
     position_liquidation_price,
+    position_risk,
     suggest_stop,
 )
 from liqmap.brackets import brackets_for, max_leverage
-from liqmap.model import MODEL_VOLUME_PROXY
 
 MAX_ENTRY_DISTANCE_PCT = 50.0
 
@@ -53,6 +55,7 @@ class PositionCheck:
     no_trade_cluster: Cluster | None
     pressure: float | None
     pressure_cluster: Cluster | None
+    position_risk: PositionRisk | None = None
 
 
 def validate_position(
@@ -113,7 +116,19 @@ def check_position(
         no_trade_cluster=no_trade_warning(entry, r.clusters),
         pressure=pressure,
         pressure_cluster=cluster,
+        position_risk=_position_risk(r, side, entry, leverage, lp),
     )
+
+
+def _position_risk(
+    r: MapReport, side: str, entry: float, leverage: float, lp: float
+) -> PositionRisk:
+    funding = r.funding.rate * 8 / r.funding.interval_h if r.funding else None  # per 8 h
+    when = r.as_of
+    return position_risk(
+        r.liq, r.clusters, side, entry, leverage, lp, funding, when.hour, when.weekday(),
+        realised_range=r.risk.range_pct,
+    )  # fmt: skip
 
 
 def _lfr_words(x: float) -> str:
@@ -127,10 +142,24 @@ def _lfr_words(x: float) -> str:
 
 
 def _cluster(c: Cluster, price: float, proxy: bool = False) -> str:
+    """A cluster with its amount in the map's units (no ``$`` on a volume-proxy map)."""
     return (
         f"{fmt.price(c.near_edge())}-{fmt.price(c.far_edge())} "
         f"({fmt.pct(c.distance_pct(price))}, {fmt.notional(c.notional, proxy)})"
     )
+
+
+def risk_lines(c: PositionCheck, r: MapReport) -> list[str]:
+    """'Market risk' (the map around price) and 'Position risk' (this position), each named."""
+    lines = [f"Market risk: <b>{r.risk.total:.0f}/100</b>"]
+    p = c.position_risk
+    if p is not None:
+        lines.append(
+            f"Position risk: <b>{p.total:.0f}/100</b> (liquidation reach {p.reach:.0f}, "
+            f"in a cluster {p.cluster:.0f}, stop past liquidation {p.stop:.0f}, leverage "
+            f"{p.leverage:.0f}, funding {p.funding:.0f}, off-hours {p.session:.0f})"
+        )
+    return lines
 
 
 @dataclass(frozen=True)
@@ -180,7 +209,7 @@ def check_html(
     base = c.symbol.split("/")[0]
     lp_dist = (c.liquidation_price / c.entry - 1) * 100
     below, above = r.nearest(2)
-    proxy = r.liq.model == MODEL_VOLUME_PROXY
+    proxy = is_proxy(r)
     lines = [
         f"<b>{e(base)} {e(c.side)} {e(fmt.price(c.entry))} x{c.leverage:g}</b> "
         f"(price now {e(fmt.price(c.price))} at {e(fmt.when(r.liq.as_of, pattern='%H:%M %Z'))}, "
@@ -208,13 +237,13 @@ def check_html(
     if c.own_lp_status != "clear" and c.own_lp_cluster is not None:
         where = "inside" if c.own_lp_status == "inside" else "just past"
         lines.append(
-            f"⚠️ Your liquidation sits {where} the {e(_cluster(c.own_lp_cluster, c.price))} "
+            f"⚠️ Your liquidation sits {where} the {e(_cluster(c.own_lp_cluster, c.price, proxy))} "
             "cluster: a cascade through it would take you with it. Lower the leverage."
         )
     if c.no_trade_cluster is not None:
         lines.append(
             f"⚠️ No-trade buffer: entry is within 0.5% of a major cluster "
-            f"({e(_cluster(c.no_trade_cluster, c.price))}). Expect slippage and wicks; "
+            f"({e(_cluster(c.no_trade_cluster, c.price, proxy))}). Expect slippage and wicks; "
             "wait for price to clear it."
         )
     if c.pressure is not None and c.pressure_cluster is not None:
@@ -223,8 +252,8 @@ def check_html(
             f"Cascade pressure to {e(fmt.price(c.pressure_cluster.far_edge()))}: "
             f"{e(fmt.ratio(c.pressure))} ({verdict})"
         )
-    chain = chain_warning(r, c.stop, c.liquidation_price, r.liq.model == MODEL_VOLUME_PROXY)
+    chain = chain_warning(r, c.stop, c.liquidation_price, proxy)
     if chain:
         lines.append(f"⚠️ {e(chain)}.")
-    lines.append(f"Risk score: <b>{c.risk_score:.0f}/100</b>")
+    lines += risk_lines(c, r)
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.views import fmt
 from bot.views.report import MapReport
-from bot.views.summary import cluster_line, is_proxy
+from bot.views.summary import cluster_line, is_proxy, largest_lines
 from liqmap import fuel_ratio
 from storage.subscriptions import Subscription
 from storage.users import User
@@ -44,6 +44,7 @@ def symbol_block(
         + (f" | stale: {e(', '.join(r.stale))}" if r.stale else ""),
         f"  Shorts above: {e(shorts)}",
         f"  Longs below: {e(longs)}",
+        *(f"  {e(line)}" for line in largest_lines(r)),
         f"  Asymmetry {e(fmt.asymmetry(r.asymmetry))} | OI 4h {e(oi)} | funding {e(funding)}",
     ]
     for s in subs:

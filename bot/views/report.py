@@ -23,6 +23,7 @@ from liqmap import (
     combine_maps,
     make_grid,
     map_clusters,
+    realised_range_pct,
     risk_score,
 )
 from liqmap.model import MODEL_OI_DELTA
@@ -111,6 +112,7 @@ def build_report(
     clusters = map_clusters(liq)
     long_below, short_above = band_totals(liq, band_pct)
     when = datetime.fromtimestamp(snap.at / 1000, tz=UTC)
+    ref = snap.venues[0].candles  # the reference venue: the map's price comes from it
     risk = risk_score(
         liq,
         clusters,
@@ -118,6 +120,7 @@ def build_report(
         hour_utc=when.hour,
         weekday=when.weekday(),
         book=snap.book,
+        realised_range=realised_range_pct(ref.high, ref.low, ref.close_time, snap.at),
     )
     used = [v for v in snap.venues if v.venue in venues]
     oi_venues = tuple(

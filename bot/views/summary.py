@@ -10,7 +10,7 @@ from bot.tiers import tier_note
 from bot.views import fmt
 from bot.views.report import MapReport, finite_or_none
 from bot.views.structure import structure_lines
-from liqmap import Cluster, cumulative_curves
+from liqmap import Cluster, cumulative_curves, largest_each_side
 from liqmap.model import MODEL_VOLUME_PROXY
 
 
@@ -55,6 +55,7 @@ def summary_lines(
         "  none within range"
     ]
     lines += [esc(line) for line in structure_lines(r, proxy)]
+    lines += [esc(f"  {line}") for line in largest_lines(r)]
     band = f"{r.band_pct:g}%"
     funding = "n/a"
     if r.funding is not None:
@@ -74,7 +75,7 @@ def summary_lines(
         esc(f"Asymmetry: {fmt.asymmetry(r.asymmetry)}"),
         esc(f"Funding: {funding}"),
         esc(f"Open interest: {oi}"),
-        bold(esc(f"Risk score: {risk.total:.0f}/100"))
+        bold(esc(f"Market risk: {risk.total:.0f}/100"))
         + esc(
             f" (cluster proximity {risk.proximity:.0f}, book pressure {risk.pressure:.0f},"
             f" funding {risk.funding:.0f}, off-hours {risk.session:.0f})"
@@ -119,13 +120,14 @@ def caption_html(r: MapReport) -> str:
         f"<b>Shorts above</b>: {e(side(above))}",
         f"<b>Longs below</b>: {e(side(below))}",
         *(e(line) for line in structure_lines(r, proxy)),
+        *(e(line) for line in largest_lines(r)),
         e(
             f"+-{r.band_pct:g}%: longs {fmt.notional(r.long_below, proxy)} / shorts "
             f"{fmt.notional(r.short_above, proxy)},"
             f" asymmetry {fmt.asymmetry(r.asymmetry)}"
         ),
         e(f"Funding {funding}, OI {fmt.usd(r.open_interest_usd)}"),
-        f"<b>Risk {r.risk.total:.0f}/100</b>",
+        f"<b>Market risk {r.risk.total:.0f}/100</b>",
         e(f"{r.liq.model} | {venues} | {r.liq.units}"),
     ]
     tiers = tier_note([t.leverage for t in r.liq.tiers])
@@ -221,3 +223,17 @@ def report_json(r: MapReport) -> dict[str, Any]:
             "session": round(r.risk.session, 2),
         },
     }
+
+
+def largest_lines(r: MapReport) -> list[str]:
+    """'Largest below: 109,944.0 - 109,286.6 (-5.71%) $4.03M', one per side, when the largest
+    cluster of that side is not already among the nearest listed: a wall never vanishes from
+    the text while it towers on the chart."""
+    below, above = r.nearest(2)
+    big_below, big_above = largest_each_side(r.clusters)
+    proxy = is_proxy(r)
+    out = []
+    for word, big, listed in (("above", big_above, above), ("below", big_below, below)):
+        if big is not None and big not in listed:
+            out.append(f"Largest {word}: {cluster_line(big, r.price, proxy)}")
+    return out
