@@ -45,6 +45,29 @@ VARIANTS: dict[str, Callable[[], tuple[ModelSettings, float]]] = {
     "even split (no taker)": lambda: (ModelSettings(split_clip=(0.5, 0.5)), DEFAULT_LOOKBACK_H),
     "taker split unclipped": lambda: (ModelSettings(split_clip=(0.0, 1.0)), DEFAULT_LOOKBACK_H),
 }
+for _p in (0.25, 0.5, 1.0, 1.5, 2.0, 3.0):
+    VARIANTS[f"untouched^{_p:g}"] = lambda p=_p: (
+        ModelSettings(untouched_power=p),
+        DEFAULT_LOOKBACK_H,
+    )
+for _r in (0.0001, 0.001, 0.01, 0.1, 0.3, 1.0):
+    for _q in (0.5, 1.0, 1.5, 2.0, 3.0):
+        VARIANTS[f"resting {_r:g} ^{_q:g}"] = lambda r=_r, q=_q: (
+            ModelSettings(resting_rate=r, resting_power=q),
+            DEFAULT_LOOKBACK_H,
+        )
+VARIANTS["resting 0.1 ^1.5, lookback 30d"] = lambda: (
+    ModelSettings(resting_rate=0.1, resting_power=1.5),
+    720,
+)
+VARIANTS["resting 0.1 ^1.5, untouched^1"] = lambda: (
+    ModelSettings(resting_rate=0.1, resting_power=1.5, untouched_power=1.0),
+    DEFAULT_LOOKBACK_H,
+)
+VARIANTS["resting 0.1 ^1.5, no decay"] = lambda: (
+    ModelSettings(resting_rate=0.1, resting_power=1.5, half_lives_h=None),
+    DEFAULT_LOOKBACK_H,
+)
 _ = DEFAULT_TIER_WEIGHTS
 
 

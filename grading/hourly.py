@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, ModelSettings
-from liqmap.model import resolve_tiers, surviving_levels
+from liqmap.model import resolve_tiers, resting_pool, surviving_levels
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -93,15 +93,23 @@ def hour_views(
             continue
         window = candles.slice(first, stop)
         levels, long_live, short_live = surviving_levels(window, tiers, settings, start)
+        ref = float(window.close[-1])
+        pool = resting_pool(window, levels, settings, start, ref)
         out.append(
             HourView(
                 start=start,
-                ref=float(window.close[-1]),
+                ref=ref,
                 open=rng[0],
                 high=rng[1],
                 low=rng[2],
-                long=_side(levels.long_price.ravel(), long_live.ravel()),
-                short=_side(levels.short_price.ravel(), short_live.ravel()),
+                long=_side(
+                    np.concatenate((levels.long_price.ravel(), pool.long_price)),
+                    np.concatenate((long_live.ravel(), pool.long_usd)),
+                ),
+                short=_side(
+                    np.concatenate((levels.short_price.ravel(), pool.short_price)),
+                    np.concatenate((short_live.ravel(), pool.short_usd)),
+                ),
                 past_close_time=window.close_time,
                 past_low=window.low,
                 past_high=window.high,

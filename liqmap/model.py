@@ -123,6 +123,15 @@ class ModelSettings:
     # The venue's own maintenance brackets (from its published tiers); None: Binance's bundled
     # table for the symbol, or the documented default.
     brackets: tuple[Bracket, ...] | None = None
+    # Prior from how long a level has sat untouched: each surviving level's USD is multiplied
+    # by (hours since price last traded at it, within the window, / 24h) ** untouched_power.
+    # 0: off (plain USD). Levels nobody has revisited gather stops and late entries too.
+    untouched_power: float = 0.0
+    # Resting-order pool: every price level price has not revisited gathers stops and
+    # unmodelled positions. Per 1% of price, the pool holds ``resting_rate`` x the window's USD
+    # seeded per hour x (hours untouched) ** ``resting_power``, out to ``range_pct``. 0: off.
+    resting_rate: float = 0.0
+    resting_power: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.tier_weights:
@@ -147,6 +156,12 @@ class ModelSettings:
             for lev, h in self.half_lives_h.items():
                 if h is not None and not (np.isfinite(h) and h > 0):
                     raise ModelInputError(f"half-life {h!r} of tier {lev:g}x must be > 0 or None")
+        if not (np.isfinite(self.untouched_power) and 0 <= self.untouched_power <= 4):
+            raise ModelInputError("untouched_power must be between 0 and 4")
+        if not (np.isfinite(self.resting_rate) and self.resting_rate >= 0):
+            raise ModelInputError("resting_rate must be >= 0")
+        if not (np.isfinite(self.resting_power) and 0 <= self.resting_power <= 4):
+            raise ModelInputError("resting_power must be between 0 and 4")
 
 
 @dataclass(frozen=True)
@@ -165,7 +180,8 @@ class LiqMap:
     """A liquidation map at ``as_of`` (ms): USD notional per bucket, long and short side.
 
     ``long`` is forced *selling* if price falls to the bucket; ``short`` forced *buying*.
-    ``long_by_tier``/``short_by_tier`` break it down per tier (rows follow ``tiers``).
+    ``long_by_tier``/``short_by_tier`` break it down per tier (rows follow ``tiers``); with
+    the resting pool on, ``long = long_by_tier.sum(0) + long_resting`` (short alike).
     """
 
     symbol: str
@@ -183,6 +199,10 @@ class LiqMap:
     seeded_long: float
     seeded_short: float
     brackets_bundled: bool
+    # The resting-order pool per bucket (``ModelSettings.resting_rate``), already inside
+    # ``long``/``short`` but in no tier; None when off.
+    long_resting: FloatArray | None = None
+    short_resting: FloatArray | None = None
 
     @property
     def total_long(self) -> float:
@@ -353,6 +373,73 @@ def bin_levels(grid: PriceGrid, prices: FloatArray, amounts: FloatArray) -> Floa
     return np.asarray(counts, dtype=np.float64).reshape(n_tiers, grid.size)
 
 
+UNTOUCHED_UNIT_H = 24.0
+
+
+def hours_untouched(c: Candles, prices: FloatArray, side: str, as_of: int) -> FloatArray:
+    """Hours from the last candle that traded at each price (long levels: the last candle whose
+    low reached it; short: whose high did) to ``as_of``. Never within the window: the window's
+    age + 1h (the grading baseline's convention)."""
+    if side == "long":
+        # suffix minimum of lows is non-decreasing: the last candle at or under x is a search
+        reach = np.minimum.accumulate(c.low[::-1])[::-1]
+        last = np.searchsorted(reach, prices, side="right") - 1
+    else:
+        reach = np.maximum.accumulate(c.high[::-1])[::-1]
+        last = np.searchsorted(-reach, -prices, side="right") - 1
+    close = c.close_time
+    span = (as_of - int(close[0])) / 3_600_000.0 + 1.0
+    age = np.where(last >= 0, (as_of - close[np.maximum(last, 0)]) / 3_600_000.0, span)
+    return np.maximum(np.asarray(age, dtype=np.float64), 0.0)
+
+
+def untouched_weights(
+    c: Candles, prices: FloatArray, live: FloatArray, side: str, as_of: int, power: float
+) -> FloatArray:
+    """``(hours untouched / 24h) ** power`` for the live levels (1 elsewhere)."""
+    out = np.ones_like(prices)
+    alive = live > 0
+    if alive.any():
+        age = hours_untouched(c, prices[alive], side, as_of)
+        out[alive] = np.power(np.maximum(age, 0.25) / UNTOUCHED_UNIT_H, power)
+    return out
+
+
+# The resting pool is laid out on points 0.01% apart: ten per 0.1% bucket, so any bucket
+# alignment sees it evenly.
+RESTING_STEP_PCT = 0.01
+
+
+@dataclass(frozen=True)
+class RestingPool:
+    """The resting-order pool as points: below price (long side), above price (short side)."""
+
+    long_price: FloatArray
+    long_usd: FloatArray
+    short_price: FloatArray
+    short_usd: FloatArray
+
+
+def resting_pool(
+    c: Candles, levels: Levels, settings: ModelSettings, as_of: int, price: float
+) -> RestingPool:
+    """Pool at every 0.01% step away from ``price``: rate x USD seeded per hour x 1 step's
+    share of 1% x hours untouched ** power. Empty when ``resting_rate`` is 0."""
+    if not settings.resting_rate or len(c) == 0:
+        empty = np.zeros(0)
+        return RestingPool(empty, empty, empty, empty)
+    step = float(np.log1p(RESTING_STEP_PCT / 100.0))
+    k = np.arange(1, int(np.log1p(settings.range_pct / 100.0) / step) + 1, dtype=np.float64)
+    below, above = price * np.exp(-k * step), price * np.exp(k * step)
+    window_h = max((as_of - int(c.time[0])) / 3_600_000.0, 1.0)
+    per_hour = float(levels.long_amount.sum() + levels.short_amount.sum()) / window_h
+    unit = settings.resting_rate * per_hour * 100.0 * step
+    p = settings.resting_power
+    long_usd = unit * np.power(hours_untouched(c, below, "long", as_of), p)
+    short_usd = unit * np.power(hours_untouched(c, above, "short", as_of), p)
+    return RestingPool(below, long_usd, above, short_usd)
+
+
 def surviving_levels(
     candles: Candles, tiers: tuple[Tier, ...], settings: ModelSettings, as_of: int
 ) -> tuple[Levels, FloatArray, FloatArray]:
@@ -371,6 +458,14 @@ def surviving_levels(
     keep = keep * decay_factors(candles, tiers, as_of)
     long_live = np.where(levels.long_price < later_low, levels.long_amount * keep, 0.0)
     short_live = np.where(levels.short_price > later_high, levels.short_amount * keep, 0.0)
+    if settings.untouched_power:
+        p = settings.untouched_power
+        long_live = long_live * untouched_weights(
+            candles, levels.long_price, long_live, "long", as_of, p
+        )
+        short_live = short_live * untouched_weights(
+            candles, levels.short_price, short_live, "short", as_of, p
+        )
     return levels, long_live, short_live
 
 
@@ -410,13 +505,21 @@ def build_map(
             if total > 0:
                 side *= current_oi_usd / total
         units = "USD, each side scaled to current open interest"
+    long, short = long_by_tier.sum(axis=0), short_by_tier.sum(axis=0)
+    long_resting = short_resting = None
+    if settings.resting_rate:
+        pool = resting_pool(candles, levels, settings, as_of, price)
+        long_resting = bin_levels(grid, pool.long_price[:, None], pool.long_usd[:, None])[0]
+        short_resting = bin_levels(grid, pool.short_price[:, None], pool.short_usd[:, None])[0]
+        long, short = long + long_resting, short + short_resting
+        units += ", plus a resting-order pool at untouched levels"
     return LiqMap(
         symbol=symbol,
         as_of=as_of,
         price=price,
         grid=grid,
-        long=long_by_tier.sum(axis=0),
-        short=short_by_tier.sum(axis=0),
+        long=long,
+        short=short,
         long_by_tier=long_by_tier,
         short_by_tier=short_by_tier,
         tiers=tiers,
@@ -426,6 +529,8 @@ def build_map(
         seeded_long=float(levels.long_amount.sum()),
         seeded_short=float(levels.short_amount.sum()),
         brackets_bundled=bundled,
+        long_resting=long_resting,
+        short_resting=short_resting,
     )
 
 
@@ -460,4 +565,11 @@ def combine_maps(maps: list[LiqMap]) -> LiqMap:
         seeded_long=sum(m.seeded_long for m in maps),
         seeded_short=sum(m.seeded_short for m in maps),
         brackets_bundled=first.brackets_bundled,
+        long_resting=_sum_resting([m.long_resting for m in maps]),
+        short_resting=_sum_resting([m.short_resting for m in maps]),
     )
+
+
+def _sum_resting(parts: list[FloatArray | None]) -> FloatArray | None:
+    present = [p for p in parts if p is not None]
+    return np.sum(present, axis=0) if present else None
