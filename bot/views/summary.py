@@ -47,15 +47,17 @@ def summary_lines(
         bold("Shorts above (forced buying if price rises)"),
     ]
     proxy = is_proxy(r)
+    largest = dict(zip(("above", "below"), largest_lines(r, both=True), strict=True))
     lines += [esc(f"  {i}. {cluster_line(c, r.price, proxy)}") for i, c in enumerate(above, 1)] or [
         "  none within range"
     ]
+    lines += [esc(f"  {largest['above']}")] if largest["above"] else []
     lines.append(bold("Longs below (forced selling if price falls)"))
     lines += [esc(f"  {i}. {cluster_line(c, r.price, proxy)}") for i, c in enumerate(below, 1)] or [
         "  none within range"
     ]
+    lines += [esc(f"  {largest['below']}")] if largest["below"] else []
     lines += [esc(line) for line in structure_lines(r, proxy)]
-    lines += [esc(f"  {line}") for line in largest_lines(r)]
     band = f"{r.band_pct:g}%"
     funding = "n/a"
     if r.funding is not None:
@@ -225,10 +227,11 @@ def report_json(r: MapReport) -> dict[str, Any]:
     }
 
 
-def largest_lines(r: MapReport) -> list[str]:
-    """'Largest below: 109,944.0 - 109,286.6 (-5.71%) $4.03M', one per side, when the largest
-    cluster of that side is not already among the nearest listed: a wall never vanishes from
-    the text while it towers on the chart."""
+def largest_lines(r: MapReport, both: bool = False) -> list[str]:
+    """'Largest below: 109,944.0 - 109,286.6 (-5.71%) $4.03M', one per side (above, then
+    below), when the largest cluster of that side is not already among the nearest listed: a
+    wall never vanishes from the text while it towers on the chart. ``both``: always two
+    entries, '' where nothing needs adding."""
     below, above = r.nearest(2)
     big_below, big_above = largest_each_side(r.clusters)
     proxy = is_proxy(r)
@@ -236,4 +239,6 @@ def largest_lines(r: MapReport) -> list[str]:
     for word, big, listed in (("above", big_above, above), ("below", big_below, below)):
         if big is not None and big not in listed:
             out.append(f"Largest {word}: {cluster_line(big, r.price, proxy)}")
+        elif both:
+            out.append("")
     return out
