@@ -164,10 +164,10 @@ def chart_prints(prints: StoredPrints, since_ms: int, until_ms: int) -> list[Cha
     return window_prints(prints.time, prints.side, prints.price, prints.usd, since_ms, until_ms)
 
 
-def marks_caption(long_usd: float, short_usd: float, heatmap: bool = False) -> str:
-    """The caption line that says the chart marks real liquidations (the bot's feed)."""
+def marks_caption(real: RealLiquidations, heatmap: bool = False) -> str:
+    """The caption line (plain text) that says the chart marks real liquidations."""
     where = "Dots on the heatmap" if heatmap else "Dots under the bars"
     return (
-        f"{where}: real liquidations the feed recorded in this window (longs "
-        f"{fmt.usd(long_usd)}, shorts {fmt.usd(short_usd)}), sized by USD."
+        f"{where}: real liquidations the {real.source} recorded in this window, longs "
+        f"{fmt.usd(real.long_usd)}, shorts {fmt.usd(real.short_usd)}, sized by USD."
     )

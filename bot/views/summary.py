@@ -100,9 +100,9 @@ def summary_html(r: MapReport) -> str:
     return "\n".join(summary_lines(r, bold=_html_bold, esc=html.escape))
 
 
-def caption_html(r: MapReport) -> str:
+def caption_html(r: MapReport, marks: str = "") -> str:
     """The summary for a chart's caption (Telegram allows 1,024 characters): the same facts as
-    the CLI's summary, compact."""
+    the CLI's summary, compact; ``marks``: a line saying the chart marks real liquidations."""
     e = html.escape
     below, above = r.nearest(2)
     proxy = is_proxy(r)
@@ -128,6 +128,8 @@ def caption_html(r: MapReport) -> str:
         f"<b>Risk {r.risk.total:.0f}/100</b>",
         e(f"{r.liq.model} | {venues} | {r.liq.units}"),
     ]
+    if marks:
+        lines.insert(3, e(marks))  # after the clusters: trimmed after them, before the rest
     tiers = tier_note([t.leverage for t in r.liq.tiers])
     if tiers:
         lines[0] += e(f"  ({tiers})")
