@@ -129,7 +129,7 @@ def caption_html(r: MapReport, marks: str = "") -> str:
         e(f"{r.liq.model} | {venues} | {r.liq.units}"),
     ]
     if marks:
-        lines.insert(3, e(marks))  # after the clusters: trimmed after them, before the rest
+        lines[3:3] = [e(marks)]  # after the clusters: trimmed after them, before the rest
     tiers = tier_note([t.leverage for t in r.liq.tiers])
     if tiers:
         lines[0] += e(f"  ({tiers})")
