@@ -72,6 +72,7 @@ ACT2_EVENING: tuple[tuple[str, str], ...] = (
     ("2026-02-05T20:15:00Z", "/watch BTC"),
     ("2026-02-05T20:45:00Z", "/liqs BTC 24h"),
     ("2026-02-05T20:50:00Z", "/skill BTC"),
+    ("2026-02-05T20:55:00Z", "/map BTC"),  # the day's real liquidations under the map's bars
 )
 ACT2_END = "2026-02-05T21:00:00Z"
 # the feed checks its loopback streams often, so coverage follows fast replay time closely
