@@ -111,4 +111,3 @@ def recorded_marks(
     since = until_ms - WINDOW_MS[window]
     prints = chart_prints(liquidations.read_prints(db, symbol, since, until_ms), since, until_ms)
     return RealLiquidations(tuple(prints), "feed") if prints else None
-
