@@ -19,11 +19,13 @@ from bot import tiers
 from bot.clock import parse_utc_ms
 from bot.parsing import InputError, parse_symbol
 from bot.pipeline.heatmaps import make_heatmap
+from bot.views import fmt
+from bot.views.real_prints import RealLiquidations, window_prints
 from bot.views.report import WINDOWS, MapReport, make_report
 from bot.views.summary import report_json, summary_text
 from grading import cli as skill_cli
 from liqmap import ModelInputError, ModelSettings
-from market.replay import DEFAULT_AT, ReplaySource
+from market.replay import DEFAULT_AT, WINDOW_MS, ReplaySource
 from market.snapshot import MarketDataError
 
 if TYPE_CHECKING:
@@ -84,6 +86,34 @@ def _check_writable(path: str) -> None:
         raise UsageError(f"cannot write {path!r}: folder {str(parent)!r} does not exist")
 
 
+NO_LIQS_HELP = (
+    "do not mark the bundled recorded liquidations (BTC, 2026-02-05 06:00 .. 02-06 06:00)"
+)
+
+
+def bundled_marks(symbol: str, window: str, at: int) -> RealLiquidations | None:
+    """The bundled recorded prints (``market/data/liquidations_*.csv``) of the chart's window
+    ending at ``at``, or None when the window does not overlap them."""
+    from grading.data import bundled_prints
+
+    events = bundled_prints(symbol.split("/")[0])
+    if events is None:
+        return None
+    since = at - WINDOW_MS[window]
+    side = [str(s) for s in events.side]
+    prints = window_prints(events.time, side, events.price, events.usd, since, at)
+    return RealLiquidations(tuple(prints), "recorded") if prints else None
+
+
+def _say_marks(real: RealLiquidations | None) -> None:
+    if real is not None:
+        print(
+            f"Marked: {len(real.prints)} recorded liquidation prints of the window, longs "
+            f"{fmt.usd(real.long_usd)}, shorts {fmt.usd(real.short_usd)} (real hourly USD, "
+            "price placed mid-range: market/data/PROVENANCE.md; --no-liqs to leave out)"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="liqbot", description="Liquidation maps for crypto perpetuals.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -97,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25 or 10-25x")
     m.add_argument("--png", help="write the chart to this file (.png, or .jpg for JPEG)")
     m.add_argument("--by-tier", action="store_true", help="stack the chart's bars by tier")
+    m.add_argument("--no-liqs", action="store_true", help=NO_LIQS_HELP)
     m.add_argument("--json", action="store_true", help="print JSON instead of text")
     m.add_argument(
         "--source",
@@ -117,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--tiers", help="only these leverage tiers, e.g. 10,25 or 10-25x")
     h.add_argument("--png", required=True, help="write the heatmap to this file (.png or .jpg)")
     h.add_argument("--candles", action="store_true", help="draw candles instead of a line")
+    h.add_argument("--no-liqs", action="store_true", help=NO_LIQS_HELP)
 
     skill_cli.add_parser(sub)
 
@@ -187,7 +219,10 @@ def cmd_map(args: argparse.Namespace) -> int:
     if args.png:
         from bot.views.charts import render_map  # matplotlib only when drawing
 
-        png = render_map(report, by_tier=args.by_tier, image=image_type(args.png))
+        real = None
+        if args.source == "demo" and not args.no_liqs:
+            real = bundled_marks(report.symbol, args.window, report.liq.as_of)
+        png = render_map(report, by_tier=args.by_tier, image=image_type(args.png), real=real)
         _write(args.png, png)
     if args.json:
         print(json.dumps(report_json(report), indent=1))
@@ -195,6 +230,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         print(summary_text(report))
         if args.png:
             print(f"Chart: {args.png}")
+            _say_marks(real)
     return 0
 
 
@@ -216,6 +252,7 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
     candles = source.window_candles(symbol, args.window, at)[0] if args.candles else None
     from bot.views.charts import render_heatmap  # matplotlib only when drawing
 
+    real = None if args.no_liqs else bundled_marks(symbol, args.window, int(heat.times[-1]))
     image = render_heatmap(
         heat,
         args.window,
@@ -223,9 +260,11 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
         candles=candles,
         tiers=settings.tier_filter,
         image=image_type(args.png),
+        real=real,
     )
     _write(args.png, image)
     print(f"Heatmap {heat.symbol} {args.window}: {heat.times.size} columns -> {args.png}")
+    _say_marks(real)
     return 0
 
 

@@ -72,6 +72,7 @@ ACT2_EVENING: tuple[tuple[str, str], ...] = (
     ("2026-02-05T20:15:00Z", "/watch BTC"),
     ("2026-02-05T20:45:00Z", "/liqs BTC 24h"),
     ("2026-02-05T20:50:00Z", "/skill BTC"),
+    ("2026-02-05T20:55:00Z", "/map BTC"),  # the day's real liquidations under the map's bars
 )
 ACT2_END = "2026-02-05T21:00:00Z"
 # the feed checks its loopback streams often, so coverage follows fast replay time closely
@@ -157,6 +158,7 @@ async def run_demo(
         await app.updater.start_polling(poll_interval=0.0, timeout=dtm.timedelta(seconds=1))
         watcher = asyncio.create_task(printer())
         echo(f"liqbot demo: replaying {START} at {speed:g}x, charts in {out_dir}/")
+
         async def say(at_ms: int, text: str) -> None:
             await _sleep_until(clock.now_ms, at_ms, services.clock_speed)
             echo(f"[{fmt.when(clock.now_ms(), pattern=STAMP)}] trader: {text}")

@@ -24,6 +24,7 @@ HOUR_MS = 3_600_000
 BUNDLED_CANDLES = "binance_BTCUSDT_1h.csv"
 BUNDLED_OI = "coinglass_BTC_binance_oi_1h.csv"
 BUNDLED_TOTALS = "coinglass_BTC_liquidation_1h.csv"
+BUNDLED_PRINTS = {"BTC": "liquidations_BTC_2026-02-05.csv"}  # coin -> recorded prints
 SIDES = ("long", "short")
 
 
@@ -196,4 +197,22 @@ def bundled_totals() -> Totals:
         np.array([int(r["timestamp"]) for r in rows], dtype=np.int64),
         np.array([float(r["longUsd"]) for r in rows]),
         np.array([float(r["shortUsd"]) for r in rows]),
+    )
+
+
+@cache
+def bundled_prints(coin: str) -> Events | None:
+    """The recorded liquidation prints bundled for ``coin`` (BTC: 2026-02-05 06:00 ..
+    02-06 06:00 UTC, real hourly USD per side placed as prints, see PROVENANCE.md), or None."""
+    name = BUNDLED_PRINTS.get(coin.upper())
+    if name is None:
+        return None
+    rows = _bundled_rows(name)
+    time = np.array([int(r["time_ms"]) for r in rows], dtype=np.int64)
+    order = np.argsort(time, kind="stable")
+    return Events(
+        time[order],
+        np.array([r["side"] for r in rows])[order],
+        np.array([float(r["price"]) for r in rows])[order],
+        np.array([float(r["quantity"]) for r in rows])[order],
     )

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import itertools
 
+import matplotlib.dates as mdates
+import numpy as np
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from bot.cli import bundled_marks
 from bot.clock import parse_utc_ms
 from bot.pipeline.heatmaps import make_heatmap
+from bot.views import fmt
 from bot.views.charts import heatmap_figure, map_figure
+from bot.views.real_marks import LONG_DOT, SHORT_DOT
+from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport, make_report
 from liqmap import ModelSettings
 from market.replay import DEFAULT_AT, ReplaySource
@@ -59,8 +68,17 @@ def _bars(fig: Figure) -> list[Bbox]:
     ]
 
 
-def _btc(window: str, tiers: tuple[float, ...] | None = None) -> MapReport:
-    return make_report(ReplaySource(), "BTC", window, DEFAULT_AT, ModelSettings(tier_filter=tiers))
+def _btc(window: str, tiers: tuple[float, ...] | None = None, at: int = DEFAULT_AT) -> MapReport:
+    return make_report(ReplaySource(), "BTC", window, at, ModelSettings(tier_filter=tiers))
+
+
+FLUSH = parse_utc_ms("2026-02-05T21:00Z")  # inside the bundled recorded prints (06:00 .. 06:00)
+
+
+def _recorded(window: str, at: int = FLUSH) -> RealLiquidations:
+    real = bundled_marks("BTC/USDT:USDT", window, at)
+    assert real is not None
+    return real
 
 
 CASES = {
@@ -68,6 +86,10 @@ CASES = {
     "btc-7d-by-tier": lambda: map_figure(_btc("7d"), by_tier=True),
     "btc-30d-10-25x": lambda: map_figure(_btc("30d", (10.0, 25.0))),
     "pepe-1d": lambda: map_figure(scaled_report("PEPE/USDT:USDT", PEPE)),
+    "btc-flush-1d-real": lambda: map_figure(_btc("1d", at=FLUSH), real=_recorded("1d")),
+    "btc-flush-7d-by-tier-real": lambda: map_figure(
+        _btc("7d", at=FLUSH), by_tier=True, real=_recorded("7d")
+    ),
 }
 
 
@@ -152,3 +174,94 @@ def test_heatmap_says_when_and_where_price_is() -> None:
     assert 2 <= len(dates) <= 5 and len(set(dates)) == len(dates)
     boxes = [t.get_window_extent() for t in fig.axes[0].get_xticklabels() if t.get_text()]
     assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
+def _dots(ax: Axes) -> list[tuple[float, float, float, str]]:
+    """(x data, y data, diameter pt, colour) of every dot drawn in ``ax``."""
+    out = []
+    for coll in ax.collections:
+        if not isinstance(coll, PathCollection):
+            continue
+        offsets = coll.get_offsets()
+        n = len(offsets)
+        colours = [to_hex(c) for c in coll.get_facecolors()]
+        sizes = np.broadcast_to(coll.get_sizes(), (n,))
+        for i, (x, y) in enumerate(offsets):
+            out.append((float(x), float(y), float(np.sqrt(sizes[i])), colours[i % len(colours)]))
+    return out
+
+
+def test_map_marks_the_real_liquidations_of_its_window_in_a_strip() -> None:
+    r = _btc("1d", at=FLUSH)
+    real = _recorded("1d")
+    # 06:30 .. 20:30: 15 hours x 2 sides x 3 venues of the recorded file
+    assert len(real.prints) == 90
+    fig = map_figure(r, real=real)
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    bars, strip = fig.axes[0], fig.axes[2]
+    dots = _dots(strip)
+    assert dots and not _dots(bars)
+    longs = [d for d in dots if d[3] == LONG_DOT]
+    shorts = [d for d in dots if d[3] == SHORT_DOT]
+    # mirrored: shorts above the centre line, longs below; one dot per price bar with prints
+    assert longs and shorts and all(d[1] < 0.5 for d in longs) and all(d[1] > 0.5 for d in shorts)
+    # every print is on the chart (the price range widened to the 71.6k of the morning), each
+    # next to a dot of its side: one dot per price bar (~1/110 of the range) with prints
+    lo, hi = strip.get_xlim()
+    bar = (hi - lo) / 100
+    for p in real.prints:
+        near = longs if p.side == "long" else shorts
+        assert min(abs(d[0] - p.price) for d in near) < bar, p
+    assert len(longs) <= len({p.price for p in real.prints if p.side == "long"})
+    assert lo <= min(p.price for p in real.prints) and max(p.price for p in real.prints) <= hi
+    # sized by USD: the 20:30 flush ($134M of longs at 63,735.4) is the biggest dot
+    biggest = max(dots, key=lambda d: d[2])
+    assert biggest[3] == LONG_DOT and abs(biggest[0] - 63_735.4) < (hi - lo) / 100
+    assert min(d[2] for d in dots) >= 3.0  # still a dot at 430 px
+    texts = [t.get_text() for t, _ in _boxes(fig)]
+    line = f"real liquidations (recorded): \\{fmt.usd(real.long_usd)} long"
+    assert any(t.startswith(line) for t in texts), texts
+    assert real.long_usd == pytest.approx(
+        sum(p.usd for p in real.prints if p.side == "long"), rel=1e-12
+    )
+    # legend lines and ticks do not collide with each other anywhere on the page
+    legend_boxes = [b for t, b in _boxes(fig) if t.axes is None]
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(legend_boxes, 2))
+
+
+def test_map_without_real_prints_has_no_strip() -> None:
+    r = _btc("1d", at=FLUSH)
+    empty = RealLiquidations(())
+    for fig in (map_figure(r), map_figure(r, real=empty)):
+        assert len(fig.axes) == 2
+        assert not any("real liquidations" in t.get_text() for t in fig.findobj(Text))
+
+
+def test_heatmap_marks_real_liquidations_at_time_and_price() -> None:
+    src = ReplaySource()
+    h = make_heatmap(src, "BTC", "1d", FLUSH)
+    real = _recorded("1d")
+    candles = src.window_candles("BTC", "1d", FLUSH)[0]
+    fig = heatmap_figure(h, "1d", src.venues, candles=candles, real=real)
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    dots = _dots(ax)
+    # one dot per hour and side (the three venues' prints of an hour share a cell)
+    assert len(dots) == 30
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y, _, _ in dots)
+    flush = max(dots, key=lambda d: d[2])
+    when = mdates.num2date(flush[0])
+    assert (when.hour, when.minute, flush[3]) == (20, 30, LONG_DOT)
+    assert flush[1] == pytest.approx(63_735.4)
+    page = fig.bbox
+    boxes = _boxes(fig)
+    for t, box in boxes:
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, t.get_text()
+    # the legend line sits under the subtitles and overlaps no other figure text
+    figure_texts = [(t, b) for t, b in boxes if t.axes is None]
+    assert any("real liquidations (recorded)" in t.get_text() for t, _ in figure_texts)
+    for (a, box_a), (b, box_b) in itertools.combinations(figure_texts, 2):
+        assert not box_a.overlaps(box_b), (a.get_text(), b.get_text())
+    assert all(ax.get_window_extent().y1 < b.y0 for t, b in figure_texts if "real" in t.get_text())

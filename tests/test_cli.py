@@ -58,6 +58,25 @@ def test_map_png_and_heatmap_png(tmp_path: Path) -> None:
     r = liqbot("heatmap", "BTC", "--window", "1d", "--png", str(heat))
     assert r.returncode == 0, r.stderr
     assert heat.read_bytes()[:8] == PNG_MAGIC
+    assert "Marked" not in r.stdout  # 2025-10-10: no recorded prints in the window
+
+
+def test_map_marks_the_bundled_recorded_liquidations_unless_told_not_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    at = ["--at", "2026-02-05T21:00Z", "--window", "1d"]
+    marked, plain = tmp_path / "marked.png", tmp_path / "plain.png"
+    r = liqbot("map", "BTC", *at, "--png", str(marked))
+    assert r.returncode == 0, r.stderr
+    # 06:30 .. 20:30 of the recorded file: 15 hours, both sides, three venues
+    said = "Marked: 90 recorded liquidation prints of the window, longs $341M, shorts $39.6M"
+    assert said in r.stdout
+    assert main(["map", "BTC", *at, "--png", str(plain), "--no-liqs"]) == 0
+    assert "Marked" not in capsys.readouterr().out
+    assert marked.read_bytes()[:8] == plain.read_bytes()[:8] == PNG_MAGIC
+    assert marked.read_bytes() != plain.read_bytes()
 
 
 @pytest.mark.parametrize(

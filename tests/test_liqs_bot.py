@@ -185,3 +185,40 @@ def test_live_services_carry_a_feed_for_the_configured_venues(tmp_path: Path) ->
         assert s.refresher is not None
         asyncio.run(s.refresher.close())
         s.db.close()
+
+
+def test_map_and_heatmap_mark_the_feeds_prints_of_the_window(tmp_path: Path) -> None:
+    at = parse_utc_ms("2026-02-05T21:00Z")
+    with BotHarness(tmp_path / "bot.db", at=at) as h:
+        s = h.services
+        assert s is not None
+        bare = h.send(CHAT, "/map BTC")
+        assert bare.photo and "Dots under the bars" not in (bare.text or "")
+        store_tape(s.db, parse_utc_ms("2026-02-05T20:45Z"))
+        tape = [p for v in ("binanceusdm", "bybit", "okx") for p in load_tape(TAPE, v)
+                if p.time_ms < parse_utc_ms("2026-02-05T20:45Z")]  # fmt: skip
+        longs = sum(p.price * p.quantity for p in tape if p.side == "long")
+        shorts = sum(p.price * p.quantity for p in tape if p.side == "short")
+        renders = s.maps.renders
+        marked = h.send(CHAT, "/map BTC")
+        caption = marked.text or ""
+        assert (
+            f"Dots under the bars: real liquidations the feed recorded in this window, longs "
+            f"{fmt.usd(longs)}, shorts {fmt.usd(shorts)}, sized by USD."
+        ) in caption
+        assert marked.photo and marked.photo != bare.photo
+        assert "Shorts above" in caption and len(caption) <= 1024
+        assert s.maps.renders == renders + 1
+        h.send(CHAT, "/map BTC")  # same prints: the cached chart
+        assert s.maps.renders == renders + 1
+        # the feed records one more print within the same refresh: a new chart
+        liquidations.insert_prints(
+            s.db, [("bybit", BTC, at - 60_000, "long", 63_500.0, 100.0, 6_350_000.0)]
+        )
+        again = h.send(CHAT, "/map BTC")
+        assert s.maps.renders == renders + 2
+        assert f"longs {fmt.usd(longs + 6_350_000.0)}" in (again.text or "")
+        heat = h.send(CHAT, "/heatmap BTC 1d")
+        assert heat.photo and "Dots on the heatmap: real liquidations the feed recorded" in (
+            heat.text or ""
+        )

@@ -16,17 +16,20 @@ from sqlite_utils import Database
 from bot.clock import HOUR_MS, Clock
 from bot.pipeline.liquidation_sink import StorageLiquidationSink
 from bot.settings import Settings
+from bot.views.liqs import RealLiquidations, chart_prints
 from grading.api import grade_recorded
 from grading.hourly import DEFAULT_LOOKBACK_H
 from grading.skill import Grade, TooLittleData
 from liqmap import Candles, unified_symbol
 from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.liquidation_summary import WINDOWS_MS, LiqsSummary, covered_ms, summarise
+from market.replay import WINDOW_MS
 from market.snapshot import MarketDataError, MarketSource
 from storage import liquidations
 
 SKILL_DAYS = 7
 SKILL_TIMEFRAMES = ("15m", "1h", "5m")  # the grading's default is 15m candles; 1h where only that
+
 
 def open_liquidation_feed(
     settings: Settings, db: Database, clock: Clock, timing: FeedTiming | None = None
@@ -99,3 +102,13 @@ def _candles(source: MarketSource, symbol: str, since: int, until: int) -> Candl
         if len(c) and int(c.time[0]) <= since + HOUR_MS:
             return c
     raise last or MarketDataError(f"no candles for {symbol} back to the week before the feed")
+
+
+def recorded_marks(
+    db: Database, symbol: str, window: str, until_ms: int
+) -> RealLiquidations | None:
+    """The prints the feed recorded in the chart ``window`` (1d, 7d, 30d) ending at
+    ``until_ms``, for the map and heatmap to mark; None when it recorded none."""
+    since = until_ms - WINDOW_MS[window]
+    prints = chart_prints(liquidations.read_prints(db, symbol, since, until_ms), since, until_ms)
+    return RealLiquidations(tuple(prints), "feed") if prints else None

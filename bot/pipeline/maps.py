@@ -16,6 +16,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.pipeline.heatmaps import CandleSource, make_heatmap
 from bot.views.charts import render_heatmap, render_map
+from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport, make_report
 from liqmap import ModelSettings
 from market.snapshot import MarketSource
@@ -97,7 +98,11 @@ class MapService:
         )
         return report
 
-    async def chart(self, report: MapReport, by_tier: bool = False) -> bytes:
+    async def chart(
+        self, report: MapReport, by_tier: bool = False, real: RealLiquidations | None = None
+    ) -> bytes:
+        """``real``: the window's recorded prints, marked under the bars (the feed keeps
+        recording within a refresh, so their count and last time are part of the key)."""
         # Same symbol, window and moment but different data (a refresh landed) -> other totals.
         liq = report.liq
         key = (
@@ -109,16 +114,23 @@ class MapService:
             liq.total_short,
             tuple(t.leverage for t in liq.tiers),
             by_tier,
+            real.cache_key() if real else None,
         )
         png: bytes = await self._charts.get(
-            key, lambda: render_map(report, by_tier=by_tier), self._in_thread
+            key, lambda: render_map(report, by_tier=by_tier, real=real), self._in_thread
         )
         return png
 
     async def heatmap(
-        self, symbol: str, window: str, tiers: tuple[float, ...] | None = None
+        self,
+        symbol: str,
+        window: str,
+        tiers: tuple[float, ...] | None = None,
+        real: RealLiquidations | None = None,
+        at: int | None = None,
     ) -> bytes:
-        tick = self.tick()
+        """``at``: the refresh tick the caller read ``real`` for (default: now's)."""
+        tick = self.tick() if at is None else at
         source = self.source
         assert isinstance(source, CandleSource)
         settings = self._sliced(tiers)
@@ -126,9 +138,9 @@ class MapService:
         def draw() -> bytes:
             heat = make_heatmap(source, symbol, window, tick, settings)
             venues = tuple(getattr(source, "venues", ()))
-            return render_heatmap(heat, window, venues, tiers=tiers)
+            return render_heatmap(heat, window, venues, tiers=tiers, real=real)
 
-        key = ("heat", symbol, window, tick, tiers)
+        key = ("heat", symbol, window, tick, tiers, real.cache_key() if real else None)
         png: bytes = await self._charts.get(key, draw, self._in_thread)
         return png
 

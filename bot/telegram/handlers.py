@@ -15,6 +15,7 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from bot.parsing import InputError, parse_window, parse_zone, suggest_command
+from bot.pipeline.liquidations import recorded_marks
 from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
     chat_id,
@@ -31,7 +32,7 @@ from bot.telegram.keyboards import map_keyboard, start_keyboard
 from bot.tiers import TierError, looks_like_tiers, parse_tiers, tier_code, tier_note
 from bot.views import fmt
 from bot.views.check import CheckError, check_html, check_position, size_advice
-from bot.views.liqs import feed_status_lines
+from bot.views.liqs import feed_status_lines, marks_caption
 from bot.views.summary import caption_html
 from storage import users
 
@@ -71,11 +72,12 @@ async def _send_map(
     if chat is not None:
         await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     report = await s.maps.report(symbol, window, tiers=tiers)
-    png = await s.maps.chart(report, by_tier=stacked)
+    real = recorded_marks(s.db, symbol, window, report.liq.as_of)
+    png = await s.maps.chart(report, by_tier=stacked, real=real)
     if update.effective_message is not None:
         await update.effective_message.reply_photo(
             png,
-            caption=caption_html(report),
+            caption=caption_html(report, marks_caption(real) if real else ""),
             reply_markup=map_keyboard(symbol, window, tier_code(tiers), stacked),
         )
 
@@ -135,13 +137,17 @@ async def heatmap_command(update: Update, context: Context) -> None:
     s = services(context)
     if update.effective_chat is not None:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_PHOTO)
-    png = await s.maps.heatmap(symbol, window, tiers)
+    tick = s.maps.tick()
+    real = recorded_marks(s.db, symbol, window, tick)
+    png = await s.maps.heatmap(symbol, window, tiers, real=real, at=tick)
+    caption = (
+        f"<b>{html.escape(symbol)}</b> liquidation heatmap, {html.escape(window)}: "
+        "brighter = more liquidations resting at that price at that time."
+    )
+    if real:
+        caption += "\n" + html.escape(marks_caption(real, heatmap=True))
     if update.effective_message is not None:
-        await update.effective_message.reply_photo(
-            png,
-            caption=f"<b>{html.escape(symbol)}</b> liquidation heatmap, {html.escape(window)}: "
-            "brighter = more liquidations resting at that price at that time.",
-        )
+        await update.effective_message.reply_photo(png, caption=caption)
 
 
 @needs_market
@@ -317,7 +323,8 @@ async def map_button(update: Update, context: Context) -> None:
     await query.answer(f"{symbol.split('/')[0]} {window} {note}".strip() + "…")
     message = query.message
     report = await s.maps.report(symbol, window, tiers=tiers)
-    png = await s.maps.chart(report, by_tier=stacked)
+    real = recorded_marks(s.db, symbol, window, report.liq.as_of)
+    png = await s.maps.chart(report, by_tier=stacked, real=real)
     keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked)
     if message is None or not getattr(message, "photo", None):
         # a button on a text message
@@ -325,7 +332,8 @@ async def map_button(update: Update, context: Context) -> None:
         return
     try:
         await query.edit_message_media(
-            InputMediaPhoto(png, caption=caption_html(report)), reply_markup=keyboard
+            InputMediaPhoto(png, caption=caption_html(report, marks_caption(real) if real else "")),
+            reply_markup=keyboard,
         )
     except BadRequest as e:
         if "not modified" not in str(e).lower():

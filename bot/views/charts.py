@@ -34,6 +34,8 @@ from matplotlib.transforms import Bbox
 
 from bot.tiers import tier_note
 from bot.views import fmt
+from bot.views.real_marks import add_legend, draw_heat_marks, draw_map_strip
+from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
 from liqmap import Candles, Cluster, Heatmap, PriceGrid, cumulative_curves, rebin
 from liqmap.model import MODEL_VOLUME_PROXY
@@ -244,12 +246,19 @@ def marked_clusters(r: MapReport) -> list[tuple[Cluster, str]]:
     return ranked
 
 
-def _display_range(r: MapReport, marks: list[tuple[Cluster, str]]) -> tuple[float, float]:
-    """+-8% around price, widened to show every marked cluster (as far as the grid goes)."""
+def _display_range(
+    r: MapReport, marks: list[tuple[Cluster, str]], real: RealLiquidations | None = None
+) -> tuple[float, float]:
+    """+-8% around price, widened to show every marked cluster and every real print of the
+    window (as far as the grid goes)."""
     lo, hi = r.price * 0.92, r.price * 1.08
     for c, _ in marks:
         lo = min(lo, c.low - 0.01 * r.price)
         hi = max(hi, c.high + 0.01 * r.price)
+    seen = real.price_range() if real else None
+    if seen:
+        lo = min(lo, seen[0] - 0.01 * r.price)
+        hi = max(hi, seen[1] + 0.01 * r.price)
     edges = r.liq.grid.edges
     return max(lo, float(edges[0])), min(hi, float(edges[-1]))
 
@@ -277,17 +286,24 @@ def map_title(r: MapReport, tiers: str) -> tuple[str, list[str]]:
     return f"{base} liquidation map · {r.window}", [f"{venues} · {when}", third]
 
 
-def render_map(r: MapReport, by_tier: bool = False, image: str = "png") -> bytes:
-    """The liquidation map chart of a report (``image``: png or jpeg)."""
-    return _save(map_figure(r, by_tier), image)
+def render_map(
+    r: MapReport,
+    by_tier: bool = False,
+    image: str = "png",
+    real: RealLiquidations | None = None,
+) -> bytes:
+    """The liquidation map chart of a report (``image``: png or jpeg); ``real``: the window's
+    real liquidations, marked in a strip under the bars."""
+    return _save(map_figure(r, by_tier, real), image)
 
 
-def map_figure(r: MapReport, by_tier: bool = False) -> Figure:
+def map_figure(r: MapReport, by_tier: bool = False, real: RealLiquidations | None = None) -> Figure:
     """The map as a matplotlib figure, labels placed (tests measure it)."""
     liq = r.liq
     proxy = is_proxy(r)
     marks = marked_clusters(r)
-    lo, hi = _display_range(r, marks)
+    real = real if real and real.prints else None
+    lo, hi = _display_range(r, marks, real)
     cut = _cut(liq.grid, lo, hi)
     sub = PriceGrid(liq.grid.centre, liq.grid.edges[cut.start : cut.stop + 1])
     d_grid, longs = rebin(liq.long_by_tier[:, cut], sub, BARS)
@@ -295,14 +311,15 @@ def map_figure(r: MapReport, by_tier: bool = False) -> Figure:
     cum_long, cum_short = cumulative_curves(liq)
     tiers = tier_note([t.leverage for t in liq.tiers])
 
-    fig = _figure(5.6)
+    fig = _figure(6.1 if real else 5.6)  # the real-liquidations strip takes no label rows
     head, sublines = map_title(r, tiers)
     top = _titles(fig, head, sublines)
-    legend_h = 0.075 if by_tier else 0.045
+    legend_h = (0.075 if by_tier else 0.045) + (0.03 if real else 0.0)
     bottom = 0.06 + legend_h
     cum_h = 0.17
     gap = 0.035
-    bar_bottom = bottom + cum_h + gap
+    strip_h, strip_gap = (0.05, 0.014) if real else (0.0, 0.0)
+    bar_bottom = bottom + cum_h + gap + strip_h + strip_gap
     ax = fig.add_axes((0.15, bar_bottom, 0.78, 1 - top - 0.01 - bar_bottom))
     ax_cum = fig.add_axes((0.15, bottom, 0.78, cum_h), sharex=ax)
 
@@ -363,19 +380,31 @@ def map_figure(r: MapReport, by_tier: bool = False) -> Figure:
         color = LONG_RED if c.side == "long" else SHORT_GREEN
         i = int(np.clip(np.searchsorted(rights, c.peak), 0, tops.size - 1))
         labels.append(Label(c.peak, float(tops[i]), cluster_label(c, tag, proxy), color))
-    # Headroom above the bars for the labels: grow it until every label finds a place.
-    for headroom in (1.9, 2.4, 3.0, 3.8, 5.0):
+    # Headroom above the bars for the labels: grow it until every label finds a place (at the
+    # most, keep the ones that fit: the lowest-priority label is the one left out).
+    headrooms = (1.9, 2.4, 3.0, 3.8, 5.0)
+    for headroom in headrooms:
         ax.set_ylim(0, peak * headroom)
         placed, connectors = place_labels(ax, labels, lefts, rights, tops)
-        if len(placed) == len(labels):
+        if len(placed) == len(labels) or headroom == headrooms[-1]:
             break
         for artist in [*placed, *connectors]:
             artist.remove()
+    if real:
+        # the strip under the bars: what was really liquidated, on the same price axis
+        ax_real = fig.add_axes((0.15, bottom + cum_h + gap, 0.78, strip_h), sharex=ax)
+        ax_real.axvline(r.price, color=INK, ls="--", lw=1.0, zorder=2)
+        off = draw_map_strip(ax_real, real, d_grid.edges)
+        ax_real.tick_params(labelbottom=False, length=0)
+        ax_real.set_ylabel("real", fontsize=TICK_PT, color=GREY, rotation=0, ha="right",
+                           va="center")  # fmt: skip
+        ax_real.set_xlim(lo, hi)
+        add_legend(fig, real, (0.5, 0.0), "lower center", TICK_PT, off)
     fig.legend(  # type: ignore[call-overload]  # tuples of patches: HandlerTuple draws them
         handles,
         names,
         loc="lower center",
-        bbox_to_anchor=(0.5, 0.0),
+        bbox_to_anchor=(0.5, 0.03 if real else 0.0),
         ncol=5 if by_tier else 2,
         fontsize=TICK_PT,
         frameon=False,
@@ -441,10 +470,12 @@ def render_heatmap(
     candles: Candles | None = None,
     tiers: Sequence[float] | None = None,
     image: str = "png",
+    real: RealLiquidations | None = None,
 ) -> bytes:
     """Price x time: colour = liquidation notional resting at that price at that time; the
-    price (a line, or ``candles``) and a marker with the last price."""
-    return _save(heatmap_figure(h, window, venues, candles, tiers), image)
+    price (a line, or ``candles``) and a marker with the last price; ``real``: the window's
+    real liquidations as dots at (time, price)."""
+    return _save(heatmap_figure(h, window, venues, candles, tiers, real), image)
 
 
 def heatmap_figure(
@@ -453,12 +484,16 @@ def heatmap_figure(
     venues: tuple[str, ...],
     candles: Candles | None = None,
     tiers: Sequence[float] | None = None,
+    real: RealLiquidations | None = None,
 ) -> Figure:
     """The heatmap as a matplotlib figure."""
     proxy = h.model == MODEL_VOLUME_PROXY
+    real = real if real and real.prints else None
     fig = _figure(5.6)
     head, sublines = heatmap_title(h, window, venues, tiers)
     top = _titles(fig, head, sublines)
+    legend_y = 1 - top + 0.004  # the real-liquidations line sits under the subtitles
+    top += 0.03 if real else 0.0
     ax = fig.add_axes((0.17, 0.2, 0.67, 1 - top - 0.015 - 0.2))
     cax = fig.add_axes((0.17, 0.095, 0.67, 0.022))
 
@@ -501,6 +536,10 @@ def heatmap_figure(
             )
     else:
         ax.plot(x - step / 2, h.price, color="#3fd8ff", lw=1.3, zorder=3)
+    if real:
+        col_ms = [int(h.times[0]) - int(step * 86_400_000)] + [int(t) for t in h.times]
+        off = draw_heat_marks(ax, real, col_ms, float(d_grid.edges[0]), float(d_grid.edges[-1]))
+        add_legend(fig, real, (0.03, legend_y), "upper left", SUB_PT, off)
     last = float(h.price[-1])
     ax.plot([x[-1] - step / 2], [last], "o", ms=5, color="#3fd8ff", mec="white", zorder=4)
     ax.axhline(last, color="#3fd8ff", lw=0.7, ls=":", zorder=2)

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-import numpy as np
 
 from bot.views import fmt
+from bot.views.real_prints import ChartPrint, RealLiquidations, window_prints
 from grading.report import grade_text
 from grading.skill import Grade
 from market.liquidation_feed import VenueStreamStatus
 from market.liquidation_summary import Cascade, LiqsSummary
 from storage.liquidations import StoredPrints
+
+__all__ = ["ChartPrint", "RealLiquidations", "chart_prints", "window_prints"]
 
 VENUE_NAMES = {"binanceusdm": "Binance", "bybit": "Bybit", "okx": "OKX", "bitget": "Bitget"}
 HOUR_MS = 3_600_000
@@ -158,19 +158,16 @@ def skill_html(grade: Grade, symbol: str, start_ms: int, end_ms: int, covered_ms
     )
 
 
-@dataclass(frozen=True)
-class ChartPrint:
-    """A real liquidation a chart can mark on its price axis."""
-
-    price: float
-    usd: float
-    side: str  # the side liquidated
-
-
 def chart_prints(prints: StoredPrints, since_ms: int, until_ms: int) -> list[ChartPrint]:
     """The prints of ``[since_ms, until_ms)`` as (price, usd, side), largest first, for a map or
     heatmap to mark what was really liquidated next to what the map said."""
-    keep = (prints.time >= since_ms) & (prints.time < until_ms)
-    idx = np.flatnonzero(keep)
-    order = idx[np.argsort(-prints.usd[idx], kind="stable")]
-    return [ChartPrint(float(prints.price[i]), float(prints.usd[i]), prints.side[i]) for i in order]
+    return window_prints(prints.time, prints.side, prints.price, prints.usd, since_ms, until_ms)
+
+
+def marks_caption(real: RealLiquidations, heatmap: bool = False) -> str:
+    """The caption line (plain text) that says the chart marks real liquidations."""
+    where = "Dots on the heatmap" if heatmap else "Dots under the bars"
+    return (
+        f"{where}: real liquidations the {real.source} recorded in this window, longs "
+        f"{fmt.usd(real.long_usd)}, shorts {fmt.usd(real.short_usd)}, sized by USD."
+    )

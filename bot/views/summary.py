@@ -103,9 +103,9 @@ def summary_html(r: MapReport) -> str:
     return "\n".join(summary_lines(r, bold=_html_bold, esc=html.escape))
 
 
-def caption_html(r: MapReport) -> str:
+def caption_html(r: MapReport, marks: str = "") -> str:
     """The summary for a chart's caption (Telegram allows 1,024 characters): the same facts as
-    the CLI's summary, compact."""
+    the CLI's summary, compact; ``marks``: a line saying the chart marks real liquidations."""
     e = html.escape
     below, above = r.nearest(2)
     proxy = is_proxy(r)
@@ -132,6 +132,8 @@ def caption_html(r: MapReport) -> str:
         f"<b>Market risk {r.risk.total:.0f}/100</b>",
         e(f"{r.liq.model} | {venues} | {r.liq.units}"),
     ]
+    if marks:
+        lines[3:3] = [e(marks)]  # after the clusters: trimmed after them, before the rest
     tiers = tier_note([t.leverage for t in r.liq.tiers])
     if tiers:
         lines[0] += e(f"  ({tiers})")
