@@ -30,6 +30,7 @@ class OutMessage:
     kind: str
     text: str
     photo: bytes | None
+    photo_ref: str | None  # a key of the media table: the chart is stored once, not per row
     silent: bool
     not_before: int
     attempts: int
@@ -43,6 +44,7 @@ class OutMessage:
             kind=row["kind"],
             text=row["text"],
             photo=row.get("photo"),
+            photo_ref=row.get("photo_ref"),
             silent=bool(row.get("silent")),
             not_before=int(row.get("not_before") or 0),
             attempts=int(row.get("attempts") or 0),
@@ -52,25 +54,47 @@ class OutMessage:
 def enqueue(
     db: Database, dedupe_key: str, chat_id: int, kind: str, text: str, now: int,
     photo: bytes | None = None, silent: bool = False, not_before: int | None = None,
+    photo_ref: str | None = None,
 ) -> bool:  # fmt: skip
     """Queue a message; False if that dedupe key was queued before (nothing is added).
 
     Call inside the caller's transaction so the message and the state that produced it are
     written together."""
     cursor = db.execute(
-        "insert or ignore into outbox (dedupe_key, chat_id, kind, text, photo, silent, "
-        "created_at, not_before, attempts, status) values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-        [dedupe_key, chat_id, kind, text, photo, int(silent), now, not_before or now, PENDING],
+        "insert or ignore into outbox (dedupe_key, chat_id, kind, text, photo, photo_ref, silent, "
+        "created_at, not_before, attempts, status) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        [
+            dedupe_key,
+            chat_id,
+            kind,
+            text,
+            photo,
+            photo_ref,
+            int(silent),
+            now,
+            not_before or now,
+            PENDING,
+        ],
     )
     return cursor.rowcount == 1
 
 
-def due(db: Database, now: int, limit: int = 100) -> list[OutMessage]:
-    """Pending messages whose time has come, oldest first."""
-    rows = _outbox(db).rows_where(
-        "status = ? and not_before <= ?", [PENDING, now], order_by="id", limit=limit
+def due(
+    db: Database, now: int, limit: int = 100, skip_chats: set[int] | None = None
+) -> list[OutMessage]:
+    """Pending messages whose time has come: alerts and notes before digests (an alert must
+    not wait behind a digest round), then oldest first. ``skip_chats``: chats with a message in
+    flight (their later rows wait, so a chat's messages keep their order)."""
+    skip = sorted(skip_chats or ())
+    marks = ",".join("?" * len(skip))
+    not_in = f" and chat_id not in ({marks})" if skip else ""
+    cursor = db.execute(
+        f"select * from outbox where status = ? and not_before <= ?{not_in} "
+        "order by kind = 'digest', id limit ?",
+        [PENDING, now, *skip, limit],
     )
-    return [OutMessage.from_row(r) for r in rows]
+    names = [d[0] for d in cursor.description]
+    return [OutMessage.from_row(dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
 
 
 def mark_sent(db: Database, msg_id: int, now: int) -> None:
@@ -97,12 +121,52 @@ def drop(db: Database, msg_id: int, error: str, now: int) -> None:
         )
 
 
-def slot_queued(db: Database, key_prefix: str) -> bool:
-    """Was anything queued under ``key_prefix:`` (a digest slot) before?"""
-    row = db.execute(
-        "select 1 from outbox where dedupe_key like ? limit 1", [key_prefix + ":%"]
-    ).fetchone()
+def queued(db: Database, dedupe_key: str) -> bool:
+    """Was ``dedupe_key`` queued before? (An exact lookup on the unique index.)"""
+    row = db.execute("select 1 from outbox where dedupe_key = ?", [dedupe_key]).fetchone()
     return row is not None
+
+
+def prune(db: Database, before: int) -> int:
+    """Delete sent and dropped rows created before ``before`` (ms), and the stored charts no
+    pending row refers to any more; returns the outbox rows deleted. Pending rows are kept
+    whatever their age. Dedupe keys carry the date or the episode, so a pruned key is never
+    produced again."""
+    with db.atomic():
+        deleted = db.execute(
+            "delete from outbox where created_at < ? and status != ?", [before, PENDING]
+        ).rowcount
+        db.execute(
+            "delete from media where created_at < ? and key not in "
+            "(select photo_ref from outbox where status = ? and photo_ref is not null)",
+            [before, PENDING],
+        )
+    return int(deleted)
+
+
+def store_media(db: Database, key: str, data: bytes, now: int) -> None:
+    """Keep a chart once under ``key`` (e.g. digest|BTC/USDT:USDT|1d|tick); a second call is a
+    no-op. Call inside the caller's transaction."""
+    db.execute(
+        "insert or ignore into media (key, data, created_at) values (?, ?, ?)", [key, data, now]
+    )
+
+
+def media_exists(db: Database, key: str) -> bool:
+    return db.execute("select 1 from media where key = ?", [key]).fetchone() is not None
+
+
+def media(db: Database, key: str) -> tuple[bytes | None, str | None]:
+    """(bytes, Telegram file_id or None before the first upload) of a stored chart."""
+    row = db.execute("select data, file_id from media where key = ?", [key]).fetchone()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+def set_file_id(db: Database, key: str, file_id: str) -> None:
+    """After the first upload: later rows send the file_id, and the bytes are no longer needed
+    (Telegram keeps the file)."""
+    with db.atomic():
+        db.execute("update media set file_id = ?, data = NULL where key = ?", [file_id, key])
 
 
 def drop_chat(db: Database, chat_id: int, reason: str) -> int:
