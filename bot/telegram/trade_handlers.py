@@ -102,7 +102,7 @@ def _own_open(
     context: Context, chat_id: int, text: str
 ) -> subscriptions.Subscription:
     raw = text.strip().lstrip("#")
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # '²'.isdigit() is True
         raise InputError("give the position number, as shown by /positions (e.g. /close 3)")
     sub = subscriptions.get(services(context).db, int(raw))
     if sub is None or sub.chat_id != chat_id or sub.closed_at is not None or sub.kind != "position":
@@ -265,7 +265,7 @@ async def digest_command(update: Update, context: Context) -> None:
     await reply(update, f"4-hourly digest {'on' if args[0] == 'on' else 'off'}.")
 
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")  # ASCII: \d takes '١' and '１' too
 
 
 async def quiet_command(update: Update, context: Context) -> None:
@@ -298,7 +298,7 @@ async def quiet_command(update: Update, context: Context) -> None:
         )
 
 
-_DURATION = re.compile(r"^(\d{1,4})(m|h|d)$")
+_DURATION = re.compile(r"^([0-9]{1,4})(m|h|d)$")
 
 
 async def mute_command(update: Update, context: Context) -> None:
@@ -337,6 +337,9 @@ async def alert_button(update: Update, context: Context) -> None:
         await query.answer("That button has expired.")
         return
     chat = chat_id(update)
+    if users.get(services(context).db, chat) is None:  # forged: this chat never started the bot
+        await query.answer("Send /start first.")
+        return
     alert_settings.set_mode(services(context).db, chat, parts[1], parts[2])
     await query.answer(f"{CATALOGUE_BY_NAME[parts[1]].title}: {parts[2]}")
     text, keyboard = alerts_view(context, chat)
