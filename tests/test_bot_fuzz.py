@@ -21,7 +21,9 @@ nasty = st.sampled_from(
      "1e308", "-1", "0", "0.0", "nan", "NaN", "inf", "-inf", "1e-300", "9" * 40, "long",
      "short", "LONG", "1d", "7d", "30d", "2w", "Europe/Berlin", "../../etc/passwd",
      "Mars/Olympus", "UTC", "Europe", "America", "Etc", "posixrules", "x" * 300, "\u202e",
-     "💥", "20x", "1,000"]
+     "💥", "20x", "1,000",
+     # non-ASCII digits: '\d' and str.isdigit() take them (issue 14)
+     "1٢:0٠-0١:0٠", "１２:００-０１:００", "²", "٣h", "#³", "１", "٠٫٥"]
 )  # fmt: skip
 word = st.text(
     alphabet=st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
@@ -71,3 +73,42 @@ def test_any_arguments_get_a_clear_reply(bot: BotHarness, name: str, args: list[
         assert user.tz == "Asia/Tokyo", f"{text!r} changed the stored zone"
     else:
         bot.send(CHAT, "/tz Asia/Tokyo")  # put it back for the next example
+
+
+forged = st.one_of(
+    st.sampled_from(["alert", "pos", "map", "help"]).flatmap(
+        lambda family: st.lists(st.one_of(nasty, word), max_size=3).map(
+            lambda rest: "|".join([family, *rest])
+        )
+    ),
+    word,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=forged, chat=st.sampled_from([CHAT, 424242]))
+def test_forged_button_presses_are_answered_and_store_nothing_elsewhere(
+    bot: BotHarness, data: str, chat: int
+) -> None:
+    """Every press gets an answer; a chat that never started the bot gets no rows."""
+    from tests.test_scale import forge_press
+
+    assert bot.services is not None
+    db = bot.services.db
+    answered = len(bot.fake.calls("answerCallbackQuery"))
+    forge_press(bot, chat, data.encode("utf-8", "ignore")[:64].decode("utf-8", "ignore"))
+    bot.run(
+        bot.fake._wait_until(
+            lambda: True if len(bot.fake.calls("answerCallbackQuery")) > answered else None,
+            30,
+            lambda: f"press {data!r} from {chat} was never answered",
+        )
+    )
+    if chat != CHAT:
+        for table in TABLES:
+            rows = db.execute(f"select count(*) from {table} where chat_id = ?", [chat]).fetchone()
+            assert rows[0] == 0, f"{data!r} from a stranger stored rows in {table}"

@@ -19,9 +19,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 OVERALL_PER_SECOND = 30
-# A margin on the window: the fake (and Telegram) see a request a few ms after we start it, and
-# two requests' delays differ; 1.02 s keeps any one-second window at the receiver <= 30.
-WINDOW_S = 1.02
+WINDOW_S = 1.0
 PRIVATE_GAP_S = 1.0
 GROUP_PER_MINUTE = 20
 # Methods that put a message in a chat; the rest (getUpdates, answerCallbackQuery...) are free.
@@ -36,8 +34,15 @@ def retry_after_seconds(e: RetryAfter) -> float:
 
 
 class SendLimiter(BaseRateLimiter[None]):
-    """A sliding window of the last 30 send times (not a token bucket: a bucket lets a burst of
-    30 through on top of the steady 30/s, 60 in one second), plus a per-chat gap."""
+    """At most 30 messages in flight or answered within the last second (not a token bucket:
+    a bucket lets a burst of 30 through on top of the steady 30/s, 60 in one second), plus a
+    per-chat gap.
+
+    Why answered, not started: Telegram receives a request somewhere between our start and its
+    answer. Counting each request from its start until one second after its answer means any
+    one-second window at the receiver holds at most 30 arrivals, however the requests bunch on
+    the way (the last of them to start saw all the others in flight or answered < 1 s before).
+    The cost is the round trip: 30 / (1 s + latency) per second."""
 
     def __init__(
         self,
@@ -50,7 +55,8 @@ class SendLimiter(BaseRateLimiter[None]):
         self.chat_gap_s = chat_gap_s
         self.window_s = window_s
         self._now = now
-        self._sent: deque[float] = deque()
+        self._sent: deque[float] = deque()  # answer times within the window
+        self._in_flight = 0
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -69,13 +75,14 @@ class SendLimiter(BaseRateLimiter[None]):
                 while self._sent and self._sent[0] <= now - self.window_s:
                     self._sent.popleft()
                 waits = [self._paused_until - now]
-                if len(self._sent) >= self.per_second:
-                    waits.append(self._sent[0] + self.window_s - now)
+                if len(self._sent) + self._in_flight >= self.per_second:
+                    # the oldest answer leaving the window, or (all in flight) a short poll
+                    waits.append(self._sent[0] + self.window_s - now if self._sent else 0.005)
                 wait = max(waits)
                 if wait <= 0:
                     break
                 await asyncio.sleep(wait)
-            self._sent.append(now)
+            self._in_flight += 1
             if chat_id is not None:
                 self._prune_chats(now)
                 self._chat_next[chat_id] = max(self._chat_next.get(chat_id, now), now) + (
@@ -85,6 +92,11 @@ class SendLimiter(BaseRateLimiter[None]):
     def chat_ready_in(self, chat_id: int) -> float:
         """Seconds until ``chat_id`` may get its next message (0: now)."""
         return max(0.0, self._chat_next.get(chat_id, 0.0) - self._now())
+
+    def release(self) -> None:
+        """The request was answered (or failed): it counts for one more second."""
+        self._in_flight -= 1
+        self._sent.append(self._now())
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._now() + seconds)
@@ -102,17 +114,20 @@ class SendLimiter(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if endpoint.lower().startswith(COUNTED):
-            chat_id = _chat_id(data.get("chat_id"))
-            wait = self.chat_ready_in(chat_id) if chat_id is not None else 0.0
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await self.acquire(chat_id)
+        if not endpoint.lower().startswith(COUNTED):
+            return await callback(*args, **kwargs)
+        chat_id = _chat_id(data.get("chat_id"))
+        wait = self.chat_ready_in(chat_id) if chat_id is not None else 0.0
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self.acquire(chat_id)
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as e:
             self.pause(retry_after_seconds(e))  # the flood limit is per bot: everyone waits
             raise
+        finally:
+            self.release()
 
 
 def _chat_id(value: object) -> int | None:
