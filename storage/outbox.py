@@ -84,22 +84,44 @@ def due(
 ) -> list[OutMessage]:
     """Pending messages whose time has come: alerts and notes before digests (an alert must
     not wait behind a digest round), then oldest first. ``skip_chats``: chats with a message in
-    flight (their later rows wait, so a chat's messages keep their order)."""
+    flight (their later rows wait, so a chat's messages keep their order). One indexed range
+    per kind (status, kind, id), so 30,000 pending rows are not sorted on every read."""
     skip = sorted(skip_chats or ())
-    marks = ",".join("?" * len(skip))
-    not_in = f" and chat_id not in ({marks})" if skip else ""
-    cursor = db.execute(
-        f"select * from outbox where status = ? and not_before <= ?{not_in} "
-        "order by kind = 'digest', id limit ?",
-        [PENDING, now, *skip, limit],
-    )
+    not_in = f" and chat_id not in ({','.join('?' * len(skip))})" if skip else ""
+    out: list[OutMessage] = []
+    for kind in ("alert", "note", "digest"):
+        if len(out) >= limit:
+            break
+        cursor = db.execute(
+            f"select * from outbox indexed by outbox_pending_kind where status = ? and kind = ? "
+            f"and not_before <= ?{not_in} order by id limit ?",
+            [PENDING, kind, now, *skip, limit - len(out)],
+        )
+        out += _messages(cursor)
+    if len(out) < limit:  # any other kind (none today) still goes, after the digests
+        out += _messages(db.execute(
+            f"select * from outbox where status = ? and kind not in ('alert', 'note', 'digest') "
+            f"and not_before <= ?{not_in} order by id limit ?",
+            [PENDING, now, *skip, limit - len(out)],
+        ))  # fmt: skip
+    return out
+
+
+def _messages(cursor: Any) -> list[OutMessage]:
     names = [d[0] for d in cursor.description]
     return [OutMessage.from_row(dict(zip(names, r, strict=True))) for r in cursor.fetchall()]
 
 
 def mark_sent(db: Database, msg_id: int, now: int) -> None:
+    """Sent: a digest's body is dropped (delivered, and never needed again: 10,000 users'
+    digests are ~65 MB a day); its key and times stay as the record, for dedupe. Alerts keep
+    their text until pruned (the alert history)."""
     with db.atomic():
-        _outbox(db).update(msg_id, {"status": SENT, "sent_at": now})
+        db.execute(
+            "update outbox set status = ?, sent_at = ?, "
+            "text = case when kind = 'digest' then '' else text end where id = ?",
+            [SENT, now, msg_id],
+        )
 
 
 def mark_failed(db: Database, msg_id: int, error: str, retry_at: int) -> None:

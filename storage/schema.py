@@ -186,6 +186,7 @@ def m005_scale(db: Database) -> None:
     only those chats (any write path is covered, whoever writes it)."""
     _t(db, "outbox").add_column("photo_ref", str)
     _t(db, "outbox").create_index(["created_at"])
+    _t(db, "outbox").create_index(["status", "kind", "id"], index_name="outbox_pending_kind")
     _t(db, "media").create(
         {"key": str, "data": bytes, "file_id": str, "created_at": int}, pk="key"
     )
