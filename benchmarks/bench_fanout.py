@@ -157,7 +157,8 @@ async def bench(args: argparse.Namespace, url: str, token: str, db_path: Path) -
     return {
         "users": args.users, "seeded_s": seeded, "digest_users": digests,
         "compose_s": compose, "compose_block_ms": compose_block * 1000,
-        "block_ms": watch.worst * 1000, "queued": queued, "storm_s": storm_s, "size_mb": size_composed / 1e6,
+        "block_ms": watch.worst * 1000, "queued": queued, "storm_s": storm_s,
+        "size_mb": size_composed / 1e6,
         "sent_rows": sent_rows, "counts": counts, "t_send": t_send, "t_end": t_end,
     }  # fmt: skip
 

@@ -149,19 +149,25 @@ def queued(db: Database, dedupe_key: str) -> bool:
     return row is not None
 
 
-def prune(db: Database, before: int) -> int:
-    """Delete sent and dropped rows created before ``before`` (ms), and the stored charts no
-    pending row refers to any more; returns the outbox rows deleted. Pending rows are kept
-    whatever their age. Dedupe keys carry the date or the episode, so a pruned key is never
-    produced again."""
+def prune(db: Database, before: int, digests_before: int | None = None) -> int:
+    """Delete sent and dropped rows created before ``before`` (ms) (the alert history), sent
+    and dropped digest rows before ``digests_before`` (a digest slot is an hour that never
+    comes back, so its key is needed a day at most), and the stored charts no pending row
+    refers to any more; returns the outbox rows deleted. Pending rows are kept whatever their
+    age. Alert keys carry the episode, so a pruned key is never produced again."""
     with db.atomic():
         deleted = db.execute(
             "delete from outbox where created_at < ? and status != ?", [before, PENDING]
         ).rowcount
+        if digests_before is not None:
+            deleted += db.execute(
+                "delete from outbox where created_at < ? and status != ? and kind = 'digest'",
+                [digests_before, PENDING],
+            ).rowcount
         db.execute(
             "delete from media where created_at < ? and key not in "
             "(select photo_ref from outbox where status = ? and photo_ref is not null)",
-            [before, PENDING],
+            [digests_before if digests_before is not None else before, PENDING],
         )
     return int(deleted)
 

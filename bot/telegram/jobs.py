@@ -93,7 +93,9 @@ async def tick_job(context: Context) -> None:
             if s.sender is not None:
                 s.sender.wake()  # alerts go out while the round is composed
             await run_digests(s, now)
-            pruned = outbox.prune(s.db, now - int(s.settings.outbox_retention_days * DAY_MS))
+            pruned = outbox.prune(
+                s.db, now - int(s.settings.outbox_retention_days * DAY_MS), now - DAY_MS
+            )
             if pruned:
                 log.info("outbox: %d rows older than %g days deleted", pruned,
                          s.settings.outbox_retention_days)  # fmt: skip
