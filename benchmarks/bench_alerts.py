@@ -10,13 +10,15 @@ random (seeded): 70% positions with entries within 3% of price at 5-50x, 30% wat
 with their own thresholds. Two passes: the first from empty state, then the next refresh
 5 minutes later with the state the first one left (the steady case).
 
-Run: python benchmarks/bench_alerts.py
+Run: python benchmarks/bench_alerts.py          (the evaluation alone)
+     python benchmarks/bench_alerts.py --e2e    (the pass with SQLite, see end_to_end)
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,5 +137,92 @@ def main() -> None:
     )
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "--e2e" not in sys.argv:
     main()
+
+
+def end_to_end(maps: list[SymbolMetrics]) -> None:
+    """The pass as the bot runs it, SQLite included: 100,000 subscriptions of 40,000 users
+    stored in a file database (a tenth of users with their own rule settings), the in-memory
+    book loaded once at start, then steady passes (each: read the changed-chats list, patch,
+    evaluate, write the state that changed and the events in one transaction per symbol), and a
+    pass after 100 users changed something."""
+    import tempfile
+
+    from bot.pipeline.alert_book import AlertBook
+    from bot.pipeline.alert_pass import _evaluate
+    from storage import alert_settings as settings_store
+    from storage import open_db
+
+    rng = np.random.default_rng(11)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_db(Path(tmp) / "alerts.db")
+        names = [f"SYM{i}/USDT:USDT" for i in range(SYMBOLS)]
+        metrics = [replace(m, symbol=names[i]) for i, m in enumerate(maps)]
+        t0 = time.perf_counter()
+        chats = 40_000
+        with db.atomic():
+            db.conn.executemany(
+                "insert into users (chat_id, user_id, first_name, tz, active, created_at, digest)"
+                " values (?, ?, 'T', ?, 1, 0, 1)",
+                [
+                    (c, c, ("UTC", "Europe/Berlin", "Asia/Tokyo")[c % 3])
+                    for c in range(1, chats + 1)
+                ],
+            )
+            rows = []
+            per = TOTAL // SYMBOLS
+            for i, m in enumerate(metrics):
+                sub = random_subs(m, per, i * per + 1, rng)
+                for j in range(per):
+                    pos = bool(sub.kind[j])
+                    rows.append((
+                        int(sub.sub_id[j]), int(rng.integers(1, chats + 1)), m.symbol,
+                        "position" if pos else "watch",
+                        ("long" if sub.side[j] > 0 else "short") if pos else None,
+                        float(sub.entry[j]) if pos else None,
+                        float(sub.leverage[j]) if pos else None,
+                        float(sub.liquidation_price[j]) if pos else None,
+                        float(sub.entry_lfr[j]) if pos else None,
+                    ))  # fmt: skip
+            db.conn.executemany(
+                "insert into subscriptions (id, chat_id, symbol, kind, side, entry, leverage, "
+                "liquidation_price, entry_lfr, entry_snapshot, opened_at, muted) values "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', 0, 0)",
+                rows,
+            )
+            db.conn.executemany(
+                "insert into alert_settings (chat_id, rule, mode, threshold) values (?, ?, ?, ?)",
+                [(c, RULES[0], "silent", 0.5) for c in range(1, chats + 1, 10)],
+            )
+        seeded = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        book = AlertBook.load(db)
+        loaded = time.perf_counter() - t0
+
+        def one_pass(now: int) -> tuple[float, int]:
+            t = time.perf_counter()
+            book.catch_up(db)
+            quiet, bad = book.quiet_now(now)
+            n = sum(len(_evaluate(db, book, m, now, quiet, bad)) for m in metrics)
+            return time.perf_counter() - t, n
+
+        print(f"\nEnd to end with SQLite ({TOTAL:,} subscriptions, {chats:,} users, file DB; "
+              f"seeded in {seeded:.1f} s)")  # fmt: skip
+        print(f"{'load at start (once)':32}{loaded:9.3f}s")
+        base = metrics[0].as_of
+        for label, now in (("first pass (empty state)", base), ("next refresh (+5 min)", base +
+                           300_000), ("next refresh (+10 min)", base + 600_000)):  # fmt: skip
+            secs, n = one_pass(now)
+            print(f"{label:32}{secs:9.3f}s{n:10,}")
+        for c in range(1, 101):  # 100 users change something between refreshes
+            settings_store.set_mode(db, c * 7, RULES[1], "off")
+        secs, n = one_pass(base + 900_000)
+        print(f"{'after 100 users changed settings':32}{secs:9.3f}s{n:10,}")
+        size = (Path(tmp) / "alerts.db").stat().st_size
+        print(f"database file {size / 1e6:.1f} MB")
+        db.close()
+
+
+if __name__ == "__main__" and "--e2e" in sys.argv:
+    end_to_end(real_maps())

@@ -6,6 +6,7 @@ this module wires the database, the market source and the clock it runs on."""
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.clock import Clock, ReplayClock, WallClock
 from bot.pipeline.liquidations import open_liquidation_feed
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 __all__ = ["ConfigError", "build_application", "build_services", "configure_logging", "run"]
 
 
+CREDENTIALS = re.compile(r"://[^/\s@]+@")
+
+
 class RedactSecrets(logging.Filter):
     """Replaces secrets (the bot token) in every record a handler writes, tracebacks included:
     Bot API URLs contain the token, and PTB puts it in some messages (a rejected token)."""
@@ -35,6 +39,12 @@ class RedactSecrets(logging.Filter):
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
+        # A proxy URL's user:password@ (LIQBOT_EXCHANGE_URLS) in any record, whoever logs it.
+        if CREDENTIALS.search(message):
+            message = CREDENTIALS.sub("://***@", message)
+            record.msg, record.args = message, None
+        if record.exc_text and CREDENTIALS.search(record.exc_text):
+            record.exc_text = CREDENTIALS.sub("://***@", record.exc_text)
         for secret in self.secrets:
             if secret in message:
                 message = message.replace(secret, "***")
@@ -45,6 +55,7 @@ class RedactSecrets(logging.Filter):
 
 
 def redact(text: str, settings: Settings) -> str:
+    text = CREDENTIALS.sub("://***@", text)
     for secret in (settings.telegram_bot_token, settings.webhook_secret):
         if secret is not None and secret.get_secret_value():
             text = text.replace(secret.get_secret_value(), "***")

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     log_level: LogLevel = "INFO"
+    # Sent and dropped outbox rows (the alert and digest history) are deleted after this.
+    outbox_retention_days: float = Field(default=7, gt=1)
+    # Drain the outbox continuously in the background (off in tests that drain by hand).
+    send_loop: bool = True
+    # Telegram's per-chat pace (about one message a second in a private chat; groups 20/min).
+    chat_gap_seconds: float = Field(default=1.0, ge=0)
 
     @field_validator("venues", "symbols", "allowed_chat_ids", mode="before")
     @classmethod

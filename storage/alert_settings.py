@@ -52,3 +52,18 @@ def set_threshold(db: Database, chat_id: int, rule: str, threshold: float) -> No
             {"chat_id": chat_id, "rule": rule, "mode": current[0], "threshold": threshold},
             pk=("chat_id", "rule"),
         )
+
+
+def rows(
+    db: Database, chat_ids: list[int] | None = None
+) -> list[tuple[int, str, str | None, float | None]]:
+    """(chat_id, rule, mode, threshold) of every override (or of ``chat_ids``)."""
+    if chat_ids is None:
+        return db.execute("select chat_id, rule, mode, threshold from alert_settings").fetchall()
+    if not chat_ids:
+        return []
+    marks = ",".join("?" * len(chat_ids))
+    return db.execute(
+        f"select chat_id, rule, mode, threshold from alert_settings where chat_id in ({marks})",
+        chat_ids,
+    ).fetchall()

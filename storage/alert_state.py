@@ -29,3 +29,9 @@ def save(db: Database, rows: list[dict[str, Any]]) -> None:
         table.upsert_all(
             [{**r, "armed": int(r["armed"])} for r in rows], pk=("sub_id", "rule", "key")
         )
+
+
+def all_rows(db: Database) -> list[dict[str, Any]]:
+    """Every stored state row (the alert pass reads them once at start)."""
+    cursor = db.execute(f"select {', '.join(COLUMNS)} from alert_state")
+    return [dict(zip(COLUMNS, r, strict=True)) for r in cursor.fetchall()]

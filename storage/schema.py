@@ -201,3 +201,37 @@ def m006_outbox_keyboard(db: Database) -> None:
     """Buttons under an alert: the inline keyboard as JSON, rows of [label, callback data]
     (NULL: no buttons)."""
     _t(db, "outbox").add_column("keyboard", str)
+
+
+@migrations()
+def m007_scale(db: Database) -> None:
+    """Issue 14: charts stored once and referenced from the outbox (re-sent by Telegram
+    ``file_id``); an index for pruning old outbox rows; a list of chats whose alert inputs
+    changed, filled by triggers, so the alert pass keeps its columns in memory and reloads
+    only those chats (any write path is covered, whoever writes it)."""
+    _t(db, "outbox").add_column("photo_ref", str)
+    _t(db, "outbox").create_index(["created_at"])
+    _t(db, "outbox").create_index(["status", "kind", "id"], index_name="outbox_pending_kind")
+    _t(db, "media").create(
+        {"key": str, "data": bytes, "file_id": str, "created_at": int}, pk="key"
+    )
+    _t(db, "alert_dirty").create({"chat_id": int}, pk="chat_id")
+    mark = "insert or ignore into alert_dirty (chat_id) values"
+    db.executescript(
+        f"""
+        create trigger subs_ins after insert on subscriptions begin {mark} (new.chat_id); end;
+        create trigger subs_upd after update of chat_id, symbol, kind, side, entry, leverage,
+            liquidation_price, entry_lfr, muted, closed_at, status on subscriptions begin
+            {mark} (old.chat_id); {mark} (new.chat_id); end;
+        create trigger subs_del after delete on subscriptions begin {mark} (old.chat_id); end;
+        create trigger users_upd after update of tz, quiet_start, quiet_end, muted_until, active,
+            chat_id on users begin {mark} (old.chat_id); {mark} (new.chat_id); end;
+        create trigger users_del after delete on users begin {mark} (old.chat_id); end;
+        create trigger settings_ins after insert on alert_settings begin
+            {mark} (new.chat_id); end;
+        create trigger settings_upd after update on alert_settings begin
+            {mark} (old.chat_id); {mark} (new.chat_id); end;
+        create trigger settings_del after delete on alert_settings begin
+            {mark} (old.chat_id); end;
+        """
+    )

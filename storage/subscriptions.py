@@ -255,3 +255,22 @@ def close_all_for_chat(db: Database, chat_id: int, now: int) -> None:
             "update subscriptions set closed_at = ? where chat_id = ? and closed_at is null",
             [now, chat_id],
         )
+
+
+def open_with_symbol(db: Database, chat_ids: list[int] | None = None) -> list[tuple[Any, ...]]:
+    """Every open subscription (or only those of ``chat_ids``) with its owner's settings, as
+    tuples of ``("s.symbol", *COLUMNS)``: the alert pass loads this once at start, then only
+    the chats that changed. A liquidated or stopped position is not open: no rule fires for it."""
+    where, args = "", []
+    if chat_ids is not None:
+        if not chat_ids:
+            return []
+        where = f" and s.chat_id in ({','.join('?' * len(chat_ids))})"
+        args = list(chat_ids)
+    return db.execute(
+        f"select s.symbol, {', '.join(COLUMNS)} from subscriptions s join users u "
+        f"on u.chat_id = s.chat_id where s.closed_at is null and u.active = 1 "
+        f"and coalesce(s.status, 'open') = 'open'{where} "
+        "order by s.id",
+        args,
+    ).fetchall()

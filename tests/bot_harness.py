@@ -47,7 +47,9 @@ class BotHarness:
         self.allowed = allowed_chat_ids or []
         self.clock = FixedClock(at)
         self.source = source or ReplaySource()
-        self.extra = {"digest_hours": 0, **settings}  # tests opt in to digests
+        # tests opt in to digests; they drain the outbox by hand (send_due) unless they ask
+        self.extra = {"digest_hours": 0, "send_loop": False, "chat_gap_seconds": 0.05,
+                      **settings}  # fmt: skip
         self.on_services = on_services  # e.g. attach a liquidation feed before post_init
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -23,7 +23,9 @@ nasty = st.sampled_from(
      "Mars/Olympus", "UTC", "Europe", "America", "Etc", "posixrules", "x" * 300, "\u202e",
      "💥", "20x", "1,000", "x20", "116k", "1.2m", "$116,000", "116000.5", "buy", "sell",
      "risk", "1%", "200", "101%", "2 hours", "90m", "23-7", "23:00-07:00", "berlin", "CET",
-     "+3", "UTC-5", "new york", "off", "١٢٣", "#1", "1", "2"]
+     "+3", "UTC-5", "new york", "off", "١٢٣", "#1", "1", "2",
+     # non-ASCII digits: '\d' and str.isdigit() take them (issue 14)
+     "1٢:0٠-0١:0٠", "１２:００-０１:００", "²", "٣h", "#³", "１", "٠٫٥"]
 )  # fmt: skip
 word = st.text(
     alphabet=st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")),
@@ -98,3 +100,42 @@ def test_plain_messages_get_a_short_reply(bot: BotHarness, text: str) -> None:
     assert "/help" in body or "Did you mean" in body
     after = {t: db.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES}
     assert after == before
+
+
+forged = st.one_of(
+    st.sampled_from(["alert", "pos", "map", "help"]).flatmap(
+        lambda family: st.lists(st.one_of(nasty, word), max_size=3).map(
+            lambda rest: "|".join([family, *rest])
+        )
+    ),
+    word,
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=forged, chat=st.sampled_from([CHAT, 424242]))
+def test_forged_button_presses_are_answered_and_store_nothing_elsewhere(
+    bot: BotHarness, data: str, chat: int
+) -> None:
+    """Every press gets an answer; a chat that never started the bot gets no rows."""
+    from tests.test_scale import forge_press
+
+    assert bot.services is not None
+    db = bot.services.db
+    answered = len(bot.fake.calls("answerCallbackQuery"))
+    forge_press(bot, chat, data.encode("utf-8", "ignore")[:64].decode("utf-8", "ignore"))
+    bot.run(
+        bot.fake._wait_until(
+            lambda: True if len(bot.fake.calls("answerCallbackQuery")) > answered else None,
+            30,
+            lambda: f"press {data!r} from {chat} was never answered",
+        )
+    )
+    if chat != CHAT:
+        for table in TABLES:
+            rows = db.execute(f"select count(*) from {table} where chat_id = ?", [chat]).fetchone()
+            assert rows[0] == 0, f"{data!r} from a stranger stored rows in {table}"

@@ -1,6 +1,6 @@
-"""One alert pass for one symbol: stored subscriptions -> columns -> rules -> outbox + state,
-written in one transaction. Building the columns is vectorised too: the only Python loops run
-over the few distinct (zone, quiet hours) combinations and over the alerts that fired."""
+"""One alert pass for one symbol: in-memory subscription columns (:mod:`alert_book`) -> rules
+-> outbox + the state that changed, written in one transaction. The only Python loops run over
+the distinct (zone, quiet hours) combinations and over the alerts that fired."""
 
 from __future__ import annotations
 
@@ -11,110 +11,58 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlite_utils import Database
 
-from alerts.catalogue import MODE_NAMES, POSITION, RULE_INDEX, RULES, WATCH
 from alerts.grouping import group_events
-from alerts.inputs import Subscriptions, SymbolMetrics, metrics_from_map
+from alerts.inputs import SymbolMetrics, metrics_from_map
 from alerts.rules import AlertEvent, evaluate
 from alerts.session import drop_watch_echoes
-from alerts.state import AlertState
-from bot.clock import in_quiet_hours, quiet_ends_at
+from bot.clock import quiet_ends_at
+from bot.pipeline.alert_book import MIN_CLUSTER, AlertBook
 from bot.pipeline.position_fate import run_followups, run_position_fate
 from bot.pipeline.services import Services
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
-from storage import alert_settings, alert_state, outbox, subscriptions
+from storage import alert_state, outbox
 
 log = logging.getLogger(__name__)
-FOREVER = 2**62
 ALERT_WINDOW = "1d"  # the map every alert rule reads
-MODE_CODES = {name: code for code, name in MODE_NAMES.items()}
-MIN_CLUSTER = "min_cluster"  # stored in alert_settings as a pseudo-rule's threshold (USD)
+__all__ = ["ALERT_WINDOW", "MIN_CLUSTER", "run_alerts", "run_symbol"]
 
 
-def _column(values: tuple[object, ...], none: str = "") -> np.ndarray:
-    """A text column with NULL as ``none`` (numpy compares it element-wise in C)."""
-    arr = np.array(values, dtype=object)
-    return np.where(arr == None, none, arr).astype(str)  # noqa: E711 - element-wise NULL test
+def run_symbol(
+    db: Database, metrics: SymbolMetrics, now_ms: int, book: AlertBook | None = None
+) -> list[AlertEvent]:
+    """Evaluate every subscription of ``metrics.symbol``; events and the state that changed
+    committed in one transaction. ``book``: the in-memory inputs (loaded here if None)."""
+    if book is None:
+        book = AlertBook.load(db)
+    else:
+        book.catch_up(db)
+    if metrics.symbol not in book.symbols:
+        return []
+    quiet, bad = book.quiet_now(now_ms)
+    return _evaluate(db, book, metrics, now_ms, quiet, bad)
 
 
-def load_subscriptions(db: Database, symbol: str, now_ms: int) -> tuple[Subscriptions, np.ndarray]:
-    """The symbol's open positions and watches as columns (ordered by id), and each row's
-    quiet-hours end as text ('' for none), for holding alerts."""
-    rows = subscriptions.open_for_symbol(db, symbol)
-    n = len(rows)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * len(subscriptions.COLUMNS)
-    (sub_id, chat_id, kind, side, entry, leverage, lp, entry_lfr, muted, muted_until, tz,
-     quiet_start, quiet_end) = cols  # fmt: skip
-
-    chats = np.array(chat_id, dtype=np.int64)
-    zones, starts, ends = _column(tz, "UTC"), _column(quiet_start), _column(quiet_end)
-    # Quiet hours: one verdict per distinct (zone, start, end), spread back by index.
-    combos, where = np.unique(np.stack([zones, starts, ends], axis=1), axis=0, return_inverse=True)
-    verdict = np.array(
-        [in_quiet_hours(now_ms, z, a or None, b or None) for z, a, b in combos], dtype=np.bool_
-    )
-    quiet = verdict[where.reshape(-1)] if n else np.zeros(0, dtype=np.bool_)
-    # Rule settings: sparse overrides, filled by index.
-    thresholds = np.full((n, len(RULES)), np.nan)
-    modes = np.full((n, len(RULES)), MODE_CODES["on"], dtype=np.int8)
-    overrides = alert_settings.for_chats(db, np.unique(chats).tolist())
-    min_cluster = np.zeros(n)
-    for chat, rules in overrides.items():
-        if not rules:
-            continue
-        rows_of_chat = chats == chat
-        floor = rules.get(MIN_CLUSTER, (None, None))[1]
-        if floor is not None:
-            min_cluster[rows_of_chat] = floor
-        for rule, (mode, threshold) in rules.items():
-            if rule not in RULE_INDEX:
-                continue
-            if mode is not None:
-                modes[rows_of_chat, RULE_INDEX[rule]] = MODE_CODES[mode]
-            if threshold is not None:
-                thresholds[rows_of_chat, RULE_INDEX[rule]] = threshold
-    # numpy turns NULL into NaN for float columns
-    user_mute = np.nan_to_num(np.array(muted_until, dtype=np.float64)).astype(np.int64)
-    sub_muted = np.array(muted, dtype=np.int64) == 1
-    kinds, sides = _column(kind), _column(side)
-    subs = Subscriptions(
-        sub_id=np.array(sub_id, dtype=np.int64),
-        chat_id=chats,
-        kind=np.where(kinds == "position", POSITION, WATCH).astype(np.int8),
-        side=np.select([sides == "long", sides == "short"], [1, -1], 0).astype(np.int8),
-        entry=np.array(entry, dtype=np.float64),
-        leverage=np.array(leverage, dtype=np.float64),
-        liquidation_price=np.array(lp, dtype=np.float64),
-        entry_lfr=np.array(entry_lfr, dtype=np.float64),
-        thresholds=thresholds,
-        modes=modes,
-        muted_until_ms=np.where(sub_muted, FOREVER, user_mute),
-        in_quiet_hours=quiet,
-        hold_in_quiet=np.ones(n, dtype=np.bool_),  # 'on' rules wait; 'silent' rules go quietly
-        min_cluster=min_cluster,
-    )
-    return subs, np.stack([zones, ends], axis=1) if n else np.zeros((0, 2), dtype=str)
-
-
-def load_state(db: Database, sub_ids: np.ndarray) -> AlertState:
-    if sub_ids.size == 0:
-        return AlertState.empty()
-    return AlertState.from_rows(alert_state.for_subscriptions(db, sub_ids.tolist()))
-
-
-def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertEvent]:
-    """Evaluate every subscription of ``metrics.symbol``; events and state committed together."""
-    subs, zones = load_subscriptions(db, metrics.symbol, now_ms)
+def _evaluate(
+    db: Database, book: AlertBook, metrics: SymbolMetrics, now_ms: int,
+    quiet: np.ndarray, bad: np.ndarray,
+) -> list[AlertEvent]:  # fmt: skip
+    sb = book.symbols[metrics.symbol]
+    subs, combos = book.subscriptions(metrics.symbol, quiet, bad)
     if len(subs) == 0:
         return []
-    before = load_state(db, subs.sub_id)
+    before = sb.state
     events, after = evaluate(metrics, subs, before, now_ms)
     events = drop_watch_echoes(events, subs)
     changed = after.changed_rows(before)
-    # One message per chat per symbol per pass (alerts.grouping): chat -> its zone and quiet end.
-    row_of = {int(x): i for i, x in enumerate(subs.sub_id.tolist())}
-    chat_zone = {int(ev.chat_id): zones[row_of[ev.sub_id]] for ev in events}
-    messages = group_events(events, subs, metrics, {c: z[0] for c, z in chat_zone.items()}, now_ms)
+    # One message per chat per symbol per pass (alerts.grouping), with the chat's zone and
+    # quiet-hours end (rows are ordered by id, so an event's row is found by bisection).
+    chat_zone: dict[int, tuple[str, str]] = {}
+    for ev in events:
+        zone, _, end = book.combos[int(combos[int(np.searchsorted(subs.sub_id, ev.sub_id))])]
+        chat_zone[int(ev.chat_id)] = (zone, end)
+    zones = {c: z for c, (z, _) in chat_zone.items()}
+    messages = group_events(events, subs, metrics, zones, now_ms)
     with db.atomic():
         alert_state.save(db, changed)
         for msg in messages:
@@ -128,6 +76,7 @@ def run_symbol(db: Database, metrics: SymbolMetrics, now_ms: int) -> list[AlertE
             outbox.enqueue(db, msg.dedupe_key, msg.chat_id, "alert", text, now_ms,
                            silent=msg.silent, not_before=not_before,
                            keyboard=msg.keyboard)  # fmt: skip
+    sb.state = after  # only once the transaction committed
     return events
 
 
@@ -137,9 +86,14 @@ async def run_alerts(s: Services, tick: int) -> int:
     follow-up notes are queued last."""
     await run_position_fate(s, tick)
     fired = 0
-    for symbol in subscriptions.symbols_in_use(s.db):
+    if s.alert_book is None:
+        s.alert_book = AlertBook.load(s.db)  # once; then only the chats that changed
+    else:
+        s.alert_book.catch_up(s.db)
+    quiet, bad = s.alert_book.quiet_now(tick)
+    for symbol in sorted(s.alert_book.symbols):
         try:
-            fired += await _alerts_for(s, symbol, tick)
+            fired += await _alerts_for(s, symbol, tick, quiet, bad)
         except (MarketDataError, ModelInputError) as e:
             log.warning("no map for %s at %s: %s", symbol, tick, e)
         except Exception:  # one symbol's failure must not stop the others
@@ -148,7 +102,9 @@ async def run_alerts(s: Services, tick: int) -> int:
     return fired
 
 
-async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
+async def _alerts_for(
+    s: Services, symbol: str, tick: int, quiet: np.ndarray, bad: np.ndarray
+) -> int:
     """The alert pass of one symbol at ``tick``; returns #events."""
     report = await s.maps.report(symbol, ALERT_WINDOW, at=tick)
     funding = report.funding
@@ -164,4 +120,5 @@ async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
         venues=report.venues,
         stale=report.stale,
     )
-    return len(run_symbol(s.db, metrics, tick))
+    assert s.alert_book is not None
+    return len(_evaluate(s.db, s.alert_book, metrics, tick, quiet, bad))

@@ -1,9 +1,16 @@
 """The digest pass: every few hours of each user's local time, one chart and one text per
-user, queued in the outbox (the slot key keeps it to once, across restarts too)."""
+user, queued in the outbox (the slot key keeps it to once, across restarts too).
+
+A round for 10,000 users renders each chart once per (symbol, window, map tick), stores it once
+(the ``media`` table; outbox rows hold its key, and the dispatcher uploads it once and re-sends
+Telegram's ``file_id``), and hands the event loop back every few milliseconds, so commands and
+the dispatcher keep running while it is composed."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from bot.clock import digest_slot, in_quiet_hours
 from bot.pipeline.alert_pass import ALERT_WINDOW
@@ -16,54 +23,92 @@ from storage import outbox, subscriptions, users
 from storage.users import User
 
 log = logging.getLogger(__name__)
+YIELD_EVERY_S = 0.02  # the longest stretch a round holds the event loop (plus one user's work)
+
+
+class RoundMaps:
+    """The maps and charts of one round, each made once, whatever the number of users."""
+
+    def __init__(self, s: Services, now: int) -> None:
+        self.s, self.now, self.tick = s, now, s.maps.tick(now)
+        self._reports: dict[str, MapReport | None] = {}
+        self._changes: dict[str, float | None] = {}
+
+    async def report(self, symbol: str) -> MapReport | None:
+        if symbol not in self._reports:
+            try:
+                self._reports[symbol] = await self.s.maps.report(symbol, ALERT_WINDOW, at=self.tick)
+            except (MarketDataError, ModelInputError) as e:
+                log.warning("digest without %s: %s", symbol, e)
+                self._reports[symbol] = None
+            self._changes[symbol] = self.s.source.oi_change(symbol, self.tick, 4)
+        return self._reports[symbol]
+
+    def oi_change(self, symbol: str) -> float | None:
+        return self._changes.get(symbol)
+
+    async def chart_key(self, symbol: str, report: MapReport) -> str:
+        """The stored chart of ``symbol`` at this tick (drawn and stored on first use)."""
+        key = f"chart|{symbol}|{ALERT_WINDOW}|{self.tick}"
+        if not outbox.media_exists(self.s.db, key):
+            png = await self.s.maps.chart(report)  # drawn in the map worker, off the loop
+            with self.s.db.atomic():
+                outbox.store_media(self.s.db, key, png, self.now)
+        return key
 
 
 async def queue_digest(
-    s: Services, user: User, now: int, slot: str, quiet_ok: bool = False
-) -> bool:
+    s: Services, user: User, now: int, slot: str, quiet_ok: bool = False,
+    maps: RoundMaps | None = None,
+) -> bool:  # fmt: skip
     """Build one user's digest and put it in the outbox (chart first, then the text); False if
     there is nothing to digest, quiet hours, or this slot was queued before."""
     if not quiet_ok and in_quiet_hours(now, user.tz, user.quiet_start, user.quiet_end):
         return False
     key = f"digest:{user.chat_id}:{slot}"
-    if outbox.slot_queued(s.db, key):
+    if outbox.queued(s.db, f"{key}:chart"):
         return False  # this slot was queued already (a restart, a second tick)
     subs = subscriptions.open_for_chat(s.db, user.chat_id)
     symbols = list(dict.fromkeys(x.symbol for x in subs))
     if not symbols:
         return False
-    tick = s.maps.tick(now)
+    maps = maps or RoundMaps(s, now)
     reports: dict[str, MapReport] = {}
     for symbol in symbols:
-        try:
-            reports[symbol] = await s.maps.report(symbol, ALERT_WINDOW, at=tick)
-        except (MarketDataError, ModelInputError) as e:
-            log.warning("digest without %s: %s", symbol, e)
+        report = await maps.report(symbol)
+        if report is not None:
+            reports[symbol] = report
     if not reports:
         return False
-    changes = {sym: s.source.oi_change(sym, tick, 4) for sym in reports}
+    changes = {sym: maps.oi_change(sym) for sym in reports}
     texts = digest_messages(user, reports, subs, changes, now)
-    chart = await s.maps.chart(next(iter(reports.values())))
+    first = next(iter(reports))
+    chart = await maps.chart_key(first, reports[first])
     with s.db.atomic():
-        first = next(iter(reports))
         caption = f"Digest chart: {first.split('/')[0]} {ALERT_WINDOW}"
-        outbox.enqueue(s.db, f"{key}:chart", user.chat_id, "digest", caption, now, photo=chart)
+        outbox.enqueue(s.db, f"{key}:chart", user.chat_id, "digest", caption, now, photo_ref=chart)
         for i, text in enumerate(texts):
             outbox.enqueue(s.db, f"{key}:{i}", user.chat_id, "digest", text, now)
     return True
 
 
 async def run_digests(s: Services, now: int) -> int:
-    """Queue the digest of every user whose local digest hour this is (skipped in quiet hours)."""
+    """Queue the digest of every user whose local digest hour this is (skipped in quiet hours).
+    Gives the event loop back every :data:`YIELD_EVERY_S`."""
     if s.settings.digest_hours <= 0:
         return 0
     queued = 0
+    maps = RoundMaps(s, now)
+    held_since = time.perf_counter()
     for user in users.active_users(s.db):
+        if time.perf_counter() - held_since > YIELD_EVERY_S:
+            await asyncio.sleep(0)  # let commands and the dispatcher run
+            held_since = time.perf_counter()
         if not user.digest:
             continue
         slot = digest_slot(now, user.tz, s.settings.digest_hours)
         try:
-            if slot is not None and await queue_digest(s, user, now, slot):
+            if slot is not None and await queue_digest(s, user, now, slot, maps=maps):
                 queued += 1
         except Exception:  # one user's digest must not stop the others
             log.exception("digest for %s failed", user.chat_id)

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from liqmap import Bracket, Candles, OrderBook, brackets_from_tiers
 from market.errors import (
     EmptyResponseError,
+    MalformedResponseError,
     MarketError,
     NotSupportedError,
     PermanentMarketError,
@@ -150,54 +151,50 @@ class Refresher:
     async def _symbol(self, feed: VenueFeed, symbol: str, now: int, out: RefreshOutcome) -> None:
         venue = feed.venue
         candle_page, oi_page = PAGE[venue]
-        # Everything is fetched first and written in one transaction: a fault midway stores
-        # nothing half-done (the next refresh starts again from the last stored row).
+        # Everything is fetched first and written in one transaction. Each endpoint stands
+        # alone: what succeeded is stored even when another failed (candles are kept when the
+        # OI or funding call fails, and the pages fetched before a failed page are kept).
+        errors: list[MarketError] = []
         start = self._since(venue, symbol, "candles", TIMEFRAME, now)
         candles = []
-        while start <= now - STEP_MS:
-            # Ask only for what is missing: Binance weighs a 1500-row page 10x a 100-row one.
-            wanted = min(candle_page, (now - start) // STEP_MS + 1)
-            c = await feed.candles(symbol, TIMEFRAME, start, max(wanted, 2))
-            out.requests += 1
-            closed = (c.time + STEP_MS <= now) & (c.time >= start)
-            if not closed.any():
-                break
-            candles.append((c, closed))
-            start = int(c.time[closed][-1]) + STEP_MS  # pages until caught up
-        oi_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
-        if oi_page:
-            start = self._since(venue, symbol, "open_interest", TIMEFRAME, now)
-            while start <= now:
-                wanted = min(oi_page, (now - start) // STEP_MS + 1)
+        try:
+            while start <= now - STEP_MS:
+                # Ask only for what is missing: Binance weighs a 1500-row page 10x a 100-row one.
+                wanted = min(candle_page, (now - start) // STEP_MS + 1)
                 try:
-                    h = await feed.open_interest_history(symbol, TIMEFRAME, start, max(wanted, 2))
-                except NotSupportedError:
-                    break
-                except EmptyResponseError:  # the newest OI point is not published yet
+                    c = await feed.candles(symbol, TIMEFRAME, start, max(wanted, 2))
+                except EmptyResponseError:  # an empty last page: the pages before it stand
                     break
                 out.requests += 1
-                keep = (h.time_ms >= start) & (h.time_ms <= now)
-                if not keep.any():
+                closed = (c.time + STEP_MS <= now) & (c.time >= start)
+                if not closed.any():
                     break
-                oi_rows.append((h.time_ms[keep], h.base[keep], h.usd[keep], TIMEFRAME))
-                start = int(h.time_ms[keep][-1]) + STEP_MS
-        else:  # no OI history on this venue: keep our own snapshots of the current OI
-            oi = await feed.open_interest(symbol)
+                candles.append((c, closed))
+                start = int(c.time[closed][-1]) + STEP_MS  # pages until caught up
+        except MarketError as e:
+            errors.append(e)
+        oi_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
+        try:
+            await self._open_interest(feed, symbol, now, oi_page, oi_rows, out)
+        except MarketError as e:
+            errors.append(e)
+        funding = past = None
+        try:
+            funding = await feed.funding(symbol)
             out.requests += 1
-            stamp = now - now % STEP_MS
-            oi_rows.append((np.array([stamp]), np.array([oi.base]), np.array([oi.usd]),
-                            history.SNAPSHOT))  # fmt: skip
-        funding = await feed.funding(symbol)
-        out.requests += 1
-        past = None
-        if history.last_time(self.db, "funding", venue, symbol, None) is None:
-            past = await feed.funding_history(symbol, now - 30 * DAY_MS, 200)
-            out.requests += 1
+            if history.last_time(self.db, "funding", venue, symbol, None) is None:
+                past = await feed.funding_history(symbol, now - 30 * DAY_MS, 200)
+                out.requests += 1
+        except MarketError as e:
+            errors.append(e)
         book = None
         book_due = now - self._book_at.get(symbol, -BOOK_EVERY_MS) >= BOOK_EVERY_MS
         if (venue == next(iter(self.feeds)) and book_due) or symbol not in self.books:
-            book = await feed.order_book(symbol, BOOK_DEPTH)
-            out.requests += 1
+            try:  # optional: the map is drawn without a book when this fails
+                book = await feed.order_book(symbol, BOOK_DEPTH)
+                out.requests += 1
+            except MarketError as e:
+                log.warning("%s %s: no order book this refresh (%s)", venue, symbol, e)
 
         await self._brackets(feed, symbol, now, candles, out)
 
@@ -212,14 +209,58 @@ class Refresher:
                 out.oi_points += history.upsert_open_interest(
                     self.db, venue, symbol, tf, t, base, usd
                 )
-            if past is not None and len(past):
-                history.upsert_funding(self.db, venue, symbol, past.time_ms, past.rate,
+            if funding is not None:
+                if past is not None and len(past):
+                    history.upsert_funding(self.db, venue, symbol, past.time_ms, past.rate,
+                                           funding.interval_h)  # fmt: skip
+                history.upsert_funding(self.db, venue, symbol, [now], np.array([funding.rate]),
                                        funding.interval_h)  # fmt: skip
-            history.upsert_funding(self.db, venue, symbol, [now], np.array([funding.rate]),
-                                   funding.interval_h)  # fmt: skip
         if book is not None:
             self.books[symbol] = book
             self._book_at[symbol] = now
+        if errors:  # what came is stored; this (venue, symbol) still counts as failed
+            raise errors[0]
+
+    async def _open_interest(
+        self, feed: VenueFeed, symbol: str, now: int, oi_page: int,
+        oi_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]], out: RefreshOutcome,
+    ) -> None:  # fmt: skip
+        venue = feed.venue
+        prev = self._last_oi(venue, symbol, now)
+        if oi_page:
+            start = self._since(venue, symbol, "open_interest", TIMEFRAME, now)
+            while start <= now:
+                wanted = min(oi_page, (now - start) // STEP_MS + 1)
+                try:
+                    h = await feed.open_interest_history(symbol, TIMEFRAME, start, max(wanted, 2))
+                except NotSupportedError:
+                    break
+                except EmptyResponseError:  # the newest OI point is not published yet
+                    break
+                out.requests += 1
+                keep = (h.time_ms >= start) & (h.time_ms <= now)
+                if not keep.any():
+                    break
+                sane = keep & plausible_oi(h.base, prev)
+                if sane.any():
+                    oi_rows.append((h.time_ms[sane], h.base[sane], h.usd[sane], TIMEFRAME))
+                    prev = float(h.base[sane][-1])
+                start = int(h.time_ms[keep][-1]) + STEP_MS
+        else:  # no OI history on this venue: keep our own snapshots of the current OI
+            oi = await feed.open_interest(symbol)
+            out.requests += 1
+            if not plausible_oi(np.array([oi.base]), prev)[0]:
+                raise MalformedResponseError(
+                    f"open interest {oi.base:g} after {prev}: not plausible",
+                    venue=venue, operation="open_interest",
+                )  # fmt: skip
+            stamp = now - now % STEP_MS
+            oi_rows.append((np.array([stamp]), np.array([oi.base]), np.array([oi.usd]),
+                            history.SNAPSHOT))  # fmt: skip
+
+    def _last_oi(self, venue: str, symbol: str, now: int) -> float | None:
+        _, base, _ = history.read_open_interest(self.db, venue, symbol, now - DAY_MS, now)
+        return float(base[-1]) if len(base) else None
 
     async def _brackets(
         self,
@@ -267,3 +308,22 @@ class Refresher:
 
     async def close(self) -> None:
         await asyncio.gather(*(f.close() for f in self.feeds.values()), return_exceptions=True)
+
+
+OI_STEP_LIMIT = 2.0  # a 5-minute OI point more than 2x or under 1/2 of the last one is an error
+
+
+def plausible_oi(base: npt.NDArray[np.float64], prev: float | None) -> npt.NDArray[np.bool_]:
+    """Which OI points are data: positive, and each within a factor of :data:`OI_STEP_LIMIT`
+    of the one before it (``prev``: the last stored). A venue answering ``openInterest: "0"``
+    or a jump no market makes in 5 minutes is a malformed answer, never a flush alert."""
+    ok = np.isfinite(base) & (base > 0)
+    last = prev
+    for i, x in enumerate(base):  # a page is at most a few hundred points
+        if not ok[i]:
+            continue
+        if last is not None and last > 0 and not (1 / OI_STEP_LIMIT <= x / last <= OI_STEP_LIMIT):
+            ok[i] = False
+            continue
+        last = float(x)
+    return ok

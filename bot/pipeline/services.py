@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlite_utils import Database
 
 from bot.clock import Clock
+from bot.pipeline.alert_book import AlertBook
 from bot.pipeline.maps import MapService
 from bot.pipeline.refresh import Refresher
 from bot.settings import Settings
@@ -29,6 +31,10 @@ class Services:
     liquidations: LiquidationFeed | None = None
     last_alert_tick: int | None = None
     last_digest_hour: int | None = None
+    # The alert pass's subscriptions and state in memory (loaded by the first pass).
+    alert_book: AlertBook | None = None
+    # The background outbox drain (bot.telegram.jobs.Sender) when it runs, else None.
+    sender: Any = None
     # One dispatcher at a time: the tick job, the refresh job and /digest now all drain the
     # outbox, and two concurrent drains would send the same row twice.
     dispatch_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

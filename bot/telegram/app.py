@@ -15,7 +15,6 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -41,6 +40,7 @@ from bot.telegram.keyboards import (
     POSITION_PATTERN,
     TZ_PATTERN,
 )
+from bot.telegram.rate_limit import SendLimiter
 
 log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 16
@@ -85,6 +85,9 @@ async def _post_init(app: Application) -> None:
     if isinstance(found, Services) and found.liquidations is not None:
         await found.liquidations.start()  # one task per venue; reconnects on its own
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    if isinstance(found, Services) and found.settings.send_loop:
+        found.sender = jobs.Sender(found, app.bot)
+        found.sender.start()
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -92,6 +95,9 @@ async def _post_shutdown(app: Application) -> None:
     if isinstance(found, Services):
         if found.liquidations is not None:
             await found.liquidations.stop()  # every websocket closed before the database
+        if found.sender is not None:
+            await found.sender.stop()
+            found.sender = None
         if found.refresher is not None:
             await found.refresher.close()  # every exchange session closed
         found.maps.close()
@@ -101,6 +107,7 @@ async def _post_shutdown(app: Application) -> None:
 
 def build_application(settings: Settings, services: Services) -> Application:
     """The real PTB Application with every handler, the rate limiter and the error handler."""
+    check_webhook_secret(settings)
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, then put "
@@ -111,7 +118,9 @@ def build_application(settings: Settings, services: Services) -> Application:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(settings.bot_api_base)
         .base_file_url(settings.bot_file_base)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            SendLimiter(chat_gap_s=settings.chat_gap_seconds)
+        )  # paces every send; the outbox is the one retry layer
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerChatOrder(CONCURRENT_UPDATES))
@@ -179,6 +188,16 @@ def build_application(settings: Settings, services: Services) -> Application:
             job_kwargs=one_at_a_time,
         )
     return app
+
+
+def check_webhook_secret(settings: Settings) -> None:
+    """Webhook mode without a secret would take forged updates from anyone who finds the URL."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if settings.webhook_base and not secret:
+        raise ConfigError(
+            "LIQBOT_WEBHOOK_SECRET is not set: webhook mode (LIQBOT_WEBHOOK_URL) needs it "
+            "(1-256 characters A-Z a-z 0-9 _ -), or anyone could post updates to the webhook"
+        )
 
 
 class BotApiUnreachable(Exception):

@@ -7,6 +7,8 @@ jobs run a live bot and a demo replayed at 1,800x.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from telegram import Bot
@@ -18,6 +20,9 @@ from bot.pipeline.digest_pass import run_digests
 from bot.pipeline.services import Services
 from bot.telegram.context import Context, services
 from bot.telegram.send import DispatchResult, dispatch
+from storage import outbox
+
+DAY_MS = 24 * HOUR_MS
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +35,47 @@ async def send_due(s: Services, bot: Bot, now: int | None = None) -> DispatchRes
 
 
 async def flush(context: Context) -> DispatchResult:
-    return await send_due(services(context), context.bot)
+    """Send what is due: wakes the background sender when it runs, else drains here."""
+    s = services(context)
+    if s.sender is not None:
+        s.sender.wake()
+        return DispatchResult()
+    return await send_due(s, context.bot)
+
+
+class Sender:
+    """Drains the outbox continuously: whenever woken (something was queued) and at least every
+    second (rows held for quiet hours or a retry come due), as fast as the rate limiter lets."""
+
+    IDLE_S = 1.0
+
+    def __init__(self, s: Services, bot: Bot) -> None:
+        self.s, self.bot = s, bot
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox sender")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.IDLE_S)
+            self._wake.clear()
+            try:
+                await send_due(self.s, self.bot)
+            except Exception:  # the sender must outlive any one failure
+                log.exception("outbox drain failed")
+                await asyncio.sleep(self.IDLE_S)
 
 
 async def tick_job(context: Context) -> None:
@@ -47,7 +92,15 @@ async def tick_job(context: Context) -> None:
         hour = now // HOUR_MS
         if hour != s.last_digest_hour:
             s.last_digest_hour = hour
+            if s.sender is not None:
+                s.sender.wake()  # alerts go out while the round is composed
             await run_digests(s, now)
+            pruned = outbox.prune(
+                s.db, now - int(s.settings.outbox_retention_days * DAY_MS), now - DAY_MS
+            )
+            if pruned:
+                log.info("outbox: %d rows older than %g days deleted", pruned,
+                         s.settings.outbox_retention_days)  # fmt: skip
     finally:
         await flush(context)  # whatever happened above, queued messages still go out
 

@@ -1,22 +1,24 @@
 """Drains the outbox to Telegram. A row is marked sent only after Telegram accepted it.
 
-- ``RetryAfter`` (429): the row waits the time Telegram asked for, and this round stops (the
-  flood limit is per bot, so sending on would only earn more 429s).
+- ``RetryAfter`` (429): the row waits the time Telegram asked for, and the rate limiter holds
+  every sender that long (the flood limit is per bot). This is the only retry layer: the
+  limiter itself never retries.
 - Network errors and 5xx: exponential backoff per row.
 - ``Forbidden`` (the user blocked the bot) or a chat that no longer exists: the user is
   deactivated, their positions and watches closed, their pending rows dropped.
 - Any other ``BadRequest`` (our bug: the message itself is wrong): retried a few times, then
   dropped, so one bad row never blocks the queue.
 
-At-least-once: if the process dies between Telegram's answer and ``mark_sent``, that one message
-is sent again after the restart. Everything else is sent exactly once.
+At-least-once. Two paths send a message twice: the process dies between Telegram's answer and
+``mark_sent`` (sent again after the restart), or Telegram accepted the message but its answer
+was lost (a timeout): the row is retried. Everything else is sent exactly once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import logging
-import warnings
+import time
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -30,8 +32,10 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.telegram.rate_limit import SendLimiter, retry_after_seconds
 from storage import chats as storage_chats
 from storage import outbox, subscriptions, users
+from storage.outbox import OutMessage
 
 log = logging.getLogger(__name__)
 
@@ -49,78 +53,164 @@ class DispatchResult:
 
 
 def _retry_after_ms(e: RetryAfter) -> int:
-    with warnings.catch_warnings():  # PTB 22 warns that this becomes a timedelta later
-        warnings.simplefilter("ignore")
-        wait = e.retry_after
-    seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
-    return int(seconds * 1000) + 500
+    return int(retry_after_seconds(e) * 1000) + 500
+
+
+FETCH = 256  # rows read ahead per query; re-read at least every REFETCH_S for new alerts
+REFETCH_S = 1.0
+CONCURRENCY = 16  # requests in flight (Telegram answers in ~0.1-0.3 s; 30/s needs several)
 
 
 async def dispatch(
-    bot: Bot, db: Database, now: int, limit: int = 50, speed: float = 1.0
-) -> DispatchResult:
-    """Send what is due at market time ``now``; returns what happened. Retry delays are wall
-    time, so they are scaled by the clock's ``speed`` (1 live, e.g. 600 in the demo)."""
+    bot: Bot, db: Database, now: int, limit: int | None = None, speed: float = 1.0,
+    concurrency: int = CONCURRENCY,
+) -> DispatchResult:  # fmt: skip
+    """Send everything due at market time ``now`` (at most ``limit`` rows), several requests
+    in flight but one per chat, so a chat's messages keep their order. The pace is the bot's
+    rate limiter's (:class:`~bot.telegram.rate_limit.SendLimiter`: 30/s overall, 1/s per
+    chat); a chat still inside its gap is skipped until it may receive again, so it never holds
+    a slot. Retry delays are wall time, scaled by the clock's ``speed`` (1 live)."""
+    limiter = getattr(bot, "rate_limiter", None)
+    gaps = limiter if isinstance(limiter, SendLimiter) else None
+    result = DispatchResult()
+    running: dict[asyncio.Task[None], int] = {}  # task -> chat
+    buffer: list[OutMessage] = []
+    fetched_at = -REFETCH_S
+    exhausted = False
+    started = 0
+    while True:
+        if time.monotonic() - fetched_at >= REFETCH_S or (
+            not exhausted and len(buffer) < concurrency
+        ):
+            busy = set(running.values())
+            buffer = outbox.due(db, now, FETCH, skip_chats=busy)
+            exhausted = len(buffer) < FETCH
+            fetched_at = time.monotonic()
+        claimed = set(running.values())
+        cooling = 0.0
+        rest: list[OutMessage] = []
+        for msg in buffer:
+            room = len(running) < concurrency and (limit is None or started < limit)
+            wait = gaps.chat_ready_in(msg.chat_id) if gaps else 0.0
+            if msg.chat_id in claimed or not room or wait > 0:
+                if wait > 0 and msg.chat_id not in claimed:
+                    cooling = min(cooling, wait) if cooling else wait
+                claimed.add(msg.chat_id)  # later rows of this chat wait behind this one
+                rest.append(msg)
+                continue
+            claimed.add(msg.chat_id)
+            task = asyncio.ensure_future(_send_one(bot, db, msg, now, speed, result))
+            running[task] = msg.chat_id
+            started += 1
+        buffer = rest
+        if running:
+            done, _ = await asyncio.wait(
+                running, timeout=cooling or REFETCH_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                del running[task]
+                task.result()
+        elif buffer and (limit is None or started < limit):
+            await asyncio.sleep(min(cooling or REFETCH_S, REFETCH_S))
+            fetched_at = -REFETCH_S  # re-read: rows may have been sent or added meanwhile
+        elif exhausted or (limit is not None and started >= limit):
+            return result
+        else:
+            fetched_at = -REFETCH_S
+
+
+async def _send_one(
+    bot: Bot, db: Database, msg: OutMessage, now: int, speed: float, result: DispatchResult
+) -> None:
+    """One row to Telegram and its outcome in the outbox; never raises."""
 
     def later(delay_ms: int) -> int:
         return now + int(delay_ms * speed)
 
-    result = DispatchResult()
-    for msg in outbox.due(db, now, limit):
-        try:
-            if msg.photo is not None:
-                await bot.send_photo(
-                    msg.chat_id,
-                    msg.photo,
-                    caption=msg.text or None,
-                    disable_notification=msg.silent,
-                )
-            else:
-                await bot.send_message(
-                    msg.chat_id,
-                    msg.text,
-                    disable_notification=msg.silent,
-                    reply_markup=_markup(msg.keyboard),
-                )
-        except RetryAfter as e:
-            outbox.mark_failed(db, msg.id, "flood control (429)", later(_retry_after_ms(e)))
-            result.retried += 1
-            result.paused = True
-            break
-        except Forbidden as e:
-            _chat_gone(db, msg.chat_id, now, f"forbidden: {e}")
+    try:
+        await _deliver(bot, db, msg)
+    except RetryAfter as e:  # the limiter paused every sender already; this row waits too
+        outbox.mark_failed(db, msg.id, "flood control (429)", later(_retry_after_ms(e)))
+        result.retried += 1
+        result.paused = True
+    except Forbidden as e:
+        _chat_gone(db, msg.chat_id, now, f"forbidden: {e}")
+        result.dropped += 1
+    except ChatMigrated as e:  # a group became a supergroup: same people, new chat id
+        storage_chats.move_chat(db, msg.chat_id, int(e.new_chat_id))
+        result.retried += 1
+    except BadRequest as e:
+        if "chat not found" in str(e).lower():
+            _chat_gone(db, msg.chat_id, now, f"chat not found: {e}")
             result.dropped += 1
-        except ChatMigrated as e:  # a group became a supergroup: same people, new chat id
-            storage_chats.move_chat(db, msg.chat_id, int(e.new_chat_id))
-            result.retried += 1
-        except BadRequest as e:
-            if "chat not found" in str(e).lower():
-                _chat_gone(db, msg.chat_id, now, f"chat not found: {e}")
-                result.dropped += 1
-            elif msg.attempts + 1 >= MAX_ATTEMPTS:
-                log.error(
-                    "dropping outbox row %s after %d attempts: %s", msg.id, msg.attempts + 1, e
-                )
-                outbox.drop(db, msg.id, f"bad request: {e}", now)
-                result.dropped += 1
-            else:
-                outbox.mark_failed(db, msg.id, f"bad request: {e}", later(_backoff(msg.attempts)))
-                result.retried += 1
-        except NetworkError as e:  # includes TimedOut and 5xx answers
-            outbox.mark_failed(db, msg.id, f"network: {e}", later(_backoff(msg.attempts)))
-            result.retried += 1
-        except TelegramError as e:  # anything else: back off, then drop; never block the queue
-            if msg.attempts + 1 >= MAX_ATTEMPTS:
-                log.error("dropping outbox row %s: %s", msg.id, e)
-                outbox.drop(db, msg.id, f"telegram: {e}", now)
-                result.dropped += 1
-            else:
-                outbox.mark_failed(db, msg.id, f"telegram: {e}", later(_backoff(msg.attempts)))
-                result.retried += 1
+        elif msg.attempts + 1 >= MAX_ATTEMPTS:
+            log.error("dropping outbox row %s after %d attempts: %s", msg.id, msg.attempts + 1, e)
+            outbox.drop(db, msg.id, f"bad request: {e}", now)
+            result.dropped += 1
         else:
-            outbox.mark_sent(db, msg.id, now)
-            result.sent += 1
-    return result
+            outbox.mark_failed(db, msg.id, f"bad request: {e}", later(_backoff(msg.attempts)))
+            result.retried += 1
+    except NetworkError as e:  # includes TimedOut and 5xx answers
+        outbox.mark_failed(db, msg.id, f"network: {e}", later(_backoff(msg.attempts)))
+        result.retried += 1
+    except MissingChart as e:
+        outbox.drop(db, msg.id, str(e), now)
+        result.dropped += 1
+    except TelegramError as e:  # anything else: back off, then drop; never block the queue
+        if msg.attempts + 1 >= MAX_ATTEMPTS:
+            log.error("dropping outbox row %s: %s", msg.id, e)
+            outbox.drop(db, msg.id, f"telegram: {e}", now)
+            result.dropped += 1
+        else:
+            outbox.mark_failed(db, msg.id, f"telegram: {e}", later(_backoff(msg.attempts)))
+            result.retried += 1
+    except Exception as e:  # our bug: the row waits (and is dropped after MAX_ATTEMPTS)
+        log.exception("sending outbox row %s failed", msg.id)
+        if msg.attempts + 1 >= MAX_ATTEMPTS:
+            outbox.drop(db, msg.id, f"error: {e}", now)
+        else:
+            outbox.mark_failed(db, msg.id, f"error: {e}", later(_backoff(msg.attempts)))
+        result.retried += 1
+    else:
+        outbox.mark_sent(db, msg.id, now)
+        result.sent += 1
+
+
+class MissingChart(Exception):
+    """The row's chart is no longer stored (pruned): nothing to send."""
+
+
+_uploads: dict[str, asyncio.Lock] = {}
+
+
+async def _deliver(bot: Bot, db: Database, msg: OutMessage) -> None:
+    caption = msg.text or None
+    if msg.photo_ref is not None:
+        data, file_id = outbox.media(db, msg.photo_ref)
+        if file_id is None:
+            # The first row of a chart uploads it; the others wait for its file_id.
+            lock = _uploads.setdefault(msg.photo_ref, asyncio.Lock())
+            async with lock:
+                data, file_id = outbox.media(db, msg.photo_ref)
+                if file_id is None:
+                    if data is None:
+                        raise MissingChart(f"chart {msg.photo_ref} is no longer stored")
+                    sent = await bot.send_photo(
+                        msg.chat_id, data, caption=caption, disable_notification=msg.silent
+                    )
+                    outbox.set_file_id(db, msg.photo_ref, sent.photo[-1].file_id)
+                    return
+            _uploads.pop(msg.photo_ref, None)
+        await bot.send_photo(msg.chat_id, file_id, caption=caption, disable_notification=msg.silent)
+    elif msg.photo is not None:
+        await bot.send_photo(
+            msg.chat_id, msg.photo, caption=caption, disable_notification=msg.silent
+        )
+    else:
+        await bot.send_message(
+            msg.chat_id, msg.text, disable_notification=msg.silent,
+            reply_markup=_markup(msg.keyboard),
+        )  # fmt: skip
 
 
 def _markup(rows: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:

@@ -152,7 +152,7 @@ async def positions_command(update: Update, context: Context) -> None:
 
 def _own_open(context: Context, chat_id: int, text: str) -> subscriptions.Subscription:
     raw = text.strip().lstrip("#")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # '²'.isdigit() is True
         raise InputError("give the position number, as shown by /positions (e.g. /close 3)")
     sub = subscriptions.get(services(context).db, int(raw))
     if sub is None or sub.chat_id != chat_id or sub.closed_at is not None or sub.kind != "position":
@@ -501,6 +501,9 @@ async def alert_button(update: Update, context: Context) -> None:
         await query.answer("That button has expired.")
         return
     chat = chat_id(update)
+    if users.get(services(context).db, chat) is None:  # forged: this chat never started the bot
+        await query.answer("Send /start first.")
+        return
     alert_settings.set_mode(services(context).db, chat, parts[1], parts[2])
     await query.answer(f"{CATALOGUE_BY_NAME[parts[1]].title}: {parts[2]}")
     text, keyboard = alerts_view(context, chat)
