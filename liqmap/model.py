@@ -231,8 +231,8 @@ class LiqMap:
     seeded_long: float
     seeded_short: float
     brackets_bundled: bool
-    # The resting-order pool per bucket (``ModelSettings.resting_rate``), already inside
-    # ``long``/``short`` but in no tier; None when off.
+    # The resting pools per bucket (``resting_rate``, ``swing_rate``, ``round_rate``), already
+    # inside ``long``/``short`` but in no tier; None when all are off.
     long_resting: FloatArray | None = None
     short_resting: FloatArray | None = None
 
