@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from liqmap import stops
 from liqmap.brackets import (
     DEFAULT_POSITION_NOTIONAL,
     Bracket,
@@ -21,6 +20,7 @@ from liqmap.brackets import (
     max_leverage,
 )
 from liqmap.grid import PriceGrid, make_grid
+from liqmap.stops import round_levels, spread_beyond, unrevisited_extremes
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -474,7 +474,7 @@ def resting_pool(
             parts[side][1].append(usd)
     for side in ("long", "short"):
         for pts, usd in _stop_levels(c, settings, as_of, price, per_hour, side):
-            band = stops.spread_beyond(pts, usd, settings.stop_band_pct, side)
+            band = spread_beyond(pts, usd, settings.stop_band_pct, side)
             parts[side][0].append(band[0])
             parts[side][1].append(band[1])
     lp, lu = np.concatenate(parts["long"][0]), np.concatenate(parts["long"][1])
@@ -490,7 +490,7 @@ def _stop_levels(
     below = side == "long"
     if settings.swing_rate:
         pivot = round(settings.swing_pivot_h * 3_600_000.0 / c.interval_ms)
-        ix = stops.unrevisited_extremes(c.low, c.high, pivot, side)
+        ix = unrevisited_extremes(c.low, c.high, pivot, side)
         held = (as_of - c.close_time[ix]).astype(np.float64) / 3_600_000.0
         if settings.swing_hours:
             ix, held = ix[held <= settings.swing_hours], held[held <= settings.swing_hours]
@@ -499,7 +499,7 @@ def _stop_levels(
         usd = settings.swing_rate * per_hour * np.power(np.maximum(held, 0.25), settings.stop_power)
         out.append((pts[ok], usd[ok]))
     if settings.round_rate:
-        lv, _ = stops.round_levels(price, settings.range_pct, settings.round_step_pct)
+        lv, _ = round_levels(price, settings.range_pct, settings.round_step_pct)
         lv = lv[lv < price] if below else lv[lv > price]
         age = hours_untouched(c, lv, side, as_of)
         usd = settings.round_rate * per_hour * np.power(np.maximum(age, 0.25), settings.stop_power)
