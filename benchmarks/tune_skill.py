@@ -2,6 +2,9 @@
 
 Usage: python -m benchmarks.tune_skill [tune|held-out] [variant ...]
 Tune on the earlier part (2025-12-11 .. 2026-04-01); the held-out part is for the final figure.
+A variant is a name below or ``key=value,key=value`` of ``ModelSettings`` fields (numbers), plus
+``lookback=HOURS``. Each line ends with the pools' USD as a multiple of the positions' USD (median
+over three 7-day maps of the tuning period): under 1, positions dominate the map's dollars.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ import sys
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from grading.api import grade_totals_file
 from grading.cli import HELD_OUT_FROM, HELD_OUT_TO, TUNE_FROM
 from grading.data import bundled_candles, bundled_totals
-from grading.hourly import DEFAULT_LOOKBACK_H
-from liqmap import ModelSettings
+from grading.hourly import DEFAULT_LOOKBACK_H, HOUR_MS
+from liqmap import Candles, ModelSettings, build_map
 from liqmap.model import DEFAULT_HALF_LIVES_H, DEFAULT_TIER_WEIGHTS
 
 
@@ -69,17 +74,62 @@ VARIANTS["resting 0.1 ^1.5, no decay"] = lambda: (
     DEFAULT_LOOKBACK_H,
 )
 _ = DEFAULT_TIER_WEIGHTS
+# Issue 12 item 5, third round: stops at swing extremes and round numbers (liqmap.stops).
+# The one candidate taken to the held-out hours: swing stops at the a-priori defaults (3h pivot,
+# 0.3% band, power 1), rate low enough that positions keep most of the map's USD.
+CANDIDATE = "swing_rate=0.01"
+for _spec in (
+    CANDIDATE,
+    "swing_rate=1,stop_power=1",
+    "swing_rate=0.1,stop_power=1",
+    "swing_rate=10,stop_power=1",
+    "swing_rate=1,stop_power=0",
+    "swing_rate=1,stop_power=2",
+    "round_rate=1,stop_power=1",
+    "round_rate=0.1,stop_power=1.5",
+):
+    VARIANTS[_spec] = lambda spec=_spec: _parse(spec)
+
+
+def _parse(spec: str) -> tuple[ModelSettings, float]:
+    """``key=value,...`` into settings (numbers only) and the lookback in hours."""
+    fields: dict[str, float] = {}
+    lookback = float(DEFAULT_LOOKBACK_H)
+    for part in spec.split(","):
+        key, value = part.split("=")
+        if key.strip() == "lookback":
+            lookback = float(value)
+        else:
+            fields[key.strip()] = float(value)
+    return ModelSettings(**fields), lookback  # type: ignore[arg-type]
+
+
+def pool_share(candles: Candles, settings: ModelSettings, start: int, end: int) -> float:
+    """Median over three 7-day maps in ``[start, end)`` of the pools' USD / positions' USD."""
+    if not settings.has_pool:
+        return 0.0
+    out = []
+    for as_of in np.linspace(start + DEFAULT_LOOKBACK_H * HOUR_MS, end, 3).astype(np.int64):
+        first = int(np.searchsorted(candles.time, as_of - DEFAULT_LOOKBACK_H * HOUR_MS))
+        stop = int(np.searchsorted(candles.close_time, as_of, side="right"))
+        m = build_map(candles.slice(first, stop), "BTC", settings)
+        assert m.long_resting is not None and m.short_resting is not None
+        pool = float(m.long_resting.sum() + m.short_resting.sum())
+        out.append(pool / float(m.long_by_tier.sum() + m.short_by_tier.sum()))
+    return float(np.median(out))
 
 
 def main(argv: list[str]) -> None:
     part = argv[0] if argv else "tune"
     start, end = (TUNE_FROM, HELD_OUT_FROM) if part == "tune" else (HELD_OUT_FROM, HELD_OUT_TO)
     names = argv[1:] or list(VARIANTS)
+    # The final figure gets the CLI's 1,000 bootstraps; exploring gets 300.
+    draws = 300 if part == "tune" else 1000
     candles, totals = bundled_candles(), bundled_totals()
     for name in names:
-        settings, lookback = VARIANTS[name]()
+        settings, lookback = VARIANTS[name]() if name in VARIANTS else _parse(name)
         t0 = time.perf_counter()
-        g = grade_totals_file(totals, candles, "BTC", start, end, settings, lookback, draws=300)
+        g = grade_totals_file(totals, candles, "BTC", start, end, settings, lookback, draws=draws)
         cells = []
         for side in ("long", "short"):
             s = g.side(side)
@@ -91,7 +141,11 @@ def main(argv: list[str]) -> None:
                 f"margin {s.margin.score:+.3f} [{s.margin.low:+.3f},{s.margin.high:+.3f}]"
             )
         dt = time.perf_counter() - t0
-        print(f"{name:<32} {g.hours}h | {' | '.join(cells)} | {dt:.1f}s", flush=True)
+        share = pool_share(candles, settings, TUNE_FROM, HELD_OUT_FROM)
+        print(
+            f"{name:<32} {g.hours}h | {' | '.join(cells)} | pool {share:.3g}x | {dt:.1f}s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from liqmap.brackets import (
     max_leverage,
 )
 from liqmap.grid import PriceGrid, make_grid
+from liqmap.stops import round_levels, spread_beyond, unrevisited_extremes
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -132,6 +133,21 @@ class ModelSettings:
     # seeded per hour x (hours untouched) ** ``resting_power``, out to ``range_pct``. 0: off.
     resting_rate: float = 0.0
     resting_power: float = 1.0
+    # Resting stops (``liqmap.stops``), also outside the tiers: at every unrevisited swing low
+    # (long side) / high (short side) of the last ``swing_hours`` (0: the whole window) that was
+    # the extreme of the ``swing_pivot_h`` before it, ``swing_rate`` x USD seeded per hour x
+    # (hours it has held) ** ``stop_power``; at every round price (the 1-2-5 step nearest
+    # ``round_step_pct`` of price), ``round_rate`` x USD seeded per hour x (hours untouched)
+    # ** ``stop_power``. Each spread over ``stop_band_pct`` beyond the level. 0: off.
+    swing_rate: float = 0.0
+    swing_hours: float = 0.0
+    swing_pivot_h: float = 3.0
+    round_rate: float = 0.0
+    round_step_pct: float = 1.0
+    stop_band_pct: float = 0.3
+    stop_power: float = 1.0
+    # Long side of every pool above (resting, swing, round) times this: the sides differ.
+    long_pool_factor: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.tier_weights:
@@ -162,6 +178,22 @@ class ModelSettings:
             raise ModelInputError("resting_rate must be >= 0")
         if not (np.isfinite(self.resting_power) and 0 <= self.resting_power <= 4):
             raise ModelInputError("resting_power must be between 0 and 4")
+        nonneg = ("swing_rate", "swing_hours", "swing_pivot_h", "round_rate", "long_pool_factor")
+        for name in nonneg:
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v >= 0):
+                raise ModelInputError(f"{name} must be >= 0")
+        if not (np.isfinite(self.stop_power) and 0 <= self.stop_power <= 4):
+            raise ModelInputError("stop_power must be between 0 and 4")
+        for name in ("round_step_pct", "stop_band_pct"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and 0 < v <= 10):
+                raise ModelInputError(f"{name} must be above 0 and at most 10")
+
+    @property
+    def has_pool(self) -> bool:
+        """Any resting pool on (resting orders, swing stops, round-number stops)."""
+        return bool(self.resting_rate or self.swing_rate or self.round_rate)
 
 
 @dataclass(frozen=True)
@@ -199,8 +231,8 @@ class LiqMap:
     seeded_long: float
     seeded_short: float
     brackets_bundled: bool
-    # The resting-order pool per bucket (``ModelSettings.resting_rate``), already inside
-    # ``long``/``short`` but in no tier; None when off.
+    # The resting pools per bucket (``resting_rate``, ``swing_rate``, ``round_rate``), already
+    # inside ``long``/``short`` but in no tier; None when all are off.
     long_resting: FloatArray | None = None
     short_resting: FloatArray | None = None
 
@@ -423,21 +455,56 @@ class RestingPool:
 def resting_pool(
     c: Candles, levels: Levels, settings: ModelSettings, as_of: int, price: float
 ) -> RestingPool:
-    """Pool at every 0.01% step away from ``price``: rate x USD seeded per hour x 1 step's
-    share of 1% x hours untouched ** power. Empty when ``resting_rate`` is 0."""
-    if not settings.resting_rate or len(c) == 0:
-        empty = np.zeros(0)
+    """Every resting pool as points: the uniform pool (each 0.01% step away from ``price``:
+    rate x USD seeded per hour x 1 step's share of 1% x hours untouched ** power), swing stops
+    and round-number stops (``ModelSettings``). Empty when all are off."""
+    empty = np.zeros(0)
+    if not settings.has_pool or len(c) == 0:
         return RestingPool(empty, empty, empty, empty)
-    step = float(np.log1p(RESTING_STEP_PCT / 100.0))
-    k = np.arange(1, int(np.log1p(settings.range_pct / 100.0) / step) + 1, dtype=np.float64)
-    below, above = price * np.exp(-k * step), price * np.exp(k * step)
     window_h = max((as_of - int(c.time[0])) / 3_600_000.0, 1.0)
     per_hour = float(levels.long_amount.sum() + levels.short_amount.sum()) / window_h
-    unit = settings.resting_rate * per_hour * 100.0 * step
-    p = settings.resting_power
-    long_usd = unit * np.power(hours_untouched(c, below, "long", as_of), p)
-    short_usd = unit * np.power(hours_untouched(c, above, "short", as_of), p)
-    return RestingPool(below, long_usd, above, short_usd)
+    parts = {"long": ([empty], [empty]), "short": ([empty], [empty])}
+    if settings.resting_rate:
+        step = float(np.log1p(RESTING_STEP_PCT / 100.0))
+        k = np.arange(1, int(np.log1p(settings.range_pct / 100.0) / step) + 1, dtype=np.float64)
+        unit = settings.resting_rate * per_hour * 100.0 * step
+        for side, pts in (("long", price * np.exp(-k * step)), ("short", price * np.exp(k * step))):
+            usd = unit * np.power(hours_untouched(c, pts, side, as_of), settings.resting_power)
+            parts[side][0].append(pts)
+            parts[side][1].append(usd)
+    for side in ("long", "short"):
+        for pts, usd in _stop_levels(c, settings, as_of, price, per_hour, side):
+            band = spread_beyond(pts, usd, settings.stop_band_pct, side)
+            parts[side][0].append(band[0])
+            parts[side][1].append(band[1])
+    lp, lu = np.concatenate(parts["long"][0]), np.concatenate(parts["long"][1])
+    sp, su = np.concatenate(parts["short"][0]), np.concatenate(parts["short"][1])
+    return RestingPool(lp, lu * settings.long_pool_factor, sp, su)
+
+
+def _stop_levels(
+    c: Candles, settings: ModelSettings, as_of: int, price: float, per_hour: float, side: str
+) -> list[tuple[FloatArray, FloatArray]]:
+    """Swing and round-number stop levels of one side (before spreading), with their USD."""
+    out = []
+    below = side == "long"
+    if settings.swing_rate:
+        pivot = round(settings.swing_pivot_h * 3_600_000.0 / c.interval_ms)
+        ix = unrevisited_extremes(c.low, c.high, pivot, side)
+        held = (as_of - c.close_time[ix]).astype(np.float64) / 3_600_000.0
+        if settings.swing_hours:
+            ix, held = ix[held <= settings.swing_hours], held[held <= settings.swing_hours]
+        pts = (c.low if below else c.high)[ix]
+        ok = (pts < price) if below else (pts > price)
+        usd = settings.swing_rate * per_hour * np.power(np.maximum(held, 0.25), settings.stop_power)
+        out.append((pts[ok], usd[ok]))
+    if settings.round_rate:
+        lv, _ = round_levels(price, settings.range_pct, settings.round_step_pct)
+        lv = lv[lv < price] if below else lv[lv > price]
+        age = hours_untouched(c, lv, side, as_of)
+        usd = settings.round_rate * per_hour * np.power(np.maximum(age, 0.25), settings.stop_power)
+        out.append((lv, usd))
+    return out
 
 
 def surviving_levels(
@@ -507,7 +574,7 @@ def build_map(
         units = "USD, each side scaled to current open interest"
     long, short = long_by_tier.sum(axis=0), short_by_tier.sum(axis=0)
     long_resting = short_resting = None
-    if settings.resting_rate:
+    if settings.has_pool:
         pool = resting_pool(candles, levels, settings, as_of, price)
         long_resting = bin_levels(grid, pool.long_price[:, None], pool.long_usd[:, None])[0]
         short_resting = bin_levels(grid, pool.short_price[:, None], pool.short_usd[:, None])[0]
