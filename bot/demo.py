@@ -110,7 +110,9 @@ async def run_demo(
         market_source="demo",
         replay_start=START,
         replay_speed=speed,
-        tick_seconds=0.2,
+        # the same market-time step at any speed: 0.2 s wall at 1,800x is 6 market minutes
+        tick_seconds=min(0.5, 0.2 * SPEED / speed),
+        chat_gap_seconds=1.0 / speed,  # Telegram's 1 message a second per chat, in market time
         _env_file=None,  # type: ignore[call-arg]  # the demo ignores .env: self-contained
     )
     services = build_services(settings)

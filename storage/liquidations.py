@@ -105,4 +105,28 @@ def prune_liquidations(db: Database, before: int) -> int:
     with db.atomic():
         removed = db.execute("delete from liquidations where time < ?", [before]).rowcount
         removed += db.execute("delete from liquidation_coverage where end < ?", [before]).rowcount
+        db.execute("delete from cascade_episodes where last < ?", [before])
     return int(removed)
+
+
+def episode_start(db: Database, symbol: str, side: str, start: int, last: int, gap: int) -> int:
+    """The identity (first trigger, ms) of the stored cascade episode that overlaps
+    ``[start - gap, last + gap]``, widened to cover this one; a new episode is stored as is."""
+    row = db.execute(
+        "select start, last from cascade_episodes where symbol = ? and side = ? "
+        "and start <= ? and last >= ? order by start limit 1",
+        [symbol, side, last + gap, start - gap],
+    ).fetchone()
+    with db.atomic():
+        if row is None:
+            db.execute(
+                "insert into cascade_episodes (symbol, side, start, last) values (?, ?, ?, ?)",
+                [symbol, side, start, last],
+            )
+            return start
+        db.execute(
+            "update cascade_episodes set last = max(last, ?) where symbol = ? and side = ? "
+            "and start = ?",
+            [last, symbol, side, row[0]],
+        )
+    return int(row[0])

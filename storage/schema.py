@@ -235,3 +235,13 @@ def m007_scale(db: Database) -> None:
             {mark} (old.chat_id); end;
         """
     )
+
+
+@migrations()
+def m008_cascade_episodes(db: Database) -> None:
+    """Each real-liquidation cascade episode once: a print that arrives late (another venue's
+    stream lags) can move an episode's first trigger earlier; the stored episode keeps the
+    identity its alert was sent under."""
+    _t(db, "cascade_episodes").create(
+        {"symbol": str, "side": str, "start": int, "last": int}, pk=("symbol", "side", "start")
+    )

@@ -98,3 +98,18 @@ def test_a_late_tick_still_catches_the_episode_but_an_old_one_is_not_news() -> N
     flush(db2, T0, "long", CASCADE_LIVE_USD * 1.2)
     run_cascades(SimpleNamespace(db=db2), T0 + 40 * MIN)  # the bot was down: stale
     assert sent(db2) == []
+
+
+def test_a_late_print_from_a_lagging_venue_is_the_same_episode() -> None:
+    """One venue's stream lags: its print, timed before the first trigger, arrives after the
+    alert went out. That moves the episode's first trigger earlier; still one message."""
+    db = open_db(None)
+    s: Any = SimpleNamespace(db=db)
+    setup_chats(db)
+    flush(db, T0 + 2 * MIN, "long", CASCADE_LIVE_USD * 1.5, n=1)  # Binance, alone over the line
+    run_cascades(s, T0 + 3 * MIN)
+    assert sorted(r["chat_id"] for r in sent(db)) == [1, 3, 5]
+    flush(db, T0, "long", CASCADE_LIVE_USD * 1.2, n=1)  # OKX's print of 2 minutes earlier, late
+    for now in (T0 + 4 * MIN, T0 + 6 * MIN, T0 + 9 * MIN):
+        run_cascades(s, now)
+    assert sorted(r["chat_id"] for r in sent(db)) == [1, 3, 5]

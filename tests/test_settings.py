@@ -32,6 +32,9 @@ SAMPLES = {
     "LIQBOT_WEBHOOK_PORT": "9443",
     "LIQBOT_WEBHOOK_SECRET": "s3cret",
     "LIQBOT_LOG_LEVEL": "debug",
+    "LIQBOT_OUTBOX_RETENTION_DAYS": "3",
+    "LIQBOT_CHAT_GAP_SECONDS": "2",
+    "LIQBOT_SEND_LOOP": "false",
 }
 
 

@@ -5,8 +5,9 @@ Exposed: an open position on the side being liquidated (longs in a long flush), 
 symbol. Run on every tick. Each pass looks back an hour over the stored prints and finds every
 moment a 5-minute window reached the threshold (so a tick that comes late, or prints that arrive
 late, still count); triggers less than 5 minutes apart are one episode, keyed by its first
-trigger. The outbox's dedupe key ``cascade_live:SYMBOL:SIDE:START:CHAT`` keeps each episode to
-one message per chat, across restarts too. An episode whose start is too close to the start of
+trigger (stored, so a late print that moves the first trigger earlier keeps the identity). The
+outbox's dedupe key ``cascade_live:SYMBOL:SIDE:START:CHAT`` keeps each episode to one message per
+chat, across restarts too. An episode whose start is too close to the start of
 the look-back may have begun earlier (it was seen, and sent, by an earlier pass) and is skipped;
 one that ended more than ``FRESH_MS`` ago is not news any more.
 """
@@ -100,6 +101,10 @@ def queue_cascade(db: Database, symbol: str, ep: Episode, now_ms: int) -> int:
         else:
             continue
         exposed[chat] = (ids, watching, tz or "UTC", q_start, q_end)
+    # a late print from a lagging venue can move the first trigger: keep the stored identity
+    start = liquidations.episode_start(
+        db, symbol, ep.side, ep.start_ms, ep.last_ms, CASCADE_WINDOW_MS
+    )
     queued = 0
     with db.atomic():
         for chat, (ids, watching, tz, q_start, q_end) in exposed.items():
@@ -109,7 +114,7 @@ def queue_cascade(db: Database, symbol: str, ep: Episode, now_ms: int) -> int:
                 not_before = quiet_ends_at(now_ms, tz, q_end)
                 fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
                 text = f"<i>Held during your quiet hours; fired {fired:%H:%M}.</i>\n{text}"
-            key = f"cascade_live:{symbol}:{ep.side}:{ep.start_ms}:{chat}"
+            key = f"cascade_live:{symbol}:{ep.side}:{start}:{chat}"
             queued += outbox.enqueue(db, key, chat, "alert", text, now_ms, not_before=not_before)
     return queued
 
