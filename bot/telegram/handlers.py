@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: Context) -> None:
+    """/start: a greeting, what the bot does, and buttons for the BTC and ETH maps and help."""
     register(update, context)
     name = update.effective_user.first_name if update.effective_user else "trader"
     keyboard = start_keyboard()
@@ -56,6 +57,7 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
+    """/help: every command with its usage and an example."""
     await reply(update, help_html())
 
 
@@ -67,6 +69,7 @@ async def _send_map(
     tiers: tuple[float, ...] | None = None,
     stacked: bool = False,
 ) -> None:
+    """The map chart with its caption (clusters, chains, risk) and the window/tier buttons."""
     s = services(context)
     chat = update.effective_chat
     if chat is not None:
@@ -111,6 +114,7 @@ def map_options(args: list[str], default: str = "1d") -> tuple[str, tuple[float,
 
 @needs_market
 async def map_command(update: Update, context: Context) -> None:
+    """/map SYMBOL [window] [tiers] [stack]: the liquidation map as a chart with a caption."""
     args = command_args(context)
     try:
         if not args or len(args) > 4:
@@ -125,6 +129,7 @@ async def map_command(update: Update, context: Context) -> None:
 
 @needs_market
 async def heatmap_command(update: Update, context: Context) -> None:
+    """/heatmap SYMBOL [window] [tiers]: price x time liquidation intensity as a chart."""
     args = command_args(context)
     try:
         if not args or len(args) > 3:
@@ -152,6 +157,7 @@ async def heatmap_command(update: Update, context: Context) -> None:
 
 @needs_market
 async def check_command(update: Update, context: Context) -> None:
+    """/check: the pre-trade check (liquidation, clusters, suggested stop, risks, size advice)."""
     s = services(context)
     try:
         p = position_args(context, command_args(context), risk=True)
@@ -177,6 +183,7 @@ async def check_command(update: Update, context: Context) -> None:
 
 
 async def status_command(update: Update, context: Context) -> None:
+    """/status: how fresh each venue's data is, the liquidation streams, the model in use."""
     s = services(context)
     now = s.clock.now_ms()
     source = "demo replay of bundled real data" if s.settings.market_source == "demo" else "live"
@@ -206,6 +213,7 @@ async def status_command(update: Update, context: Context) -> None:
 
 @functools.cache
 def _zones() -> frozenset[str]:
+    """The IANA zones a typed name, abbreviation or offset may mean."""
     return frozenset(available_timezones())
 
 
@@ -231,6 +239,7 @@ async def tz_command(update: Update, context: Context) -> None:
 
 
 async def _set_zone(update: Update, context: Context, zone: str) -> None:
+    """Store the chat's zone and say what time it is there."""
     register(update, context)
     s = services(context)
     users.update(s.db, chat_id(update), tz=zone)
@@ -270,6 +279,7 @@ async def plain_text(update: Update, context: Context) -> None:
 
 
 async def unknown_command(update: Update, context: Context) -> None:
+    """An unknown /command: a pointer to /help (or the nearest command)."""
     await reply(update, "I don't know that command. Send /help for the list.")
 
 

@@ -19,12 +19,14 @@ from storage import users
 
 
 def _zone(context: Context, update: Update) -> str:
+    """The chat's time zone (UTC for a chat that never set one)."""
     chat = update.effective_chat
     user = users.get(services(context).db, chat.id) if chat is not None else None
     return user.tz if user is not None and user.tz else "UTC"
 
 
 def parse_liqs_window(text: str | None) -> str:
+    """1h, 4h or 24h (case-insensitive), or InputError."""
     if text is None:
         return "24h"
     w = text.strip().lower()
@@ -34,6 +36,7 @@ def parse_liqs_window(text: str | None) -> str:
 
 
 async def liqs_command(update: Update, context: Context) -> None:
+    """/liqs SYMBOL [1h|4h|24h]: real liquidations recorded, per venue, largest, where."""
     args = command_args(context)
     try:
         if not args or len(args) > 2:
@@ -57,6 +60,7 @@ async def liqs_command(update: Update, context: Context) -> None:
 
 
 async def skill_command(update: Update, context: Context) -> None:
+    """/skill SYMBOL: how well the map placed the last 7 days' recorded liquidations."""
     args = command_args(context)
     try:
         if len(args) != 1:

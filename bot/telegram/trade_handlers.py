@@ -28,7 +28,14 @@ from bot.telegram.context import Context, services
 from bot.telegram.jobs import flush
 from bot.telegram.keyboards import far_entry_keyboard, liquidated_keyboard, position_keyboard
 from bot.views import fmt
-from bot.views.check import CheckError, FarEntry, check_html, check_position
+from bot.views.check import (
+    CheckError,
+    FarEntry,
+    check_html,
+    check_position,
+    position_risk_line,
+    position_risk_now,
+)
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
 from bot.views.report import MapReport
@@ -80,6 +87,7 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
 
 @needs_market
 async def open_command(update: Update, context: Context) -> None:
+    """/open: registers a position (after the same check as /check) and shows its check."""
     await _open(update, context, command_args(context))
 
 
@@ -93,10 +101,12 @@ async def open_far_button(update: Update, context: Context) -> None:
 
 
 def _moment(report: MapReport) -> str:
+    """The map moment every answer quotes: its price and time."""
     return fmt.when(report.liq.as_of, pattern="%H:%M %Z")
 
 
 def _liquidated_text(sub: subscriptions.Subscription) -> str:
+    """How /positions shows a liquidated or stopped position: its fate, no advice."""
     which = "low" if sub.side == "long" else "high"
     return (
         f"<b>#{sub.id} {html.escape(sub.symbol.split('/')[0])} {sub.side}</b> "
@@ -110,6 +120,7 @@ def _liquidated_text(sub: subscriptions.Subscription) -> str:
 
 @needs_market
 async def positions_command(update: Update, context: Context) -> None:
+    """/positions: each open position with price, PnL, fuel ratio, liquidation and clusters."""
     s = services(context)
     subs = [x for x in subscriptions.open_for_chat(s.db, chat_id(update)) if x.kind == "position"]
     if not subs:
@@ -146,11 +157,18 @@ async def positions_command(update: Update, context: Context) -> None:
             f"({html.escape(fmt.pct((lp / report.price - 1) * 100))} away)"
             + stop
             + f"\nNearest clusters: {html.escape(nearest)}"
+            + f"\nMarket risk {report.risk.total:.0f}/100 | "
+            + html.escape(
+                position_risk_line(
+                    position_risk_now(report, sub.side, sub.entry, sub.leverage or 1.0, lp)
+                )
+            )
         )
         await reply(update, text, reply_markup=position_keyboard(sub.id, sub.muted))
 
 
 def _own_open(context: Context, chat_id: int, text: str) -> subscriptions.Subscription:
+    """The chat's own open position of that number, or InputError."""
     raw = text.strip().lstrip("#")
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:  # '²'.isdigit() is True
         raise InputError("give the position number, as shown by /positions (e.g. /close 3)")
@@ -161,6 +179,7 @@ def _own_open(context: Context, chat_id: int, text: str) -> subscriptions.Subscr
 
 
 def _exit_price(text: str, price_now: float) -> float:
+    """The exit price typed after /close ID (default: the map's price now)."""
     value = parse_number(text, "the exit price")
     if not (math.isfinite(value) and value > 0):
         raise InputError("the exit price must be a positive price")
@@ -172,6 +191,7 @@ def _exit_price(text: str, price_now: float) -> float:
 
 @needs_market
 async def close_command(update: Update, context: Context) -> None:
+    """/close ID [EXIT_PRICE]: closes a position with PnL and the post-trade note."""
     args = command_args(context)
     s = services(context)
     try:
@@ -296,6 +316,7 @@ async def _one_symbol(update: Update, context: Context, command: str) -> str | N
 
 
 async def watch_command(update: Update, context: Context) -> None:
+    """/watch SYMBOL: symbol-wide alerts (cluster edges, OI drops, funding, squeezes)."""
     symbol = await _one_symbol(update, context, "watch")
     if symbol is None:
         return
@@ -314,6 +335,7 @@ async def watch_command(update: Update, context: Context) -> None:
 
 
 async def unwatch_command(update: Update, context: Context) -> None:
+    """/unwatch SYMBOL: stops those alerts."""
     symbol = await _one_symbol(update, context, "unwatch")
     if symbol is None:
         return
@@ -356,6 +378,7 @@ async def _set_min_cluster(update: Update, context: Context, chat: int, text: st
 
 
 def _rule(text: str) -> str:
+    """A rule name as typed (aliases allowed), or InputError listing the rules."""
     key = text.strip().lower().replace("-", "_")
     aliases = {"edge": "cluster_edge", "lfr": "lfr_degraded", "oi": "oi_drop",
                "funding": "funding_extreme", "lp": "own_lp_in_cluster"}  # fmt: skip
@@ -366,6 +389,7 @@ def _rule(text: str) -> str:
 
 
 def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    """The chat's alert rules with modes and thresholds, and a button per rule."""
     mine = alert_settings.for_chat(services(context).db, chat_id)
     lines = ["<b>Alert rules</b> (tap to switch: on → silent → off)"]
     rows = []
@@ -388,6 +412,7 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
 
 
 async def alerts_command(update: Update, context: Context) -> None:
+    """/alerts: the rules and their buttons; /alerts set RULE VALUE changes a threshold."""
     args = command_args(context)
     chat = chat_id(update)
     if not args:
@@ -417,6 +442,7 @@ async def alerts_command(update: Update, context: Context) -> None:
 
 @needs_market
 async def digest_command(update: Update, context: Context) -> None:
+    """/digest on|off|now: the 4-hourly digest switched, or one sent now."""
     args = [a.lower() for a in command_args(context)]
     if len(args) != 1 or args[0] not in ("on", "off", "now"):
         await reject(update, "digest", "choose on, off or now")
@@ -441,6 +467,7 @@ async def digest_command(update: Update, context: Context) -> None:
 
 
 async def quiet_command(update: Update, context: Context) -> None:
+    """/quiet 23:00-07:00|off: alerts held (or silent) and digests skipped in those hours."""
     args = command_args(context)
     try:
         if not args:
@@ -468,6 +495,7 @@ async def quiet_command(update: Update, context: Context) -> None:
 
 
 async def mute_command(update: Update, context: Context) -> None:
+    """/mute 2h|off: every alert muted for a while."""
     args = [a.lower() for a in command_args(context)]
     typed = " ".join(args)
     try:

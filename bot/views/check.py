@@ -120,6 +120,21 @@ def check_position(
     )
 
 
+def position_risk_now(
+    r: MapReport, side: str, entry: float, leverage: float, lp: float
+) -> PositionRisk:
+    """Position risk of an open position on the current map (for /positions and digests)."""
+    return _position_risk(r, side, entry, leverage, lp)
+
+
+def position_risk_line(p: PositionRisk) -> str:
+    return (
+        f"Position risk {p.total:.0f}/100 (liquidation reach {p.reach:.0f}, in a cluster "
+        f"{p.cluster:.0f}, stop past liquidation {p.stop:.0f}, leverage {p.leverage:.0f}, "
+        f"funding {p.funding:.0f}, off-hours {p.session:.0f})"
+    )
+
+
 def _position_risk(
     r: MapReport, side: str, entry: float, leverage: float, lp: float
 ) -> PositionRisk:
