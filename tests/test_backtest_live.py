@@ -31,6 +31,7 @@ from tests.fakes.venues import fake_venues
 ROOT = Path(__file__).resolve().parents[1]
 NOW = int(datetime(2025, 10, 21, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
+BACKFILL_DAYS = 1.5
 VENUES = ["binanceusdm", "bybit", "okx", "bitget"]
 
 
@@ -47,7 +48,9 @@ async def record(path: Path) -> None:
                          retry=RetryPolicy(max_attempts=2), sleep=_instant)
             for v in VENUES
         }  # fmt: skip
-        refresher = Refresher(db, feeds, ["BTC/USDT:USDT"], backfill_days=1.5, retention_days=45)
+        refresher = Refresher(
+            db, feeds, ["BTC/USDT:USDT"], backfill_days=BACKFILL_DAYS, retention_days=45
+        )
         try:
             assert not (await refresher.refresh(NOW - HOUR)).failed
             fakes.now_ms = NOW
