@@ -2,6 +2,10 @@
 
 Bad input (unknown symbol or rule, a time outside the data, a bad alerts config, an unwritable
 HTML path) prints one line on stderr and returns 2.
+
+``--source demo`` (the default) replays the bundled data; ``--source live`` replays the history
+the bot recorded, which ``bot/cli.py`` opens (``--db``) and passes in as a ``History``: this
+package never imports ``bot``.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from typing import Any
 
 from alerts.catalogue import CATALOGUE_BY_NAME, RULES
 from alerts.rules import AlertConfig
+from backtest.history import History, ReplayHistory
 from backtest.run import Spec, run_backtest
 from liqmap import ModelInputError
-from market.replay import WINDOW_MS, ReplayError, ReplaySource
+from market.replay import WINDOW_MS
+from market.snapshot import MarketDataError
 
 
 class BacktestInputError(ValueError):
@@ -125,13 +131,11 @@ def check_writable(path: str) -> None:
 
 
 def clip_span(
-    source: ReplaySource, symbol: str, window: str, start: int, end: int, every_ms: int
+    source: History, symbol: str, window: str, start: int, end: int, every_ms: int
 ) -> tuple[int, int]:
-    """The part of [start, end] where a ``window`` map can be drawn from the bundled data."""
+    """The part of [start, end] where a ``window`` map can be drawn from the history."""
     unified = source.resolve(symbol)
-    hourly = source.candles(unified, "1h", 0, 2**62)
-    first = int(hourly.time[0]) + WINDOW_MS[window]
-    last = int(hourly.close_time[-1])
+    first, last = source.map_span(unified, window)
     if end < start:
         raise BacktestInputError("--to must not be before --from")
     lo = start if start >= first else start + -(-(first - start) // every_ms) * every_ms
@@ -148,9 +152,10 @@ def clip_span(
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     b: argparse.ArgumentParser = subparsers.add_parser(
         "backtest",
-        help="replay the bundled history through the map and the alert rules; test the claims",
+        help="replay the bundled (or recorded) history through the map and the alert rules; "
+        "test the claims",
     )
-    b.add_argument("symbol", help="BTC or ETH (the bundled data)")
+    b.add_argument("symbol", help="BTC or ETH (the bundled data), or a symbol the bot recorded")
     b.add_argument("--from", dest="start", required=True, help="ISO time or date, UTC")
     b.add_argument(
         "--to", dest="end", required=True, help="ISO time or date, UTC (a date means its 00:00)"
@@ -168,25 +173,37 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     b.add_argument("--html", help="write a self-contained report page to this file")
     b.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    b.add_argument(
+        "--source",
+        default="demo",
+        choices=("demo", "live"),
+        help="demo: the bundled data (default); live: the history the bot recorded (--db)",
+    )
+    b.add_argument(
+        "--db", help="the bot's database for --source live (default LIQBOT_DB_PATH or liqbot.db)"
+    )
     return b
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, history: History | None = None) -> int:
+    """``history``: what to replay (``bot/cli.py`` passes the recorded one for --source live);
+    None means the bundled data."""
     try:
-        return _run(args)
-    except (BacktestInputError, ReplayError, ModelInputError) as e:
+        if args.source == "live" and history is None:
+            raise BacktestInputError("--source live needs the bot's database (run it via liqbot)")
+        return _run(args, history or ReplayHistory())
+    except (BacktestInputError, MarketDataError, ModelInputError) as e:
         print(f"liqbot: error: {e}", file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, source: History) -> int:
     from backtest.claims import all_claims
     from backtest.output import results_json, text_table
     from backtest.path import PricePath
     from backtest.progress import ProgressBar
     from backtest.rule_stats import rule_stats
 
-    source = ReplaySource()
     every = parse_every(args.every)
     start, end = parse_time(args.start, "--from"), parse_time(args.end, "--to")
     rules = parse_rules(args.rules)

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import numpy as np
-
 from alerts.inputs import SymbolMetrics, metrics_from_map
+from backtest.history import History, as_history
 from liqmap import (
     LiqMap,
     MapClusters,
@@ -28,11 +27,10 @@ from liqmap import (
     risk_score,
 )
 from liqmap.model import MODEL_OI_DELTA
-from market.replay import HOUR_MS, ReplaySource
+from market.replay import ReplaySource
 from market.snapshot import MarketSnapshot
 
 BAND_PCT = 10.0  # the bot's band for fuel ratio and asymmetry
-FUNDING_P95_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class MapStep:
 
 
 def draw_map(
-    source: ReplaySource, symbol: str, window: str, at: int, settings: ModelSettings
+    source: History | ReplaySource, symbol: str, window: str, at: int, settings: ModelSettings
 ) -> tuple[LiqMap, tuple[str, ...], MarketExtras]:
     """The summed per-venue map at ``at`` (as ``bot.views.report.venue_maps``: venues without OI
     history are left out when any venue has it)."""
@@ -94,17 +92,8 @@ def snap_realised_range(snap: MarketSnapshot) -> float | None:
     return realised_range_pct(c.high, c.low, c.close_time, snap.at)
 
 
-def funding_p95(source: ReplaySource, symbol: str, at: int) -> float | None:
-    """95th percentile of |funding| over 30 days, as the live store computes it (per funding
-    interval here, converted to 8 h with the rate itself; ``None`` under 10 settlements)."""
-    _, rate = source.funding_history(symbol, at - FUNDING_P95_DAYS * 24 * HOUR_MS, at)
-    if rate.size < 10:
-        return None
-    return float(np.percentile(np.abs(rate), 95))
-
-
 def map_step(
-    source: ReplaySource,
+    source: History | ReplaySource,
     symbol: str,
     window: str,
     at: int,
@@ -112,6 +101,7 @@ def map_step(
     with_p95: bool = True,
 ) -> MapStep:
     """Everything one step needs, from the map at ``at``."""
+    source = as_history(source)
     liq, venues, extras = draw_map(source, symbol, window, at, settings)
     clusters = map_clusters(liq)
     when = datetime.fromtimestamp(at / 1000, tz=UTC)
@@ -124,7 +114,7 @@ def map_step(
         book=extras.book,
         realised_range=extras.realised_range,
     )
-    p95 = funding_p95(source, symbol, at) if with_p95 else None
+    p95 = source.funding_p95(symbol, at) if with_p95 else None
     metrics = metrics_from_map(
         liq,
         clusters,
@@ -140,7 +130,7 @@ def map_step(
 
 
 def map_steps(
-    source: ReplaySource,
+    source: History | ReplaySource,
     symbol: str,
     window: str,
     times: list[int],
@@ -148,5 +138,6 @@ def map_steps(
     with_p95: bool = True,
 ) -> Iterator[MapStep]:
     settings = settings or ModelSettings()
+    source = as_history(source)
     for at in times:
         yield map_step(source, symbol, window, at, settings, with_p95)

@@ -1,4 +1,4 @@
-"""What price did after a moment: the bundled 1h candles read forward from each step.
+"""What price did after a moment: the history's 1h candles read forward from each step.
 
 A step at ``at`` is followed by the candle that opens at ``at`` (or the first after it).
 Horizons count whole hours; a case whose horizon runs past the data is left out.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from backtest.history import History, as_history
 from market.replay import HOUR_MS, ReplaySource
 
 FloatArray = npt.NDArray[np.float64]
@@ -27,8 +28,8 @@ class PricePath:
     close: FloatArray
 
     @classmethod
-    def hourly(cls, source: ReplaySource, symbol: str) -> PricePath:
-        c = source.candles(symbol, "1h", 0, 2**62)
+    def hourly(cls, source: History | ReplaySource, symbol: str) -> PricePath:
+        c = as_history(source).hourly(symbol)
         return cls(c.time, c.open, c.high, c.low, c.close)
 
     def next_index(self, at: IntArray) -> IntArray:

@@ -12,6 +12,7 @@ import numpy as np
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_OFF, MODE_ON, RULE_INDEX, RULES
 from alerts.rules import DEFAULT_CONFIG, AlertConfig
 from alerts.session import AlertSession
+from backtest.history import History, as_history
 from backtest.maps import MapStep, map_step
 from backtest.positions import (
     PositionBook,
@@ -73,8 +74,9 @@ class Replay:
         return len(self.steps) * self.spec.every_ms / (7 * 86_400_000)
 
 
-def check_spec(source: ReplaySource, spec: Spec) -> str:
+def check_spec(source: History | ReplaySource, spec: Spec) -> str:
     """The unified symbol, or ``ReplayError`` (one line) when the data cannot serve the span."""
+    source = as_history(source)
     symbol = source.resolve(spec.symbol)
     if spec.window not in WINDOW_MS:
         raise ReplayError(f"unknown window {spec.window!r}: choose 1d, 7d or 30d")
@@ -84,17 +86,17 @@ def check_spec(source: ReplaySource, spec: Spec) -> str:
         if "watch" not in CATALOGUE_BY_NAME[rule].applies_to:
             raise ReplayError(f"--sweep: {rule} applies to positions only; use --alerts-config")
     for at in (spec.start, spec.end):  # raises with the data's coverage in its message
-        source.window_candles(symbol, spec.window, at)
+        source.snapshot(symbol, spec.window, at)
     return symbol
 
 
 def run_backtest(
     spec: Spec,
-    source: ReplaySource | None = None,
+    source: History | ReplaySource | None = None,
     settings: ModelSettings | None = None,
     progress: Progress | None = None,
 ) -> Replay:
-    source = source or ReplaySource()
+    source = as_history(source)
     symbol = check_spec(source, spec)
     settings = settings or ModelSettings()
     times = spec.times()

@@ -29,6 +29,7 @@ from market.replay import DEFAULT_AT, WINDOW_MS, ReplaySource
 from market.snapshot import MarketDataError
 
 if TYPE_CHECKING:
+    from backtest.history import History
     from bot.settings import Settings
 
 
@@ -303,6 +304,26 @@ def load_settings() -> Settings:
         raise UsageError(f"bad settings: {e}{cause}") from None
 
 
+def backtest_history(args: argparse.Namespace) -> History | None:
+    """``backtest --source live``: the history the bot recorded in ``--db`` (default the bot's
+    LIQBOT_DB_PATH); None for the bundled data."""
+    if args.source != "live":
+        return None
+    from bot.pipeline.live_store import LiveStore
+    from bot.pipeline.recorded_history import RecordedHistory
+    from storage import open_db
+
+    settings = load_settings()
+    path = args.db or settings.db_path
+    if not Path(path).is_file():
+        raise UsageError(f"--db {path!r}: no such database (the bot records its history there)")
+    store = LiveStore(
+        open_db(path), list(settings.venues), [args.symbol], None,
+        int(settings.refresh_seconds * 1000),
+    )  # fmt: skip
+    return RecordedHistory(store)
+
+
 def cmd_run() -> int:
     from bot.app import ConfigError, redact, run
     from bot.telegram.app import BotApiUnreachable
@@ -336,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_demo(args)
         if args.command == "backtest":
-            return backtest_cli.run(args)
+            return backtest_cli.run(args, backtest_history(args))
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, MarketDataError, ModelInputError) as e:
         print(f"liqbot: error: {e}", file=sys.stderr)
