@@ -9,7 +9,7 @@ is a second engine: this module only strings the engine's functions together ove
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from alerts.inputs import SymbolMetrics, metrics_from_map
@@ -19,14 +19,11 @@ from liqmap import (
     MapClusters,
     ModelSettings,
     OrderBook,
-    build_map,
-    combine_maps,
-    make_grid,
     map_clusters,
     realised_range_pct,
     risk_score,
 )
-from liqmap.model import MODEL_OI_DELTA
+from market.aggregate import summed_map
 from market.replay import ReplaySource
 from market.snapshot import MarketSnapshot
 
@@ -48,25 +45,10 @@ class MapStep:
 def draw_map(
     source: History | ReplaySource, symbol: str, window: str, at: int, settings: ModelSettings
 ) -> tuple[LiqMap, tuple[str, ...], MarketExtras]:
-    """The summed per-venue map at ``at`` (as ``bot.views.report.venue_maps``: venues without OI
-    history are left out when any venue has it)."""
+    """The summed per-venue map at ``at`` (``market.aggregate.summed_map``, as the bot draws it:
+    venues without OI history are left out when any venue has it)."""
     snap = source.snapshot(symbol, window, at)
-    price = float(snap.venues[0].candles.close[-1])
-    grid = make_grid(price, settings.range_pct, settings.bucket_pct)
-    maps = {}
-    for v in snap.venues:
-        venue_settings = replace(settings, brackets=v.brackets) if v.brackets else settings
-        maps[v.venue] = build_map(
-            v.candles,
-            snap.symbol,
-            venue_settings,
-            as_of=snap.at,
-            price=price,
-            grid=grid,
-            current_oi_usd=v.open_interest_usd,
-        )
-    if any(m.model == MODEL_OI_DELTA for m in maps.values()):
-        maps = {k: m for k, m in maps.items() if m.model == MODEL_OI_DELTA}
+    liq, venues, _ = summed_map(snap, settings)  # the bot's own aggregation
     extras = MarketExtras(
         funding_rate=snap.funding.rate if snap.funding else None,
         funding_interval_h=snap.funding.interval_h if snap.funding else 8.0,
@@ -74,7 +56,7 @@ def draw_map(
         stale=snap.stale,
         realised_range=snap_realised_range(snap),
     )
-    return combine_maps(list(maps.values())), tuple(maps), extras
+    return liq, venues, extras
 
 
 @dataclass(frozen=True)

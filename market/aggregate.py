@@ -7,9 +7,14 @@ venues that have a value at both ends, so a venue that drops out never looks lik
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
+
+from liqmap import LiqMap, ModelSettings, build_map, combine_maps, make_grid
+from liqmap.model import MODEL_OI_DELTA
+from market.snapshot import MarketSnapshot
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -94,3 +99,32 @@ def weighted_funding(
         total = float(len(per_8h))
     rate = sum(per_8h[v] * w[v] for v in per_8h) / total
     return rate, 8.0, min(n for _, _, n in rates.values())
+
+
+def summed_map(
+    snap: MarketSnapshot, settings: ModelSettings
+) -> tuple[LiqMap, tuple[str, ...], dict[str, str]]:
+    """One map per venue on a shared grid, summed; venues whose model differs from the majority
+    (no OI history: volume proxy) are left out rather than mixed into USD figures."""
+    ref = snap.venues[0].candles
+    price = float(ref.close[-1])
+    grid = make_grid(price, settings.range_pct, settings.bucket_pct)
+    maps = {}
+    for v in snap.venues:
+        venue_settings = replace(settings, brackets=v.brackets) if v.brackets else settings
+        maps[v.venue] = build_map(
+            v.candles,
+            snap.symbol,
+            venue_settings,
+            as_of=snap.at,
+            price=price,
+            grid=grid,
+            current_oi_usd=v.open_interest_usd,
+        )
+    left_out = dict(snap.left_out)
+    if any(m.model == MODEL_OI_DELTA for m in maps.values()):
+        for venue, m in list(maps.items()):
+            if m.model != MODEL_OI_DELTA:
+                left_out[venue] = "no OI history yet"
+                del maps[venue]
+    return combine_maps(list(maps.values())), tuple(maps), left_out

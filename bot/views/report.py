@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -18,15 +18,13 @@ from liqmap import (
     RiskScore,
     asymmetry,
     band_totals,
-    build_map,
     cascade_chains,
-    combine_maps,
-    make_grid,
     map_clusters,
     realised_range_pct,
     risk_score,
 )
 from liqmap.model import MODEL_OI_DELTA
+from market.aggregate import summed_map
 from market.snapshot import Funding, MarketSnapshot, MarketSource
 
 WINDOWS = ("1d", "7d", "30d")
@@ -74,41 +72,12 @@ class MapReport:
         return cascade_chains(self.clusters.below), cascade_chains(self.clusters.above)
 
 
-def venue_maps(
-    snap: MarketSnapshot, settings: ModelSettings
-) -> tuple[LiqMap, tuple[str, ...], dict[str, str]]:
-    """One map per venue on a shared grid, summed; venues whose model differs from the majority
-    (no OI history: volume proxy) are left out rather than mixed into USD figures."""
-    ref = snap.venues[0].candles
-    price = float(ref.close[-1])
-    grid = make_grid(price, settings.range_pct, settings.bucket_pct)
-    maps = {}
-    for v in snap.venues:
-        venue_settings = replace(settings, brackets=v.brackets) if v.brackets else settings
-        maps[v.venue] = build_map(
-            v.candles,
-            snap.symbol,
-            venue_settings,
-            as_of=snap.at,
-            price=price,
-            grid=grid,
-            current_oi_usd=v.open_interest_usd,
-        )
-    left_out = dict(snap.left_out)
-    if any(m.model == MODEL_OI_DELTA for m in maps.values()):
-        for venue, m in list(maps.items()):
-            if m.model != MODEL_OI_DELTA:
-                left_out[venue] = "no OI history yet"
-                del maps[venue]
-    return combine_maps(list(maps.values())), tuple(maps), left_out
-
-
 def build_report(
     snap: MarketSnapshot, settings: ModelSettings | None = None, band_pct: float = 10.0
 ) -> MapReport:
     """Draw the map of a market snapshot and derive the trader's metrics from it."""
     settings = settings or ModelSettings()
-    liq, venues, left_out = venue_maps(snap, settings)
+    liq, venues, left_out = summed_map(snap, settings)
     clusters = map_clusters(liq)
     long_below, short_above = band_totals(liq, band_pct)
     when = datetime.fromtimestamp(snap.at / 1000, tz=UTC)
