@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,3 +122,30 @@ class BotHarness:
 
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def start_bot_process(
+    fake: FakeTelegram, db: Path, start: str, **env: str
+) -> subprocess.Popen[bytes]:
+    """``liqbot run`` as its own process (so a test can ``kill -9`` it), on the demo replay from
+    ``start``, talking to ``fake``; ``env`` adds or overrides LIQBOT_ settings."""
+    full = dict(
+        os.environ,
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_API_BASE_URL=fake.url,
+        LIQBOT_DB_PATH=str(db),
+        LIQBOT_MARKET_SOURCE="demo",
+        LIQBOT_REPLAY_START=start,
+        LIQBOT_TICK_SECONDS="0.2",
+        LIQBOT_DIGEST_HOURS="0",
+        **env,
+    )
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=full,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

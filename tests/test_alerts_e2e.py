@@ -4,11 +4,8 @@ when a test moves it (one alert pass per 5-minute refresh tick)."""
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +17,7 @@ from bot.pipeline.alert_pass import run_alerts
 from bot.pipeline.digest_pass import run_digests
 from bot.telegram.jobs import send_due
 from storage import open_db, outbox, subscriptions, users
-from tests.bot_harness import BotHarness
+from tests.bot_harness import BotHarness, start_bot_process, wait_until
 from tests.fakes.telegram_api import FakeTelegram
 
 MIN = 60_000
@@ -148,7 +145,7 @@ def test_blocked_user_is_deactivated_and_nothing_is_lost_silently(bot: BotHarnes
     assert counts.get("dropped", 0) >= 1 and counts.get("pending", 0) == 0
 
 
-def test_flood_control_429_is_retried_after_the_wait(bot: BotHarness) -> None:
+def test_flood_control_429_is_retried_after_thewait_until(bot: BotHarness) -> None:
     s = bot.services
     assert s is not None
     bot.send(CHAT, "/start")
@@ -165,28 +162,6 @@ def test_flood_control_429_is_retried_after_the_wait(bot: BotHarness) -> None:
     assert [m.text for m in bot.fake.messages(CHAT)].count("first alert") == 1
 
 
-def _start_bot(fake: FakeTelegram, db: Path) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_API_BASE_URL=fake.url,
-        LIQBOT_DB_PATH=str(db),
-        LIQBOT_MARKET_SOURCE="demo",
-        LIQBOT_REPLAY_START="2025-10-10T12:00:00Z",
-        LIQBOT_TICK_SECONDS="0.2",
-        LIQBOT_DIGEST_HOURS="0",
-    )
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-
-
-def _wait(predicate: object, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_killed_bot_delivers_pending_alerts_once_after_restart(tmp_path: Path) -> None:
     db_path = tmp_path / "kill.db"
     db = open_db(db_path)
@@ -199,21 +174,21 @@ def test_killed_bot_delivers_pending_alerts_once_after_restart(tmp_path: Path) -
         return [m.text for m in fake.messages(CHAT)]
 
     with FakeTelegram() as fake:
-        first = _start_bot(fake, db_path)
+        first = start_bot_process(fake, db_path, "2025-10-10T12:00:00Z")
         try:
-            _wait(lambda: "alert A" in texts())  # A is delivered and marked sent
+            wait_until(lambda: "alert A" in texts())  # A is delivered and marked sent
             fake.inject_server_error(method="sendMessage", count=10_000)
             with db.atomic():
                 outbox.enqueue(db, "k:b", CHAT, "alert", "alert B", now)
                 outbox.enqueue(db, "k:c", CHAT, "alert", "alert C", now)
-            _wait(lambda: len([c for c in fake.calls("sendMessage") if c.status == 502]) >= 2)
+            wait_until(lambda: len([c for c in fake.calls("sendMessage") if c.status == 502]) >= 2)
         finally:
             first.send_signal(signal.SIGKILL)  # killed, not stopped: no shutdown code runs
             first.wait(10)
         fake.clear_faults()
-        second = _start_bot(fake, db_path)
+        second = start_bot_process(fake, db_path, "2025-10-10T12:00:00Z")
         try:
-            _wait(lambda: {"alert B", "alert C"} <= set(texts()))
+            wait_until(lambda: {"alert B", "alert C"} <= set(texts()))
             time.sleep(1.0)  # a few more ticks: nothing is sent twice
         finally:
             second.terminate()

@@ -5,12 +5,9 @@ afterwards, /close gives PnL and the note, and the follow-up comes 4 h (replayed
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ import pytest
 from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.jobs import send_due
 from storage import open_db, outbox, subscriptions, users
-from tests.bot_harness import BotHarness
+from tests.bot_harness import BotHarness, start_bot_process, wait_until
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_alerts_e2e import at, step
 
@@ -180,29 +177,6 @@ def test_size_advice_from_account_and_risk(bot: BotHarness) -> None:
     assert "lower the leverage" not in pct
 
 
-def _start_bot(fake: FakeTelegram, db: Path) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_API_BASE_URL=fake.url,
-        LIQBOT_DB_PATH=str(db),
-        LIQBOT_MARKET_SOURCE="demo",
-        LIQBOT_REPLAY_START="2025-10-10T21:00:00Z",
-        LIQBOT_REPLAY_SPEED="600",
-        LIQBOT_TICK_SECONDS="0.2",
-        LIQBOT_DIGEST_HOURS="0",
-    )
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-
-
-def _wait(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_path: Path) -> None:
     db_path = tmp_path / "kill.db"
     db = open_db(db_path)
@@ -221,18 +195,18 @@ def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_pat
 
     with FakeTelegram() as fake:
         fake.inject_server_error(method="sendMessage", count=10_000)
-        first = _start_bot(fake, db_path)
+        first = start_bot_process(fake, db_path, "2025-10-10T21:00:00Z", LIQBOT_REPLAY_SPEED="600")
         try:
-            _wait(queued)  # detected and queued, but Telegram refuses to take it
-            _wait(lambda: len([c for c in fake.calls("sendMessage") if c.status == 502]) >= 1)
+            wait_until(queued)  # detected and queued, but Telegram refuses to take it
+            wait_until(lambda: len([c for c in fake.calls("sendMessage") if c.status == 502]) >= 1)
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         assert liquidations() == []
         fake.clear_faults()
-        second = _start_bot(fake, db_path)
+        second = start_bot_process(fake, db_path, "2025-10-10T21:00:00Z", LIQBOT_REPLAY_SPEED="600")
         try:
-            _wait(lambda: len(liquidations()) >= 1)
+            wait_until(lambda: len(liquidations()) >= 1)
             time.sleep(1.0)  # more ticks replaying the same candles: nothing is sent twice
         finally:
             second.terminate()
