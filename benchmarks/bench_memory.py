@@ -116,6 +116,7 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     from bot.app import build_application, build_services
     from bot.pipeline.alert_pass import run_alerts
     from bot.pipeline.digest_pass import run_digests
+    from bot.pipeline.memory import release_freed_memory
     from bot.settings import Settings
     from bot.telegram.send import dispatch
 
@@ -158,11 +159,13 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
                     await s.maps.chart(rep)
         for symbol in settings.symbols[:4]:
             await s.maps.heatmap(symbol, "7d", at=tick)
+        release_freed_memory()  # as refresh_job does after its alert pass
         steps.append((f"refresh {k + 1} + alert pass + maps", proc_status(),
                       time.perf_counter() - t0))  # fmt: skip
 
     t0 = time.perf_counter()
     digests = await run_digests(s, now)
+    release_freed_memory()  # as tick_job does after the round
     steps.append((f"digest round ({digests} users)", proc_status(), time.perf_counter() - t0))
     t0 = time.perf_counter()
     with contextlib.suppress(TimeoutError):
