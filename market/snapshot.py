@@ -56,6 +56,8 @@ class MarketSnapshot:
     book: OrderBook | None
     left_out: dict[str, str] = field(default_factory=dict)
     stale: tuple[str, ...] = ()
+    # Optional inputs the map is drawn without ("order book" -> why); a map must say so.
+    missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def open_interest_usd(self) -> float | None:

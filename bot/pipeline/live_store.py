@@ -117,7 +117,22 @@ class LiveStore:
             book=book,
             left_out=left_out,
             stale=tuple(stale),
+            missing=self.missing(unified, book is None, [w.venue for w in windows]),
         )
+
+    def missing(self, symbol: str, no_book: bool, venues: list[str]) -> dict[str, str]:
+        """The optional inputs a map of ``symbol`` is drawn without, and why."""
+        out: dict[str, str] = {}
+        if self.refresher is None:
+            return out
+        if no_book:
+            why = self.refresher.book_errors.get(symbol, "not fetched yet")
+            out["order book"] = f"unavailable ({why}), cascade pressure not computed"
+        for venue in venues:
+            error = self.refresher.tier_errors.get((venue, symbol))
+            if error is not None and (venue, symbol) not in self.refresher.brackets:
+                out[f"leverage tiers ({venue})"] = f"unavailable ({error}), bundled table used"
+        return out
 
     def _funding(self, symbol: str, at: int, windows: list[VenueWindow]) -> Funding | None:
         rates = {}
@@ -173,6 +188,29 @@ class LiveStore:
                     note = f"{failures} failed refresh(es): {health.last_error}"
                 rows.append(VenueStatus(venue, symbol, last_close, stale, note))
         return rows
+
+    def optional_status(self) -> list[str]:
+        """/status: each optional endpoint that gives nothing now (order book, leverage tiers)."""
+        if self.refresher is None:
+            return []
+        r = self.refresher
+        lines = []
+        for symbol in self._symbols:
+            coin = symbol.split("/")[0]
+            error = r.book_errors.get(symbol)
+            if symbol not in r.books:
+                why = error or "not fetched yet"
+                lines.append(f"order book {coin}: unavailable ({why}), "
+                             "cascade pressure not computed")  # fmt: skip
+            elif error is not None:
+                lines.append(f"order book {coin}: last fetch failed ({error}), "
+                             "the previous one used")  # fmt: skip
+            for venue in self.venues:
+                tier_error = r.tier_errors.get((venue, symbol))
+                if tier_error is not None and (venue, symbol) not in r.brackets:
+                    lines.append(f"leverage tiers {venue} {coin}: unavailable ({tier_error}), "
+                                 "bundled table used")  # fmt: skip
+        return lines
 
     # The heatmap draws the reference venue's candles (the first with data).
     def window_candles(self, symbol: str, window: str, at: int) -> tuple[Candles, str]:

@@ -25,8 +25,10 @@ from market.snapshot import MarketSource
 class _Cache:
     """A small LRU of finished values with one in-flight computation per key."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self.size = size
+        self.max_bytes = max_bytes  # for bytes values (PNGs): the total kept
+        self._bytes = 0
         self._done: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
         self.misses = 0
@@ -44,8 +46,12 @@ class _Cache:
             self.misses += 1
             value = await run(make)
             self._done[key] = value
-            while len(self._done) > self.size:
-                self._done.popitem(last=False)
+            self._bytes += len(value) if isinstance(value, bytes) else 0
+            while len(self._done) > self.size or (
+                self.max_bytes is not None and self._bytes > self.max_bytes and len(self._done) > 1
+            ):
+                _, old = self._done.popitem(last=False)
+                self._bytes -= len(old) if isinstance(old, bytes) else 0
         self._locks.pop(key, None)
         return value
 
@@ -66,7 +72,8 @@ class MapService:
         self.settings = settings or ModelSettings()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqbot-render")
         self._reports = _Cache(128)
-        self._charts = _Cache(64)
+        # A chart is 100-200 kB: at most 8 MB of them (a refresh's 20 symbols' default maps).
+        self._charts = _Cache(64, max_bytes=8_000_000)
 
     def tick(self, now_ms: int | None = None) -> int:
         """The refresh moment that a request at ``now_ms`` sees (floored to the interval)."""

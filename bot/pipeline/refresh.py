@@ -82,6 +82,14 @@ def _without_credentials(text: str) -> str:
     return re.sub(r"://[^/\s@]+@", "://***@", text)
 
 
+def _brief(e: MarketError) -> str:
+    """The error's first line without its request URL and HTML body, short enough for a
+    caption and /status (the full text is in the log)."""
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    text = re.sub(r"\b(GET|POST) \S+ ", "", re.sub(r"\s*<.*", "", text))
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
 class Refresher:
     """Fetches into the history store; keeps the latest order book per symbol in memory."""
 
@@ -106,6 +114,10 @@ class Refresher:
         self.brackets: dict[tuple[str, str], tuple[Bracket, ...]] = {}
         self._brackets_at: dict[tuple[str, str], int] = {}
         self._reported: dict[tuple[str, str], str] = {}  # permanent errors, reported once
+        # Why an optional endpoint gave nothing last time: symbol -> "venue: error" for the
+        # book, (venue, symbol) -> error for the leverage tiers. Maps and /status name them.
+        self.book_errors: dict[str, str] = {}
+        self.tier_errors: dict[tuple[str, str], str] = {}
 
     async def refresh(self, now_ms: int) -> RefreshReport:
         started = time.perf_counter()
@@ -195,6 +207,7 @@ class Refresher:
                 out.requests += 1
             except MarketError as e:
                 log.warning("%s %s: no order book this refresh (%s)", venue, symbol, e)
+                self.book_errors[symbol] = _without_credentials(f"{venue}: {_brief(e)}")
 
         await self._brackets(feed, symbol, now, candles, out)
 
@@ -218,6 +231,7 @@ class Refresher:
         if book is not None:
             self.books[symbol] = book
             self._book_at[symbol] = now
+            self.book_errors.pop(symbol, None)
         if errors:  # what came is stored; this (venue, symbol) still counts as failed
             raise errors[0]
 
@@ -280,8 +294,10 @@ class Refresher:
             tiers = await feed.leverage_tiers(symbol)
         except MarketError as e:
             log.info("%s %s: no leverage tiers (%s); keeping the fallback", feed.venue, symbol, e)
+            self.tier_errors[key] = _without_credentials(_brief(e))
             return
         out.requests += 1
+        self.tier_errors.pop(key, None)
         if tiers is None:  # Binance: signed endpoint
             return
         floor, cap = np.asarray(tiers.floor), np.asarray(tiers.cap)

@@ -17,6 +17,7 @@ from bot.clock import HOUR_MS
 from bot.pipeline.alert_pass import run_alerts
 from bot.pipeline.cascade_pass import run_cascades
 from bot.pipeline.digest_pass import run_digests
+from bot.pipeline.memory import release_freed_memory
 from bot.pipeline.services import Services
 from bot.telegram.context import Context, services
 from bot.telegram.send import DispatchResult, dispatch
@@ -95,6 +96,7 @@ async def tick_job(context: Context) -> None:
             if s.sender is not None:
                 s.sender.wake()  # alerts go out while the round is composed
             await run_digests(s, now)
+            release_freed_memory()
             pruned = outbox.prune(
                 s.db, now - int(s.settings.outbox_retention_days * DAY_MS), now - DAY_MS
             )
@@ -123,4 +125,5 @@ async def refresh_job(context: Context) -> None:
     try:
         await run_alerts(s, tick)
     finally:
+        release_freed_memory()  # the refresh's and the pass's temporaries
         await flush(context)

@@ -51,6 +51,7 @@ class MapReport:
     candles: int
     left_out: dict[str, str] = field(default_factory=dict)
     stale: tuple[str, ...] = ()
+    missing: dict[str, str] = field(default_factory=dict)  # optional inputs drawn without
     price_change_4h: float | None = None  # fraction, from the reference venue's candles
 
     @property
@@ -117,6 +118,7 @@ def build_report(
         candles=len(used[0].candles),
         left_out=left_out,
         stale=snap.stale,
+        missing=dict(snap.missing),
         price_change_4h=change_4h,
     )
 

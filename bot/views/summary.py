@@ -90,6 +90,8 @@ def summary_lines(
         lines.append(esc(f"Not included: {gone}"))
     if r.stale:
         lines.append(esc(f"Stale data from: {', '.join(r.stale)}"))
+    for what, why in r.missing.items():
+        lines.append(esc(f"{what}: {why}"))
     if not r.liq.brackets_bundled:
         lines.append(esc("Brackets: default table (no bundled brackets for this symbol)"))
     return lines
@@ -143,6 +145,8 @@ def caption_html(r: MapReport, marks: str = "") -> str:
         )
     if r.stale:
         lines.append(e("Stale: " + ", ".join(r.stale)))
+    for what, why in r.missing.items():
+        lines.append(e(f"{what}: {_short(why, 80)}"))
     text = "\n".join(lines)
     while len(text) > CAPTION_LIMIT and len(lines) > 3:  # Telegram: 1,024 characters
         lines.pop()
@@ -206,6 +210,7 @@ def report_json(r: MapReport) -> dict[str, Any]:
         "oi_venues": list(r.oi_venues),
         "left_out": r.left_out,
         "stale": list(r.stale),
+        "missing": r.missing,
         "model": liq.model,
         "split": liq.split,
         "units": liq.units,

@@ -474,6 +474,8 @@ class Fault:
     status: int = 500
     delay_s: float = 5.0
     hits: int = 0
+    after: int = 0  # the first ``after`` matching requests are answered normally
+    passed: int = 0
 
     def matches(self, path: str) -> bool:
         return (self.path is None or self.path in path) and (
@@ -556,12 +558,13 @@ class FakeVenue:
         times: int | None = 1,
         status: int = 500,
         delay_s: float = 5.0,
+        after: int = 0,
     ) -> Fault:
         """Add a fault: ``timeout`` (answer after ``delay_s``), ``status`` (HTTP ``status`` with
         the venue's error body; 429/418 Binance-style with Retry-After), ``malformed`` (200 with
         truncated JSON), ``empty_body`` (200, no bytes), ``empty_data`` (200, the venue's
         envelope with every list emptied), ``corrupt`` (200, numbers inside rows negated)."""
-        fault = Fault(kind, path, times, status, delay_s)
+        fault = Fault(kind, path, times, status, delay_s, after=after)
         self.faults.append(fault)
         return fault
 
@@ -644,6 +647,9 @@ class FakeVenue:
         entry = LoggedRequest(request.method, request.path, dict(request.query))
         self.request_log.append(entry)
         fault = next((f for f in self.faults if f.matches(request.path)), None)
+        if fault is not None and fault.passed < fault.after:
+            fault.passed += 1
+            fault = None
         if fault is not None:
             fault.hits += 1
             entry.fault = fault.kind
