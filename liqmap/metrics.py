@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
-from liqmap.model import LiqMap
+from liqmap.model import MODEL_VOLUME_PROXY, LiqMap
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -117,22 +117,35 @@ def suggest_stop(
     entry: float,
     buffer_pct: float = 0.4,
     max_risk_pct: float | None = None,
+    chain_pct: float = 1.0,
 ) -> StopSuggestion | None:
     """A stop ``buffer_pct`` (0.3-0.5%) beyond the far edge of the nearest cluster on the losing
-    side (long: the long cluster below; short: the short cluster above), never inside it. If the
-    stop is further than ``max_risk_pct`` from entry, ``size_factor`` says how much to shrink."""
+    side (long: the long cluster below; short: the short cluster above), never inside it, and
+    beyond any cluster chained to it (within ``chain_pct``: a cascade would run on through). If
+    the stop is further than ``max_risk_pct`` from entry, ``size_factor`` says how much to
+    shrink. ``cluster`` is the last cluster the stop clears."""
     if side == LONG:
-        candidates = [c for c in clusters.below if c.high < entry]
+        candidates = sorted((c for c in clusters.below if c.high < entry), key=lambda c: -c.high)
         if not candidates:
             return None
         cluster = candidates[0]
         stop = cluster.low * (1 - buffer_pct / 100)
+        # a cluster stacked within ``chain_pct`` below the stop cascades on through it (seed
+        # 001): the stop goes beyond the whole chain, never inside or just before the next one
+        for nxt in candidates[1:]:
+            if nxt.high < stop * (1 - chain_pct / 100):
+                break
+            cluster, stop = nxt, min(stop, nxt.low * (1 - buffer_pct / 100))
     elif side == SHORT:
-        candidates = [c for c in clusters.above if c.low > entry]
+        candidates = sorted((c for c in clusters.above if c.low > entry), key=lambda c: c.low)
         if not candidates:
             return None
         cluster = candidates[0]
         stop = cluster.high * (1 + buffer_pct / 100)
+        for nxt in candidates[1:]:
+            if nxt.low > stop * (1 + chain_pct / 100):
+                break
+            cluster, stop = nxt, max(stop, nxt.high * (1 + buffer_pct / 100))
     else:
         raise ValueError(f"side must be 'long' or 'short', got {side!r}")
     distance = abs(stop / entry - 1) * 100
@@ -325,7 +338,8 @@ def risk_score(
         d = min(edge_gap_pct(c, liq.price) for c in large)
         proximity = 40 * max(0.0, 1 - d / reach)
     pressure = 0.0
-    if book is not None:
+    # a volume-proxy map is in relative units: it cannot be weighed against the book's USD
+    if book is not None and liq.model != MODEL_VOLUME_PROXY:
         nearest = [side[0] for side in (clusters.below, clusters.above) if side]
         cps = [cluster_pressure(liq, book, c) for c in nearest]
         worst = max((cp for cp in cps if not math.isnan(cp)), default=0.0)

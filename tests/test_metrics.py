@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from liqmap import (
+    Cluster,
     LiqMap,
+    MapClusters,
     OrderBook,
     asymmetry,
     cascade_chains,
@@ -124,6 +126,28 @@ def test_stop_goes_beyond_the_far_edge_of_the_nearest_cluster(liq: LiqMap) -> No
     assert tight is not None and tight.size_factor == pytest.approx(1.5 / tight.distance_pct)
     short = suggest_stop(cl, "short", entry=100_000)
     assert short is not None and short.price == pytest.approx(cl.above[0].high * 1.004)
+
+
+def test_stop_clears_a_chain_not_only_the_first_cluster() -> None:
+    """Clusters stacked within 1% cascade through each other: a stop just beyond the first
+    would sit in (or just before) the next; it goes beyond the chain. A 3% gap stops it."""
+
+    def long_cluster(high: float, low: float) -> Cluster:
+        return Cluster("long", low, high, (low + high) / 2, 1e6, 0.2)
+
+    def short_cluster(low: float, high: float) -> Cluster:
+        return Cluster("short", low, high, (low + high) / 2, 1e6, 0.2)
+
+    chain = MapClusters(
+        below=(long_cluster(99_000, 98_800), long_cluster(98_500, 98_300),
+               long_cluster(95_000, 94_800)),
+        above=(short_cluster(101_000, 101_200), short_cluster(101_600, 101_800)),
+    )  # fmt: skip
+    stop = suggest_stop(chain, "long", entry=100_000)
+    assert stop is not None and stop.cluster is chain.below[1]
+    assert stop.price == pytest.approx(98_300 * 0.996)  # beyond the second, not the third
+    short = suggest_stop(chain, "short", entry=100_000)
+    assert short is not None and short.price == pytest.approx(101_800 * 1.004)
 
 
 def test_own_liquidation_inside_or_just_past_a_cluster(liq: LiqMap) -> None:

@@ -39,7 +39,7 @@ from bot.views.check import (
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
 from bot.views.report import MapReport
-from bot.views.summary import cluster_line
+from bot.views.summary import cluster_line, is_proxy
 from storage import alert_settings, subscriptions, users
 
 ALERT_WINDOW = "1d"
@@ -102,7 +102,7 @@ async def open_far_button(update: Update, context: Context) -> None:
 
 def _moment(report: MapReport) -> str:
     """The map moment every answer quotes: its price and time."""
-    return fmt.when(report.liq.as_of, pattern="%H:%M %Z")
+    return fmt.when(report.price_at, pattern="%H:%M %Z")
 
 
 def _liquidated_text(sub: subscriptions.Subscription) -> str:
@@ -138,7 +138,8 @@ async def positions_command(update: Update, context: Context) -> None:
         then = sub.entry_snapshot.get("lfr")
         lp = sub.liquidation_price or math.nan
         below, above = report.nearest(1)
-        nearest = "; ".join(cluster_line(c, report.price) for c in below + above) or "none"
+        proxy = is_proxy(report)  # relative units: never a `$`
+        nearest = "; ".join(cluster_line(c, report.price, proxy) for c in below + above) or "none"
         worse = " ⚠️" if then is not None and then >= 1 and now < 1 else ""
         stop = ""
         if sub.stop_price is not None:

@@ -91,13 +91,13 @@ def check_position(
         raise AlreadyLiquidated(
             f"a {side} at {fmt.price(entry)} x{leverage:g} would already be liquidated: its "
             f"liquidation price {fmt.price(lp)} is {where} the price now {fmt.price(r.price)} "
-            f"({fmt.when(r.liq.as_of, pattern='%H:%M %Z')}). Nothing was stored"
+            f"({fmt.when(r.price_at, pattern='%H:%M %Z')}). Nothing was stored"
         )
     own = check_own_liquidation(lp, side, r.clusters)
     stop = suggest_stop(r.clusters, side, entry)
     opposing = r.clusters.below if side == "long" else r.clusters.above
     pressure = cluster = None
-    if r.book is not None and opposing:
+    if r.book is not None and opposing and not is_proxy(r):  # relative units vs USD: no ratio
         cluster = opposing[0]
         pressure = cluster_pressure(r.liq, r.book, cluster)
     return PositionCheck(
@@ -227,7 +227,7 @@ def check_html(
     proxy = is_proxy(r)
     lines = [
         f"<b>{e(base)} {e(c.side)} {e(fmt.price(c.entry))} x{c.leverage:g}</b> "
-        f"(price now {e(fmt.price(c.price))} at {e(fmt.when(r.liq.as_of, pattern='%H:%M %Z'))}, "
+        f"(price now {e(fmt.price(c.price))} at {e(fmt.when(r.price_at, pattern='%H:%M %Z'))}, "
         f"{e(r.window)} map)",
         f"Liquidation: <b>{e(fmt.price(c.liquidation_price))}</b> "
         f"({e(fmt.pct(lp_dist))} from entry)",

@@ -53,6 +53,9 @@ class MapReport:
     stale: tuple[str, ...] = ()
     missing: dict[str, str] = field(default_factory=dict)  # optional inputs drawn without
     price_change_4h: float | None = None  # fraction, from the reference venue's candles
+    # when the price was printed: the close of the last complete candle (1h data at 20:55 is the
+    # 20:00 close; every answer that quotes the price says this time, not the map's)
+    price_time: int | None = None
 
     @property
     def symbol(self) -> str:
@@ -61,6 +64,11 @@ class MapReport:
     @property
     def price(self) -> float:
         return self.liq.price
+
+    @property
+    def price_at(self) -> int:
+        """ms of the price quoted (the last complete candle's close), else the map's time."""
+        return self.price_time if self.price_time is not None else self.liq.as_of
 
     @property
     def as_of(self) -> datetime:
@@ -120,6 +128,7 @@ def build_report(
         stale=snap.stale,
         missing=dict(snap.missing),
         price_change_4h=change_4h,
+        price_time=int(ref.close_time[-1]),
     )
 
 

@@ -29,6 +29,13 @@ def cluster_line(c: Cluster, price: float, proxy: bool = False) -> str:
     return f"{fmt.price(near)} - {fmt.price(far)} ({distance}) {fmt.notional(c.notional, proxy)}"
 
 
+def price_time(r: MapReport) -> str:
+    """' (20:00 close)' when the price is older than the map's moment (hourly candles)."""
+    if r.price_at >= r.liq.as_of - 60_000:
+        return ""
+    return f" ({fmt.when(r.price_at, pattern='%H:%M')} close)"
+
+
 def is_proxy(r: MapReport) -> bool:
     return r.liq.model == MODEL_VOLUME_PROXY
 
@@ -42,7 +49,10 @@ def summary_lines(
     oi_src = f"; OI from {', '.join(r.oi_venues)}" if r.oi_venues else ""
     lines = [
         bold(esc(f"{r.symbol} liquidation map, {r.window}")) + esc(f"  ({fmt.when(r.liq.as_of)})"),
-        esc(f"Price {fmt.price(r.price)} | {venues}{oi_src} | {r.candles} x {r.timeframe} candles"),
+        esc(
+            f"Price {fmt.price(r.price)}{price_time(r)} | {venues}{oi_src} | {r.candles} x "
+            f"{r.timeframe} candles"
+        ),
         "",
         bold("Shorts above (forced buying if price rises)"),
     ]
@@ -120,7 +130,8 @@ def caption_html(r: MapReport, marks: str = "") -> str:
     if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
         venues += f" (OI {', '.join(r.oi_venues)})"
     lines = [
-        f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}  {e(fmt.when(r.liq.as_of))}",
+        f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}{e(price_time(r))}  "
+        f"{e(fmt.when(r.liq.as_of))}",
         f"<b>Shorts above</b>: {e(side(above))}",
         f"<b>Longs below</b>: {e(side(below))}",
         *(e(line) for line in structure_lines(r, proxy)),
