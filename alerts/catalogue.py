@@ -50,6 +50,8 @@ class RuleInfo:
     unit: str
     applies_to: tuple[str, ...]  # "position", "watch"
     rearm: str
+    low: float = 0.0  # the thresholds a user may set: outside them the rule means nothing
+    high: float = 1000.0
 
 
 _BOTH = ("position", "watch")
@@ -66,6 +68,8 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         _BOTH,
         "when price is back beyond twice the threshold from that edge; a new cluster is a new "
         "alert",
+        0.05,
+        5.0,
     ),
     RuleInfo(
         LFR_DEGRADED,
@@ -76,6 +80,8 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         "LFR",
         _POSITIONS,
         "when the LFR is back above 1.1 x the threshold",
+        0.2,
+        3.0,
     ),
     RuleInfo(
         OI_DROP,
@@ -86,6 +92,8 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         "% in 4 h",
         _BOTH,
         "when the 4 h drop is back under 2/3 of the threshold (10% by default)",
+        2.0,
+        80.0,
     ),
     RuleInfo(
         FUNDING_EXTREME,
@@ -96,6 +104,8 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         "% per 8 h",
         _BOTH,
         "when abs(funding) is back under 80% of the level that fired",
+        0.001,
+        1.0,
     ),
     RuleInfo(
         SQUEEZE,
@@ -106,6 +116,8 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         "% per 8 h",
         _BOTH,
         "when funding is back under 80% of the threshold or no dense cluster is within 6%",
+        0.001,
+        1.0,
     ),
     RuleInfo(
         ASYMMETRY,
@@ -116,6 +128,8 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         "x : 1",
         _BOTH,
         "when the imbalance is back under 0.88 x the threshold (2.2 : 1 by default)",
+        1.2,
+        20.0,
     ),
     RuleInfo(
         OWN_LP_IN_CLUSTER,
@@ -126,6 +140,8 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         "% past the far edge",
         _POSITIONS,
         "when the liquidation price is clear of every same-side cluster by twice the threshold",
+        0.05,
+        5.0,
     ),
 )
 CATALOGUE_BY_NAME: dict[str, RuleInfo] = {r.name: r for r in RULE_CATALOGUE}

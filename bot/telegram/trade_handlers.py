@@ -428,8 +428,12 @@ async def alerts_command(update: Update, context: Context) -> None:
             return
         rule = _rule(args[1])
         value = parse_number(args[2], "the threshold")
-        if not (math.isfinite(value) and 0 < value <= 1000):
-            raise InputError("the threshold must be a positive number")
+        info = CATALOGUE_BY_NAME[rule]
+        if not (math.isfinite(value) and info.low <= value <= info.high):
+            raise InputError(
+                f"{info.title}: the threshold must be between {info.low:g} and {info.high:g} "
+                f"{info.unit} (default {info.default:g})"
+            )
     except InputError as e:
         await reject(update, "alerts", str(e))
         return
