@@ -152,6 +152,18 @@ def test_stop_hit_gives_pnl_r_multiple_and_note(bot: BotHarness) -> None:
     assert sub.followup_due == sub.exit_at + 4 * HOUR  # type: ignore[operator]
 
 
+def test_a_typed_exit_that_never_traded_is_named_and_kept_out_of_the_range(
+    bot: BotHarness,
+) -> None:
+    assert "Watching position #1" in ask(bot, "/open BTC long 116k 20 5000")
+    closed = ask(bot, "/close 1 120000")  # price is 116,605.3: 120,000 never traded
+    assert "120,000.0 did not trade between entry and now" in closed
+    assert "range 116,605.3 - 116,605.3" in closed
+    fair = ask(bot, "/open BTC long 116k 20 5000")
+    assert "Watching position #2" in fair
+    assert "did not trade" not in ask(bot, "/close 2")
+
+
 def test_plain_messages_and_zones_get_a_helpful_reply(bot: BotHarness) -> None:
     assert "Did you mean /map btc?" in ask(bot, "map btc")
     assert "Did you mean /map BTC?" in ask(bot, "btc")

@@ -57,20 +57,25 @@ async def trade_note(
     until = max(s.maps.tick(), tick, entry_tick)
     candles = candles_between(s, sub.symbol, entry_tick, until)
     closing = np.ones(0, dtype=bool) if candles is None else candles.time <= exit_ms
-    low, high = range_of(
-        np.ones(0) if candles is None else candles.low[closing],
-        np.ones(0) if candles is None else candles.high[closing],
-        exit_price,
-    )
-    low, high = min(low, exit_price, sub.entry or exit_price), max(high, exit_price)
     entry_map: MapReport | None = None
     try:
         entry_map = await s.maps.report(sub.symbol, PRICE_WINDOW, at=entry_tick)
     except (MarketDataError, ModelInputError):
         entry_map = None  # older than the stored history: the note says less
+    # the range is what price did (the map's price when no candle has closed since entry); a
+    # typed exit price outside it never traded, and the note says so
+    seen = entry_map.price if entry_map is not None else exit_price
+    low, high = range_of(
+        np.ones(0) if candles is None else candles.low[closing],
+        np.ones(0) if candles is None else candles.high[closing],
+        seen,
+    )
+    untraded = not (low * (1 - 2e-3) <= exit_price <= high * (1 + 2e-3))
     hours = max((tick - entry_tick) / HOUR_MS, 5 / 60)
     oi = s.source.oi_change(sub.symbol, tick, hours)
-    return trade_note_html(sub, exit_price, exit_ms, low, high, entry_map, oi, heading)
+    return trade_note_html(
+        sub, exit_price, exit_ms, low, high, entry_map, oi, heading, untraded=untraded
+    )
 
 
 async def run_position_fate(s: Services, tick: int) -> int:

@@ -125,6 +125,7 @@ def trade_note_html(
     entry_map: MapReport | None,
     oi_change: float | None,
     heading: str = "Closed",
+    untraded: bool = False,
 ) -> str:
     """PnL, R and the look back: where the exit sat against the clusters, how much estimated
     liquidation notional price ran through, whether OI fell (venues present at both ends)."""
@@ -138,6 +139,11 @@ def trade_note_html(
         f"({e(fmt.pct((exit_price / entry - 1) * 100))}); range {e(fmt.price(low))} - "
         f"{e(fmt.price(high))}",
     ]
+    if untraded:
+        lines.append(
+            f"⚠️ {e(fmt.price(exit_price))} did not trade between entry and now (range above): "
+            "the PnL is as you typed it; the look back uses the range that traded."
+        )
     at = exit_cluster(sub, exit_price)
     swept = [c for c in _clusters(sub, True) + _clusters(sub, False)
              if low <= float(c["high"]) and high >= float(c["low"])]  # fmt: skip
