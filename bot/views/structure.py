@@ -64,7 +64,16 @@ def side_structure(name: str, side: tuple[Cluster, ...], proxy: bool) -> str:
         else f"No chain {name} (no clusters within {SETTINGS.stack_pct:g}%)"
     ]
     if stall is not None:
-        parts.append(f"gap {stall.gap_pct:.1f}% after {fmt.price(stall.after)} (cascade stalls)")
+        # say where the gap sits against the chain: right after it, nearer, or further out
+        where = ""
+        if chain is not None and stall.after != chain.clusters[-1].far_edge():
+            nearer = side.index(chain.clusters[0]) > next(
+                i for i, c in enumerate(side) if c.far_edge() == stall.after
+            )
+            where = "before the chain, " if nearer else "further out, "
+        parts.append(
+            f"{where}gap {stall.gap_pct:.1f}% after {fmt.price(stall.after)} (cascade stalls)"
+        )
     return "; ".join(parts)
 
 
