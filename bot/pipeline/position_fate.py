@@ -35,9 +35,12 @@ def candles_between(s: Services, symbol: str, since: int, until: int) -> Candles
     get = getattr(source, "candles", None)
     if get is None:
         return None
+    found: Candles | None
     try:
-        found: Candles = get(symbol, TIMEFRAME, since, until)
+        found = get(symbol, TIMEFRAME, since, until)
     except MarketDataError:
+        found = None
+    if found is None or len(found) == 0:  # no 5m candles for that time (hourly data only)
         _, tf = source.window_candles(symbol, PRICE_WINDOW, until)  # type: ignore[attr-defined]
         found = get(symbol, tf, since, until)
     return found
