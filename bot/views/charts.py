@@ -242,8 +242,11 @@ def marked_clusters(r: MapReport) -> list[tuple[Cluster, str]]:
             marks[key] = (c, f"{marks[key][1]}, {tag}")
         else:
             marks[key] = (c, tag)
-    ranked = sorted(marks.values(), key=lambda m: ("nearest" not in m[1], "largest" not in m[1]))
-    return ranked
+    def rank(mark: tuple[Cluster, str]) -> tuple[bool, bool]:
+        tags = mark[1].split(", ")  # exact tags: "2nd nearest" is not "nearest"
+        return "nearest" not in tags, "largest" not in tags
+
+    return sorted(marks.values(), key=rank)
 
 
 def _display_range(
