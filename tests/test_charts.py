@@ -265,3 +265,15 @@ def test_heatmap_marks_real_liquidations_at_time_and_price() -> None:
     for (a, box_a), (b, box_b) in itertools.combinations(figure_texts, 2):
         assert not box_a.overlaps(box_b), (a.get_text(), b.get_text())
     assert all(ax.get_window_extent().y1 < b.y0 for t, b in figure_texts if "real" in t.get_text())
+
+
+def test_the_largest_cluster_outranks_the_second_nearest_for_a_label() -> None:
+    """When labels compete for room, each side's nearest comes first, then its largest, and the
+    second nearest last ("2nd nearest" is not "nearest")."""
+    from bot.views.charts import marked_clusters
+
+    r = make_report(ReplaySource(), "BTC", "1d", parse_utc_ms("2026-02-05T20:55Z"))
+    tags = [tag.split(", ") for _, tag in marked_clusters(r)]
+    first_second = next(i for i, t in enumerate(tags) if "2nd nearest" in t)
+    assert all("nearest" in t or "largest" in t for t in tags[:first_second])
+    assert any("largest" in t and "nearest" not in t for t in tags[:first_second])
