@@ -1,0 +1,34 @@
+"""ccxt loads only the exchanges the bot uses (market.ccxt_lean), and they work as usual."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = """
+import resource, sys
+import market  # installs the lean packages before anything imports ccxt
+import ccxt, ccxt.async_support, ccxt.pro
+assert type(sys.modules["ccxt"]).__name__ == "LazyExchanges"
+loaded = [m for m in sys.modules if m.startswith("ccxt.async_support.") and "base" not in m]
+assert not any(m.endswith((".kraken", ".okx")) for m in loaded), loaded
+ex = ccxt.pro.okx()  # the pro class builds its REST twin through the package attribute
+assert ex.has["watchLiquidationsForSymbols"] and isinstance(ex, ccxt.async_support.okx)
+from ccxt.base.errors import NetworkError
+assert ccxt.NetworkError is NetworkError and "kraken" in ccxt.exchanges
+print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+"""
+
+
+def test_only_used_exchanges_load_and_they_work() -> None:
+    r = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-1500:]
+    full = subprocess.run(
+        [sys.executable, "-c", "import resource, ccxt.pro; "
+         "print(round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert int(r.stdout) < int(full.stdout) - 20  # MB: the point of it
