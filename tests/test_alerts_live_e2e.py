@@ -12,30 +12,21 @@ from bot.pipeline.alert_pass import run_alerts
 from bot.pipeline.live_store import LiveStore
 from bot.pipeline.refresh import Refresher
 from bot.telegram.jobs import send_due
-from market.errors import RetryPolicy
-from market.feeds import VenueFeed
 from storage import open_db
 from tests.bot_harness import BotHarness
-from tests.fakes.venues import FakeVenues, fake_venues_in_thread
+from tests.fakes.venues import FakeVenues, fake_venues_in_thread, fast_feeds
 from tests.test_live import NOW, SYMBOL, VENUES
 
 HOUR = 3_600_000
 CHAT = 8181
 
 
-async def _instant(_: float) -> None:
-    return None
-
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[FakeVenues, BotHarness, Refresher]]:
     with fake_venues_in_thread(now_ms=NOW) as fakes:
         db_path = tmp_path / "oi.db"
-        feeds = {
-            v: VenueFeed(v, base_url=fakes.urls[v], config={"rateLimit": 1},
-                         retry=RetryPolicy(max_attempts=1), sleep=_instant)
-            for v in VENUES
-        }  # fmt: skip
+        feeds = fast_feeds(fakes, VENUES, attempts=1, timeout_ms=None)
         refresher = Refresher(open_db(db_path), feeds, [SYMBOL], backfill_days=1.2)
         store = LiveStore(open_db(db_path), VENUES, ["BTC"], refresher, refresh_ms=300_000)
         with BotHarness(db_path, at=NOW, source=store, tick_seconds=3600) as bot:

@@ -22,11 +22,9 @@ from bot.pipeline.recorded_history import RecordedHistory
 from bot.pipeline.refresh import Refresher
 from bot.views.report import make_report
 from liqmap import ModelSettings
-from market.errors import RetryPolicy
-from market.feeds import VenueFeed
 from market.replay import ReplaySource
 from storage import open_db
-from tests.fakes.venues import fake_venues
+from tests.fakes.venues import fake_venues, fast_feeds
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = int(datetime(2025, 10, 21, tzinfo=UTC).timestamp() * 1000)
@@ -35,19 +33,12 @@ BACKFILL_DAYS = 1.5
 VENUES = ["binanceusdm", "bybit", "okx", "bitget"]
 
 
-async def _instant(_: float) -> None:
-    return None
-
 
 async def record(path: Path) -> None:
     """What the running bot does: a backfill, then an incremental refresh an hour later."""
     async with fake_venues(now_ms=NOW - HOUR) as fakes:
         db = open_db(path)
-        feeds = {
-            v: VenueFeed(v, base_url=fakes.urls[v], config={"rateLimit": 1, "timeout": 3000},
-                         retry=RetryPolicy(max_attempts=2), sleep=_instant)
-            for v in VENUES
-        }  # fmt: skip
+        feeds = fast_feeds(fakes, VENUES)
         refresher = Refresher(
             db, feeds, ["BTC/USDT:USDT"], backfill_days=BACKFILL_DAYS, retention_days=45
         )

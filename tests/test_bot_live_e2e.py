@@ -7,16 +7,10 @@ from pathlib import Path
 
 from bot.pipeline.live_store import LiveStore
 from bot.pipeline.refresh import Refresher
-from market.errors import RetryPolicy
-from market.feeds import VenueFeed
 from storage import open_db
 from tests.bot_harness import PNG_MAGIC, BotHarness
-from tests.fakes.venues import fake_venues_in_thread
+from tests.fakes.venues import fake_venues_in_thread, fast_feeds
 from tests.test_live import NOW, SYMBOL, VENUES
-
-
-async def _instant(_: float) -> None:
-    return None
 
 
 def test_map_and_check_on_the_fake_venues(tmp_path: Path) -> None:
@@ -25,11 +19,7 @@ def test_map_and_check_on_the_fake_venues(tmp_path: Path) -> None:
         db = open_db(db_path)
 
         async def refresh() -> Refresher:
-            feeds = {
-                v: VenueFeed(v, base_url=fakes.urls[v], config={"rateLimit": 1},
-                             retry=RetryPolicy(max_attempts=2), sleep=_instant)
-                for v in VENUES
-            }  # fmt: skip
+            feeds = fast_feeds(fakes, VENUES, timeout_ms=None)
             refresher = Refresher(db, feeds, [SYMBOL], backfill_days=1.2)
             report = await refresher.refresh(NOW)
             await refresher.close()

@@ -14,11 +14,9 @@ from bot.pipeline.refresh import Refresher
 from bot.views.liqs import feed_status_lines
 from bot.views.report import build_report
 from bot.views.summary import caption_html, report_json, summary_text
-from market.errors import RetryPolicy
-from market.feeds import VenueFeed
 from market.liquidation_feed import VenueStreamStatus
 from storage import open_db
-from tests.fakes.venues import FakeVenues, fake_venues
+from tests.fakes.venues import FakeVenues, fake_venues, fast_feeds
 
 NOW = int(datetime(2025, 10, 21, tzinfo=UTC).timestamp() * 1000)
 MIN = 60_000
@@ -26,9 +24,6 @@ SYMBOL = "BTC/USDT:USDT"
 VENUES = ["binanceusdm", "bybit", "okx", "bitget"]
 BOOK_PATHS = {"binanceusdm": "depth", "bybit": "orderbook", "okx": "books", "bitget": "merge-depth"}
 
-
-async def _instant(_: float) -> None:
-    return None
 
 
 @pytest.fixture
@@ -39,11 +34,7 @@ async def fakes() -> AsyncIterator[FakeVenues]:
 
 def make_live(fakes: FakeVenues, venues: list[str]) -> tuple[Refresher, LiveStore]:
     db = open_db(":memory:")
-    feeds = {
-        v: VenueFeed(v, base_url=fakes.urls[v], config={"rateLimit": 1, "timeout": 3000},
-                     retry=RetryPolicy(max_attempts=2), sleep=_instant)
-        for v in venues
-    }  # fmt: skip
+    feeds = fast_feeds(fakes, venues)
     refresher = Refresher(db, feeds, [SYMBOL], backfill_days=1.5, retention_days=45)
     return refresher, LiveStore(db, venues, ["BTC"], refresher, refresh_ms=5 * MIN)
 

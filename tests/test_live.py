@@ -23,19 +23,14 @@ from bot.pipeline.refresh import STALE_AFTER, Refresher
 from bot.settings import Settings
 from bot.views.report import build_report
 from market.aggregate import oi_change
-from market.errors import RetryPolicy
-from market.feeds import VenueFeed
 from storage import open_db
-from tests.fakes.venues import FakeVenues, fake_venues, fake_venues_in_thread
+from tests.fakes.venues import FakeVenues, fake_venues, fake_venues_in_thread, fast_feeds
 
 NOW = int(datetime(2025, 10, 21, tzinfo=UTC).timestamp() * 1000)
 MIN = 60_000
 SYMBOL = "BTC/USDT:USDT"
 VENUES = ["binanceusdm", "bybit", "okx", "bitget"]
 
-
-async def _instant(_: float) -> None:
-    return None
 
 
 @pytest.fixture
@@ -47,11 +42,7 @@ async def fakes() -> AsyncIterator[FakeVenues]:
 @pytest.fixture
 async def live(fakes: FakeVenues) -> AsyncIterator[tuple[Refresher, LiveStore]]:
     db = open_db(":memory:")
-    feeds = {
-        v: VenueFeed(v, base_url=fakes.urls[v], config={"rateLimit": 1, "timeout": 3000},
-                     retry=RetryPolicy(max_attempts=2), sleep=_instant)
-        for v in VENUES
-    }  # fmt: skip
+    feeds = fast_feeds(fakes, VENUES)
     refresher = Refresher(db, feeds, [SYMBOL], backfill_days=1.5, retention_days=45)
     store = LiveStore(db, VENUES, ["BTC"], refresher, refresh_ms=5 * MIN)
     yield refresher, store

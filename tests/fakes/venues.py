@@ -2026,3 +2026,25 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def _no_wait(_: float) -> None:
+    return None
+
+
+def fast_feeds(
+    fakes: FakeVenues, venues: Sequence[str], attempts: int = 2, timeout_ms: int | None = 3000
+) -> dict[str, Any]:
+    """Real ccxt feeds pointed at the fakes, without ccxt's rate limit or our retry waits: the
+    tests' way to build a refresher."""
+    from market.errors import RetryPolicy
+    from market.feeds import VenueFeed
+
+    config: dict[str, Any] = {"rateLimit": 1}
+    if timeout_ms is not None:
+        config["timeout"] = timeout_ms
+    return {
+        v: VenueFeed(v, base_url=fakes.urls[v], config=dict(config),
+                     retry=RetryPolicy(max_attempts=attempts), sleep=_no_wait)
+        for v in venues
+    }  # fmt: skip
