@@ -2,9 +2,10 @@
 from the team's real CoinGlass hourly aggregates, and measure the ``cascade_live`` default
 threshold from the real Bybit minute totals and CoinGlass 30-minute totals.
 
-Run from the repo root: ``python scripts/liquidation_excerpt.py /work/shared/data``. It reads the
-shared data, so it is a build step, never run by tests. What is synthesised is stated in
-``market/data/PROVENANCE.md``; this script is the exact recipe.
+Run from the repo root: ``python scripts/liquidation_excerpt.py DATA_DIR``, where DATA_DIR holds
+the source folders named in ``market/data/PROVENANCE.md``. It is a one-off build step that the
+project, its demo and its tests never run: they read only the committed excerpt. What is
+synthesised is stated in ``market/data/PROVENANCE.md``; this script is the exact recipe.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def threshold(shared: Path) -> None:
 
 
 if __name__ == "__main__":
-    shared = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data")
+    if len(sys.argv) != 2:
+        sys.exit("usage: python scripts/liquidation_excerpt.py DATA_DIR")
+    shared = Path(sys.argv[1])
     build_excerpt(shared)
     threshold(shared)
