@@ -221,7 +221,8 @@ async def _real_liquidations_act(
     settings = services.settings.model_copy(
         update={"exchange_urls": {v.venue: v.base_url for v in venues}}
     )
-    feed = open_liquidation_feed(settings, services.db, clock, DEMO_FEED)
+    # built in a thread: importing the venues' ccxt.pro classes would hold the loop
+    feed = await asyncio.to_thread(open_liquidation_feed, settings, services.db, clock, DEMO_FEED)
     services.liquidations = feed  # post_shutdown stops it with the bot
     await feed.start()
     pacer = asyncio.create_task(_stream_in_replay_time(venues, tapes, clock.now_ms))

@@ -37,6 +37,7 @@ from market.errors import (
     retry_async,
 )
 from market.snapshot import Funding
+from market.tls import shared_context
 from market.urls import VENUES, override_urls
 
 T = TypeVar("T")
@@ -243,6 +244,7 @@ class VenueFeed:
         )
         # Our venues only need public data; skipping currencies saves Bitget a request.
         self.exchange.has["fetchCurrencies"] = False
+        self.exchange.ssl_context = shared_context()  # not built on the event loop
         self.exchange.on_rest_response = _strict_json_hook(self.exchange)
         if venue == "bitget":
             _limit_bitget_product_types(self.exchange)

@@ -34,6 +34,7 @@ from typing import Any, Literal, Protocol
 import ccxt.pro as ccxt_pro
 
 from market.errors import MarketNetworkError, RetryPolicy, from_ccxt
+from market.tls import shared_context
 from market.urls import VENUES, override_urls
 
 log = logging.getLogger(__name__)
@@ -272,6 +273,7 @@ class VenueLiquidationWatcher:
             }
         )
         self.exchange.has["fetchCurrencies"] = False
+        self.exchange.ssl_context = shared_context()  # not built on the event loop
         self._guard_clients()
         if base_url is not None:
             override_urls(self.exchange, base_url)

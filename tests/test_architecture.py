@@ -27,7 +27,7 @@ OURS = set(PACKAGES)
 ALLOWED: dict[str, set[str]] = {
     "liqmap": {"liqmap", "numpy"},
     "alerts": {"alerts", "liqmap", "numpy"},
-    "market": {"market", "liqmap", "numpy", "ccxt"},
+    "market": {"market", "liqmap", "numpy", "ccxt", "certifi"},  # certifi: ccxt's CA bundle
     "storage": {"storage", "sqlite_utils", "numpy"},
     "grading": {"grading", "liqmap", "market", "numpy"},  # market: the bundled data's folder
     "fakes": {"fakes", "aiohttp", "telegram"},  # telegram: its builder() helper

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from liqmap import Candles, Heatmap, ModelSettings, build_heatmap
@@ -20,9 +20,17 @@ class CandleSource(Protocol):
     def candles(self, symbol: str, timeframe: str, since: int, until: int) -> Candles: ...
 
 
-def make_heatmap(
-    source: CandleSource, symbol: str, window: str, at: int, settings: ModelSettings | None = None
-) -> Heatmap:
+@dataclass(frozen=True, eq=False)
+class HeatmapInputs:
+    """What a heatmap is computed from: plain data, so the chart worker can build it."""
+
+    candles: Candles  # the window plus up to one window of warm-up, aligned to the columns
+    symbol: str
+    every: int  # candles per column (one column an hour)
+    columns: int  # the window's columns (the warm-up ones are dropped)
+
+
+def heatmap_inputs(source: CandleSource, symbol: str, window: str, at: int) -> HeatmapInputs:
     """Columns every hour over ``window`` up to ``at``; positions seeded from up to one window
     earlier (less where the data starts later)."""
     unified = source.resolve(symbol)
@@ -34,8 +42,13 @@ def make_heatmap(
     # Align columns to the window's end: drop leading candles that do not fill a column.
     lead = (len(warm) - skip) % every
     warm = warm.slice(skip % every if skip else lead, len(warm))
-    heat = build_heatmap(warm, unified, every, settings)
-    first = max(0, heat.times.size - (len(candles) // every))
+    return HeatmapInputs(warm, unified, every, len(candles) // every)
+
+
+def heatmap_columns(inputs: HeatmapInputs, settings: ModelSettings | None) -> Heatmap:
+    """The heatmap itself (numpy, no I/O): the window's columns, the warm-up dropped."""
+    heat = build_heatmap(inputs.candles, inputs.symbol, inputs.every, settings)
+    first = max(0, heat.times.size - inputs.columns)
     return replace(
         heat,
         times=heat.times[first:],
@@ -43,3 +56,10 @@ def make_heatmap(
         long=heat.long[:, first:],
         short=heat.short[:, first:],
     )
+
+
+def make_heatmap(
+    source: CandleSource, symbol: str, window: str, at: int, settings: ModelSettings | None = None
+) -> Heatmap:
+    """The heatmap of ``window`` up to ``at`` (see ``heatmap_inputs``)."""
+    return heatmap_columns(heatmap_inputs(source, symbol, window, at), settings)

@@ -1,21 +1,22 @@
 """Maps for the bot: one report and one chart per (symbol, window, refresh), shared by all users.
 
-A hundred users asking for the same map within one refresh cost one build and one render. Charts
-render in a worker thread (matplotlib blocks) so the event loop keeps answering.
+A hundred users asking for the same map within one refresh cost one build and one render. Reports
+are built in a worker thread (numpy, reading the source); charts and heatmaps are drawn in the
+chart worker process (``renderer``: matplotlib would hold the GIL, and the event loop with it).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
 from bot.clock import Clock
-from bot.pipeline.heatmaps import CandleSource, make_heatmap
-from bot.views.charts import render_heatmap, render_map
+from bot.pipeline import renderer as charts
+from bot.pipeline.heatmaps import CandleSource, heatmap_inputs
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport, make_report
 from liqmap import ModelSettings
@@ -33,9 +34,7 @@ class _Cache:
         self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
         self.misses = 0
 
-    async def get(
-        self, key: tuple[Any, ...], make: Callable[[], Any], run: Callable[..., Any]
-    ) -> Any:
+    async def get(self, key: tuple[Any, ...], make: Callable[[], Awaitable[Any]]) -> Any:
         if key in self._done:
             self._done.move_to_end(key)
             return self._done[key]
@@ -44,7 +43,7 @@ class _Cache:
             if key in self._done:
                 return self._done[key]
             self.misses += 1
-            value = await run(make)
+            value = await make()
             self._done[key] = value
             self._bytes += len(value) if isinstance(value, bytes) else 0
             while len(self._done) > self.size or (
@@ -65,12 +64,14 @@ class MapService:
         clock: Clock,
         refresh_ms: int,
         settings: ModelSettings | None = None,
+        renderer: charts.Renderer | None = None,
     ) -> None:
         self.source = source
         self.clock = clock
         self.refresh_ms = refresh_ms
         self.settings = settings or ModelSettings()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqbot-render")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqbot-maps")
+        self.renderer = renderer or charts.shared()
         self._reports = _Cache(128)
         # A chart is 100-200 kB: at most 8 MB of them (a refresh's 20 symbols' default maps).
         self._charts = _Cache(64, max_bytes=8_000_000)
@@ -100,8 +101,9 @@ class MapService:
         settings = self._sliced(tiers)
         report: MapReport = await self._reports.get(
             key,
-            lambda: make_report(self.source, symbol, window, tick, settings),
-            self._in_thread,
+            lambda: self._in_thread(
+                lambda: make_report(self.source, symbol, window, tick, settings)
+            ),
         )
         return report
 
@@ -124,7 +126,7 @@ class MapService:
             real.cache_key() if real else None,
         )
         png: bytes = await self._charts.get(
-            key, lambda: render_map(report, by_tier=by_tier, real=real), self._in_thread
+            key, lambda: self.renderer.run(charts.draw_map, report, by_tier, real)
         )
         return png
 
@@ -142,13 +144,18 @@ class MapService:
         assert isinstance(source, CandleSource)
         settings = self._sliced(tiers)
 
-        def draw() -> bytes:
-            heat = make_heatmap(source, symbol, window, tick, settings)
-            venues = tuple(getattr(source, "venues", ()))
-            return render_heatmap(heat, window, venues, tiers=tiers, real=real)
+        venues = tuple(getattr(source, "venues", ()))
+
+        async def draw() -> bytes:
+            # Candles are read here (the source lives in this process); the columns are computed
+            # and drawn in the worker.
+            inputs = await self._in_thread(lambda: heatmap_inputs(source, symbol, window, tick))
+            return await self.renderer.run(
+                charts.draw_heatmap, inputs, settings, window, venues, tiers, real
+            )
 
         key = ("heat", symbol, window, tick, tiers, real.cache_key() if real else None)
-        png: bytes = await self._charts.get(key, draw, self._in_thread)
+        png: bytes = await self._charts.get(key, draw)
         return png
 
     @property

