@@ -47,13 +47,34 @@ STEP_MS = 5 * 60_000
 WINDOWS = ("1d", "7d", "30d")
 
 
-def proc_status() -> dict[str, float]:
-    """VmRSS / VmHWM (peak RSS) of this process, MB."""
+def _status(pid: str) -> dict[str, float]:
     out: dict[str, float] = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:  # gone meanwhile
+        return out
+    for line in text.splitlines():
         key, _, value = line.partition(":")
         if key in ("VmRSS", "VmHWM"):
             out[key] = int(value.split()[0]) / 1024
+    return out
+
+
+def _children(pid: str) -> list[str]:
+    kids: list[str] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            kids += (task / "children").read_text().split()
+    return kids
+
+
+def proc_status() -> dict[str, float]:
+    """VmRSS / VmHWM (peak RSS) of this process, and the same summed over its child processes
+    (the chart worker and multiprocessing's resource tracker), MB."""
+    out = _status("self")
+    kids = [_status(pid) for pid in _children(str(__import__("os").getpid()))]
+    out["ChildRSS"] = sum(k.get("VmRSS", 0.0) for k in kids)
+    out["ChildHWM"] = sum(k.get("VmHWM", 0.0) for k in kids)
     return out
 
 
@@ -319,9 +340,13 @@ def main() -> int:
     r = json.loads(lines[-1][len("RESULT ") :])
     note = " (tracemalloc on: RSS includes its overhead)" if args.tracemalloc else ""
     print(f"\nThe bot's process{note}:")
-    print(f"{'step':<42}{'RSS MB':>9}{'peak MB':>9}{'step s':>8}")
+    print(f"{'':<42}{'the bot':>18}{'chart worker (+tracker)':>26}{'sum':>8}")
+    print(f"{'step':<42}{'RSS MB':>9}{'peak MB':>9}{'RSS MB':>13}{'peak MB':>13}{'RSS MB':>8}"
+          f"{'step s':>8}")  # fmt: skip
     for label, st, secs in r["steps"]:
-        print(f"{label:<42}{st['VmRSS']:>9.0f}{st['VmHWM']:>9.0f}{secs:>8.1f}")
+        both = st["VmRSS"] + st["ChildRSS"]
+        print(f"{label:<42}{st['VmRSS']:>9.0f}{st['VmHWM']:>9.0f}{st['ChildRSS']:>13.0f}"
+              f"{st['ChildHWM']:>13.0f}{both:>8.0f}{secs:>8.1f}")  # fmt: skip
     print("\nWhat holds it:")
     for k, v in r["holders"].items():
         print(f"  {k}: {v}")

@@ -123,16 +123,22 @@ def build_heatmap(
         stop = np.minimum(touch // every, cols)
         bucket = grid.index_of(prices)
         ok = (bucket >= 0) & (stop > start) & (amounts > 0)
-        tier_ix = np.broadcast_to(np.arange(n_tiers)[None, :], prices.shape)
-        value = (amounts * level_factor)[ok]
-        b, k, j0, j1 = bucket[ok], tier_ix[ok], start[ok], stop[ok]
-        size = n_tiers * grid.size * (cols + 1)
-        base = (k * grid.size + b) * (cols + 1)
-        diff = np.bincount(base + j0, weights=value, minlength=size)
-        diff -= np.bincount(base + j1, weights=value, minlength=size)
-        live = np.cumsum(diff.reshape(n_tiers, grid.size, cols + 1)[:, :, :cols], axis=2)
-        live *= col_factor.T[:, None, :]
-        sides.append(np.clip(live.sum(axis=0), 0.0, None))
+        value = amounts * level_factor
+        size = grid.size * (cols + 1)
+        total = np.zeros((grid.size, cols))
+        # One tier at a time: a 30-day heatmap's (tiers x buckets x columns) block would be
+        # ~60 MB per temporary; per tier it is a fifth of that.
+        for k in range(n_tiers):
+            on = ok[:, k]
+            if not on.any():
+                continue
+            base = bucket[on, k] * (cols + 1)
+            diff = np.bincount(base + start[on, k], weights=value[on, k], minlength=size)
+            diff -= np.bincount(base + stop[on, k], weights=value[on, k], minlength=size)
+            live = np.cumsum(diff.reshape(grid.size, cols + 1)[:, :cols], axis=1)
+            live *= col_factor[:, k][None, :]
+            total += live
+        sides.append(np.clip(total, 0.0, None))
     return Heatmap(
         symbol=symbol,
         grid=grid,

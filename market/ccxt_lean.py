@@ -12,6 +12,8 @@ rest()``), so the package keeps that binding too. Anything unexpected: ccxt is i
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import logging
 import re
@@ -40,10 +42,49 @@ class LazyExchanges(types.ModuleType):
 
 
 def install() -> bool:
-    """Make the lean ccxt packages the ones ``import ccxt...`` finds; False if ccxt was imported
-    already or its layout is not the expected one (then nothing is changed)."""
+    """Build the lean ccxt packages the first time anything imports ``ccxt`` (a process that
+    never uses an exchange, such as the chart worker, never pays for ccxt); False if ccxt was
+    imported already (then nothing is changed)."""
     if any(p in sys.modules for p in PACKAGES):
         return False
+    if not any(isinstance(f, _OnFirstImport) for f in sys.meta_path):
+        sys.meta_path[:0] = [_OnFirstImport()]  # ahead of the path finder
+    return True
+
+
+class _Built(importlib.abc.Loader):
+    """Hands the import system the package ``build`` already put in ``sys.modules``."""
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return sys.modules[spec.name]
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        pass
+
+
+class _OnFirstImport(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Any = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != PACKAGES[0]:  # the parent package is always imported first
+            return None
+        sys.meta_path.remove(self)  # once; build() finds the real packages past it
+        if not build():
+            return None  # the normal import: ccxt in full
+        real = sys.modules[fullname].__spec__
+        assert real is not None
+        spec = importlib.machinery.ModuleSpec(fullname, _Built(), origin=real.origin)
+        spec.submodule_search_locations = real.submodule_search_locations
+        spec.has_location = True
+        # the import system returns the module's own __spec__ when find_spec put it in
+        # sys.modules: it must name the loader that hands the built module back
+        sys.modules[fullname].__spec__ = spec
+        return spec
+
+
+def build() -> bool:
+    """Put the three lean packages in ``sys.modules``; False if ccxt's layout is not the expected
+    one (then nothing is left behind)."""
     try:
         for pkg in PACKAGES:
             _install_one(pkg)

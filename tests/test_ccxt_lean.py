@@ -15,6 +15,8 @@ PEAK = (
 SCRIPT = """
 import sys
 import market  # installs the lean packages before anything imports ccxt
+import market.snapshot, market.aggregate  # what the chart worker needs: no ccxt at all
+assert "ccxt" not in sys.modules
 import ccxt, ccxt.async_support, ccxt.pro
 assert type(sys.modules["ccxt"]).__name__ == "LazyExchanges"
 loaded = [m for m in sys.modules if m.startswith("ccxt.async_support.") and "base" not in m]
