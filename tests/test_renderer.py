@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from bot.clock import ReplayClock
 from bot.pipeline.maps import MapService
@@ -11,6 +15,7 @@ from bot.pipeline.renderer import Renderer, warm
 from market.replay import DEFAULT_AT, ReplaySource
 
 PNG = b"\x89PNG"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def test_charts_are_drawn_in_another_process_and_survive_its_death() -> None:
@@ -30,3 +35,36 @@ async def test_charts_are_drawn_in_another_process_and_survive_its_death() -> No
     finally:
         maps.close()
         renderer.close()
+
+
+ORPHAN = """
+import asyncio, time
+from bot.pipeline.renderer import Renderer, warm
+print(asyncio.run(Renderer().run(warm)), flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's reaping is left
+
+
+def test_the_worker_exits_when_the_bot_is_killed() -> None:
+    """A SIGKILL runs no clean-up: the worker watches its parent and leaves with it."""
+    bot = subprocess.Popen([sys.executable, "-c", ORPHAN], cwd=ROOT, stdout=subprocess.PIPE,
+                           text=True)  # fmt: skip
+    try:
+        assert bot.stdout is not None
+        worker = int(bot.stdout.readline())
+        assert _alive(worker)
+    finally:
+        bot.kill()
+        bot.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
 from bot.pipeline.heatmaps import HeatmapInputs, heatmap_columns
@@ -35,10 +37,23 @@ T = TypeVar("T")
 # --- what the worker runs (module-level: they travel by name) -----------------------------------
 
 
+def _exit_with_parent() -> None:
+    """The worker's initializer: exit as soon as the bot's process is gone, however it ended
+    (a SIGKILL runs no clean-up; an orphaned worker would hold its memory until the host
+    restarts)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="liqbot-parent-watch", daemon=True).start()
+
+
 def warm() -> int:
     """Import matplotlib and the chart code before the first request needs them."""
-    import os
-
     import bot.views.charts  # noqa: F401
 
     return os.getpid()
@@ -84,7 +99,9 @@ class Renderer:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_exit_with_parent,
                 )
                 self._pool.submit(warm)  # the import (~1 s) overlaps with the bot's start
             return self._pool
