@@ -1,9 +1,10 @@
 """Give freed heap back to the OS after the big passes.
 
 A refresh, the maps drawn after it and a digest round allocate and free tens of MB of numpy
-temporaries, across the event loop's and the render/SQLite worker threads; glibc keeps the freed
-pages in its arenas, so RSS stays at the high-water mark (measured: 308 MB steady, 257 MB after
-``malloc_trim``; benchmarks/bench_memory.py). Trimming costs a few ms; elsewhere it does nothing.
+temporaries, across the event loop's and the report worker thread (and the chart worker process
+after each chart); glibc keeps the freed pages in its arenas, so RSS stays at the high-water mark
+(measured: 308 MB steady, 257 MB after ``malloc_trim``; benchmarks/bench_memory.py). Trimming
+costs a few ms; elsewhere it does nothing.
 """
 
 from __future__ import annotations
