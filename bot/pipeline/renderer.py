@@ -1,10 +1,12 @@
 """Charts are drawn in a worker process, never in a thread of the bot.
 
-Why a process: matplotlib keeps the GIL for long stretches. Measured here, a thread drawing a
-400-bar chart in a loop delays a 5 ms asyncio timer by 98 ms at the median and 400 ms at worst,
-so a render thread stalls every chat, the send limiter and the SQLite commits of the event loop.
-A process has its own GIL. The heavy numpy part of a heatmap (hundreds of map columns, ~70 MB at
-its peak for 30 days) runs there too, so neither its time nor its memory lands on the bot.
+Why a process: a matplotlib thread starves the event loop of the GIL. Measured here, a thread
+drawing a 400-bar chart in a loop delays a 5 ms asyncio timer by 98 ms at the median and 400 ms
+at worst (its many short numpy calls release and retake the GIL, and CPython only forces a
+hand-over to a waiting thread when nobody else took the GIL meanwhile), so a render thread stalls
+every chat, the send limiter and the SQLite commits of the loop. A process has its own GIL. The
+numpy part of a heatmap (hundreds of map columns, ~30 MB at its peak for 30 days) runs there too,
+so neither its time nor its memory lands on the bot.
 
 One worker per bot process, started on first use with ``spawn`` (forking a process that runs
 threads and holds SQLite connections is unsafe) and shared by every ``MapService``. If the worker
@@ -82,7 +84,7 @@ def draw_heatmap(
         heat = heatmap_columns(inputs, settings)
         return render_heatmap(heat, window, venues, tiers=tiers, real=real)
     finally:
-        release_freed_memory()  # a 30-day heatmap's columns peak near 70 MB
+        release_freed_memory()  # a 30-day heatmap's columns add ~30 MB at their peak
 
 
 # --- the bot's side -----------------------------------------------------------------------------
