@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.clock import ReplayClock
 from bot.pipeline.maps import MapService
-from bot.pipeline.renderer import Renderer, warm
+from bot.pipeline.renderer import Renderer, RenderTimeout, warm
 from market.replay import DEFAULT_AT, ReplaySource
 
 PNG = b"\x89PNG"
@@ -37,9 +40,30 @@ async def test_charts_are_drawn_in_another_process_and_survive_its_death() -> No
         renderer.close()
 
 
+def stuck(seconds: float) -> int:
+    """A chart that never finishes (run in the worker: module-level, found by name)."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+async def test_a_stuck_chart_is_stopped_and_the_next_one_drawn() -> None:
+    renderer = Renderer(timeout=1.0)
+    try:
+        worker = await renderer.run(warm)
+        with pytest.raises(RenderTimeout):
+            await renderer.run(stuck, 30.0)
+        deadline = time.monotonic() + 10
+        while _alive(worker) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not _alive(worker)  # killed, not left running its 30 s
+        assert await renderer.run(stuck, 0.0) != worker  # a fresh worker answers
+    finally:
+        renderer.close()
+
+
 ORPHAN = """
 import asyncio, time
-from bot.pipeline.renderer import Renderer, warm
+from bot.pipeline.renderer import Renderer, RenderTimeout, warm
 print(asyncio.run(Renderer().run(warm)), flush=True)
 time.sleep(120)
 """

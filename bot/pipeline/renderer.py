@@ -90,10 +90,19 @@ def draw_heatmap(
 # --- the bot's side -----------------------------------------------------------------------------
 
 
-class Renderer:
-    """A one-worker process pool, rebuilt if its worker dies."""
+class RenderTimeout(TimeoutError):
+    """A chart took longer than the renderer allows; its worker was stopped."""
 
-    def __init__(self) -> None:
+
+class Renderer:
+    """A one-worker process pool, rebuilt if its worker dies or hangs.
+
+    ``timeout``: seconds one chart may take (a 30-day heatmap takes about 1 s). Past it the worker
+    is killed, so one stuck chart cannot queue every later chart behind it (and, with each
+    chat's updates in order, that chat's later commands)."""
+
+    def __init__(self, timeout: float = 60.0) -> None:
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -118,16 +127,29 @@ class Renderer:
         for attempt in (1, 2):
             pool = self._executor()
             try:
-                return await loop.run_in_executor(pool, fn, *args)
+                return await asyncio.wait_for(
+                    loop.run_in_executor(pool, fn, *args), timeout=self.timeout
+                )
+            except TimeoutError:
+                log.error("chart worker took over %g s on %s; stopping it", self.timeout,
+                          getattr(fn, "__name__", fn))  # fmt: skip
+                self._discard(pool, kill=True)
+                raise RenderTimeout(f"chart not drawn within {self.timeout:g} s") from None
             except BrokenProcessPool:
                 log.warning("chart worker died (attempt %d); starting a new one", attempt)
-                with self._lock:
-                    if self._pool is pool:
-                        self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
+                self._discard(pool)
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _discard(self, pool: ProcessPoolExecutor, kill: bool = False) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        if kill:  # a busy worker ignores shutdown(); the pool has no public kill
+            for process in list(pool._processes.values()):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         with self._lock:
