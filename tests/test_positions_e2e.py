@@ -226,3 +226,18 @@ def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_pat
     assert len(liquidations()) == 1
     assert "~110,642.6 (low 109,069.0, 21:10 UTC)" in liquidations()[0]
     assert outbox.counts(open_db(db_path)) == {"sent": 1}
+
+
+def test_close_after_the_5m_data_ends_sees_the_whole_trade(tmp_path: Path) -> None:
+    """The bundled 5m candles end 2025-10-27 14:50, the hourly ones go on: the note's range must
+    come from candles covering the trade, or /close denies the price the bot reported."""
+    opened = at("12:00", day=27)
+    with BotHarness(tmp_path / "span.db", at=opened, tick_seconds=3600) as bot:
+        assert "#1" in ask(bot, "/open BTC long 114000 20 10000")
+        bot.clock.now = opened + 2 * HOUR
+        step(bot, opened + 9 * 24 * HOUR, every=12 * HOUR)
+        dead = [t for t in texts(bot) if "liquidated" in t]
+        assert dead, texts(bot)
+        note = ask(bot, "/close 1")
+        assert "did not trade" not in note, note
+        assert "107,817.3" in note  # the low that liquidated it, inside the range

@@ -29,21 +29,35 @@ PRICE_WINDOW = "1d"  # the map whose price every answer quotes
 
 
 def candles_between(s: Services, symbol: str, since: int, until: int) -> Candles | None:
-    """Completed candles closing in (since, until]: the finest the source has (5m), else the
-    timeframe of its 1d window."""
+    """Completed candles closing in (since, until]: the finest the source has (5m) when they cover
+    the span, else the timeframe of its 1d window. Coverage beats resolution: 5m candles that stop
+    part-way (the bundled 5m file ends where the hourly one goes on) would hide the rest of the
+    trade, and the bot would deny a price it had itself reported."""
     source = s.source
     get = getattr(source, "candles", None)
     if get is None:
         return None
-    found: Candles | None
+    fine: Candles | None
     try:
-        found = get(symbol, TIMEFRAME, since, until)
+        fine = get(symbol, TIMEFRAME, since, until)
     except MarketDataError:
-        found = None
-    if found is None or len(found) == 0:  # no 5m candles for that time (hourly data only)
+        fine = None
+    if fine is not None and len(fine) and _covers(fine, since, until):
+        return fine
+    try:
         _, tf = source.window_candles(symbol, PRICE_WINDOW, until)  # type: ignore[attr-defined]
-        found = get(symbol, tf, since, until)
-    return found
+        coarse: Candles | None = None if tf == TIMEFRAME else get(symbol, tf, since, until)
+    except MarketDataError:
+        return fine
+    if coarse is None or len(coarse) == 0:
+        return fine
+    return coarse
+
+
+def _covers(candles: Candles, since: int, until: int) -> bool:
+    """No hour of the span is missing at either end (a candle in progress is not a gap)."""
+    slack = 3_600_000
+    return int(candles.time[0]) - since <= slack and until - int(candles.close_time[-1]) <= slack
 
 
 def followup_hours(s: Services) -> float:
