@@ -174,7 +174,9 @@ def position_note(m: SymbolMetrics, subs: Subscriptions, i: int, e: AlertEvent,
         losing = (side > 0) == (cluster.side == LONG)
         if losing:
             return f"stop beyond it: {price(stop_beyond(cluster, buffer_pct))}"
-        return "fuel for you: consider partial profit into it"
+        if (m.price - float(subs.entry[i])) * side > 0:
+            return "fuel for you: consider partial profit into it"
+        return "fuel for you, once the trade is in profit"
     return ""
 
 

@@ -77,6 +77,10 @@ class SubView:
     def side_name(self) -> str:
         return LONG if self.side > 0 else SHORT
 
+    def in_profit(self, price_now: float) -> bool:
+        """Price has moved the position's way since entry (partial profit needs a profit)."""
+        return self.entry is not None and (price_now - self.entry) * self.side > 0
+
 
 def cluster_span(m: SymbolMetrics, c: Cluster) -> str:
     """'109,944.0–109,286.6 (-5.71%, $4.03M)': near edge to far edge, distance, notional
@@ -204,11 +208,13 @@ def cluster_edge_text(
         )
         if lp_comes_first(sub, stop):
             action += f" Your liquidation price {price(sub.liquidation_price)} comes first."
-    else:
+    elif sub.in_profit(m.price):
         action = (
             f"taking partial profit into {near}–{far} and trailing your stop: {run}, fuel for "
             f"your {sub.side_name}."
         )
+    else:  # a cluster in the position's favour, but no profit to take yet
+        action = f"keeping your stop where it is: {run}, fuel for your {sub.side_name}."
     return _assemble(ctx, title, body, action)
 
 
@@ -232,7 +238,12 @@ def lfr_text(ctx: MessageContext, sub: SubView, threshold: float, buffer_pct: fl
         f"(alert below {threshold:g}): you are swimming upstream.{totals}",
         position_line(m, sub),
     ]
-    action = f"taking partial profit, or tightening to {stop_advice(m, sub, buffer_pct)}."
+    tighten = stop_advice(m, sub, buffer_pct)
+    action = (
+        f"taking partial profit, or tightening to {tighten}."
+        if sub.in_profit(m.price)
+        else f"reducing the size, or tightening to {tighten}."
+    )
     return _assemble(ctx, title, body, action)
 
 

@@ -241,3 +241,18 @@ def test_close_after_the_5m_data_ends_sees_the_whole_trade(tmp_path: Path) -> No
         note = ask(bot, "/close 1")
         assert "did not trade" not in note, note
         assert "107,817.3" in note  # the low that liquidated it, inside the range
+
+
+def test_no_partial_profit_advice_on_a_losing_position(tmp_path: Path) -> None:
+    """A cluster in the position's favour is fuel, but a losing trade has no profit to take."""
+    with BotHarness(tmp_path / "loss.db", at=at("18:00"), tick_seconds=3600) as bot:
+        assert "#1" in ask(bot, "/open BTC short 117000 25")  # price ~117,600: under water
+        step(bot, at("21:30"))  # the price crosses the entry both ways
+        alerts = [t for t in texts(bot) if "Consider" in t]
+        # each alert's second line is the price it was written at: "117,618.0 · 18:05 UTC"
+        written_at = {t: float(t.splitlines()[1].split()[0].replace(",", "")) for t in alerts}
+        losing = [t for t in alerts if written_at[t] > 117000]
+        assert losing, alerts
+        bad = [t for t in losing if "partial profit" in t]
+        assert not bad, bad
+        assert any("partial profit" in t for t in alerts if t not in losing)  # when in profit
