@@ -256,3 +256,12 @@ def test_no_partial_profit_advice_on_a_losing_position(tmp_path: Path) -> None:
         bad = [t for t in losing if "partial profit" in t]
         assert not bad, bad
         assert any("partial profit" in t for t in alerts if t not in losing)  # when in profit
+
+
+def test_positions_puts_pnl_and_r_on_their_own_lines_with_signs(bot: BotHarness) -> None:
+    assert "#1" in ask(bot, "/open BTC long 110000 5 1000")  # price ~116k: in profit
+    ask(bot, "/stop 1 105000")
+    text = ask(bot, "/positions")
+    pnl = next(line for line in text.splitlines() if line.startswith("PnL:"))
+    assert "R multiple" not in pnl and "+$" in pnl, text
+    assert any(line.startswith("R multiple: +") for line in text.splitlines()), text

@@ -151,8 +151,9 @@ async def positions_command(update: Update, context: Context) -> None:
             + (" (muted)" if sub.muted else "")
             + f"\nPrice {html.escape(fmt.price(report.price))} at {html.escape(_moment(report))} "
             f"({html.escape(fmt.pct((report.price / sub.entry - 1) * 100))} since entry)"
-            f"\n{' '.join(pnl_lines(sub, report.price))}"
-            f"\nFuel ratio {html.escape(fmt.ratio(now))} now vs "
+            + "\n"
+            + "\n".join(pnl_lines(sub, report.price))
+            + f"\nFuel ratio {html.escape(fmt.ratio(now))} now vs "
             f"{html.escape(fmt.ratio(then) if then is not None else 'n/a')} at entry{worse}"
             f"\nLiquidation {html.escape(fmt.price(lp))} "
             f"({html.escape(fmt.pct((lp / report.price - 1) * 100))} away)"
@@ -398,10 +399,12 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
         mode, threshold = mine.get(rule.name, (None, None))
         mode = mode or "on"
         value = rule.default if threshold is None else threshold
+        kinds = " and ".join({"watch": "watches", "position": "positions"}[k]
+                             for k in rule.applies_to)  # fmt: skip
         lines.append(
             f"{'🟢' if mode == 'on' else '🔕' if mode == 'silent' else '⚪'} <b>{rule.title}</b> "
             f"<code>{rule.name}</code>: {mode}, threshold {value:g} {html.escape(rule.unit)}"
-            f" ({'/'.join(rule.applies_to)}s)\n  {html.escape(rule.description)}"
+            f" ({kinds})\n  {html.escape(rule.description)}"
         )
         order = {"on": "silent", "silent": "off", "off": "on"}
         nxt = order.get(mode, "on")

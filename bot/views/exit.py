@@ -51,7 +51,8 @@ def pnl_lines(sub: Subscription, exit_price: float) -> list[str]:
     text = (f"PnL: <b>{e(fmt.pct(p.margin_pct))}</b> of margin, {e(fmt.pct(p.price_pct))} "
             "of price")  # fmt: skip
     if p.usd is not None:
-        text += f", <b>{e(fmt.usd(p.usd))}</b>"
+        gain = "+" if p.usd > 0 else ""  # a loss already reads "-$500"
+        text += f", <b>{e(gain + fmt.usd(p.usd))}</b>"
     lines = [text]
     if p.r_multiple is not None:
         lines.append(
