@@ -97,12 +97,15 @@ def test_liquidated_long_is_told_once_and_never_advised_again(bot: BotHarness) -
 
     closed_at = bot.clock.now
     step(bot, closed_at + 4 * HOUR - 5 * 60_000, every=30 * 60_000)
-    assert not [t for t in texts(bot) if "after your exit" in t]
+    assert not [t for t in texts(bot) if "after your" in t]
     step(bot, closed_at + 4 * HOUR + 5 * 60_000)
-    follow = [t for t in texts(bot) if "after your exit" in t]
+    follow = [t for t in texts(bot) if "after your" in t]
     assert len(follow) == 1, follow
-    head = "🔁 4 h after your exit from #1 BTC long 116,000.0 x20 at 110,642.6"
-    assert follow[0].startswith(head)
+    # due 4 h after /close, timed from the liquidation itself (21:10), where the range starts
+    first = follow[0].splitlines()[0]
+    assert first.startswith("🔁 5.") and first.endswith(
+        " h after your liquidation from #1 BTC long 116,000.0 x20 at 110,642.6"), first
+    assert "would have survived" in follow[0] or "hit a stop too" in follow[0]
     assert "Price now" in follow[0] and "range since" in follow[0]
 
 

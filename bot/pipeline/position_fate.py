@@ -181,5 +181,5 @@ async def _followup(s: Services, sub: Subscription, now: int) -> str:
         np.ones(0) if candles is None else candles.high,
         report.price,
     )
-    hours = round((now - int(sub.closed_at or since)) / HOUR_MS, 1)  # /close or the stop
+    hours = round((now - since) / HOUR_MS, 1)  # from the exit itself, like the range
     return followup_html(sub, report.price, report.liq.as_of, low, high, hours)

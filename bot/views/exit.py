@@ -184,7 +184,8 @@ def followup_html(
     exit_price = float(sub.exit_price or sub.liquidation_price or price_now)
     sign = 1.0 if sub.side == "long" else -1.0
     lines = [
-        f"🔁 <b>{hours:g} h after your exit</b> from {e(_head(sub))} at {e(fmt.price(exit_price))}",
+        f"🔁 <b>{hours:g} h after your {'liquidation' if sub.liquidated else 'exit'}</b> from "
+        f"{e(_head(sub))} at {e(fmt.price(exit_price))}",
         f"Price now {e(fmt.price(price_now))} ({e(fmt.when(now_ms, pattern='%H:%M %Z'))}, "
         f"{e(fmt.pct((price_now / exit_price - 1) * 100))} from your exit); range since "
         f"{e(fmt.price(low))} - {e(fmt.price(high))}",
@@ -206,11 +207,19 @@ def followup_html(
             lines.append(f"The {e(_span(c))} cluster you exited at was not swept (yet).")
     else:
         better = sign * (price_now - exit_price) > 0
-        lines.append(
-            "Price moved back your way since: the exit was early."
-            if better
-            else "Price kept going against the position: the exit held up."
-        )
+        if sub.liquidated:  # nobody chose this exit: the lesson is the leverage
+            lines.append(
+                "Price came back past your liquidation since: with lower leverage (or a stop "
+                "you chose) the position would have survived the move."
+                if better
+                else "Price kept going against the position: the move would have hit a stop too."
+            )
+        else:
+            lines.append(
+                "Price moved back your way since: the exit was early."
+                if better
+                else "Price kept going against the position: the exit held up."
+            )
     return "\n".join(lines)
 
 
