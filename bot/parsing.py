@@ -217,11 +217,17 @@ def parse_quiet(text: str) -> tuple[str, str]:
 # Abbreviations traders type that are not zone names themselves (CET, EET, UTC... are).
 _ABBREVIATIONS = {
     "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "EDT": "America/New_York",
-    "CDT": "America/Chicago", "CST": "America/Chicago", "MDT": "America/Denver",
-    "BST": "Europe/London", "CEST": "Europe/Berlin", "EEST": "Europe/Athens",
-    "MSK": "Europe/Moscow", "IST": "Asia/Kolkata", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
+    "CDT": "America/Chicago", "MDT": "America/Denver",
+    "CEST": "Europe/Berlin", "EEST": "Europe/Athens",
+    "MSK": "Europe/Moscow", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
     "SGT": "Asia/Singapore", "HKT": "Asia/Hong_Kong", "AEST": "Australia/Sydney",
 }  # fmt: skip
+# Abbreviations that name several zones: the trader picks (a guess would shift every time shown).
+_AMBIGUOUS = {
+    "CST": ["America/Chicago", "Asia/Shanghai", "America/Havana"],
+    "IST": ["Asia/Kolkata", "Asia/Jerusalem", "Europe/Dublin"],
+    "BST": ["Europe/London", "Asia/Dhaka"],
+}
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])([0-9]{1,2})(?::?00)?$", re.ASCII | re.IGNORECASE)
 
 
@@ -237,6 +243,8 @@ def parse_zone(text: str, zones: frozenset[str]) -> tuple[str | None, list[str]]
         return by_lower[raw.lower()], []
     if raw.upper() in _ABBREVIATIONS:
         return _ABBREVIATIONS[raw.upper()], []
+    if raw.upper() in _AMBIGUOUS:
+        return None, [z for z in _AMBIGUOUS[raw.upper()] if z in zones]
     m = _OFFSET.match(raw)
     if m:
         hours = int(m.group(2))

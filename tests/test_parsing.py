@@ -146,6 +146,10 @@ def test_zones(typed: str, zone: str) -> None:
 
 def test_zones_ask_or_refuse() -> None:
     assert parse_zone("berlinn", ZONES) == (None, ["Europe/Berlin"])
+    # CST is US Central, China and Cuba: the trader picks, no silent guess
+    cst = ["America/Chicago", "Asia/Shanghai", "America/Havana"]
+    assert parse_zone("CST", ZONES) == (None, cst)
+    assert parse_zone("ist", ZONES)[1][0] == "Asia/Kolkata"
     assert parse_zone("../../etc/passwd", ZONES) == (None, [])
     assert parse_zone("+30", ZONES) == (None, [])
     assert parse_zone("x" * 300, ZONES) == (None, [])
