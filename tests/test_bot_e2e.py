@@ -67,7 +67,9 @@ def test_one_render_serves_many_requests(bot: BotHarness) -> None:
 def test_heatmap(bot: BotHarness) -> None:
     reply = bot.send(CHAT, "/heatmap BTC 1d")
     assert reply.photo is not None and reply.photo[:8] == PNG_MAGIC
-    assert "heatmap" in (reply.text or "")
+    assert "heatmap" in (reply.text or "") and "only" not in (reply.text or "")
+    sliced = bot.send(CHAT, "/heatmap BTC 1d 50-100x")
+    assert "tiers 50x, 100x only" in (sliced.text or ""), sliced.text  # the caption says the slice
 
 
 def test_check_reads_like_a_trader_would(bot: BotHarness) -> None:

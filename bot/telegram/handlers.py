@@ -145,8 +145,9 @@ async def heatmap_command(update: Update, context: Context) -> None:
     tick = s.maps.tick()
     real = recorded_marks(s.db, symbol, window, tick)
     png = await s.maps.heatmap(symbol, window, tiers, real=real, at=tick)
+    sliced = f" ({html.escape(tier_note(tiers))} only)" if tiers and tier_note(tiers) else ""
     caption = (
-        f"<b>{html.escape(symbol)}</b> liquidation heatmap, {html.escape(window)}: "
+        f"<b>{html.escape(symbol)}</b> liquidation heatmap, {html.escape(window)}{sliced}: "
         "brighter = more liquidations resting at that price at that time."
     )
     if real:
