@@ -32,7 +32,9 @@ from bot.telegram.keyboards import map_keyboard, start_keyboard
 from bot.tiers import TierError, looks_like_tiers, parse_tiers, tier_code, tier_note
 from bot.views import fmt
 from bot.views.check import CheckError, check_html, check_position, size_advice
-from bot.views.liqs import feed_status_lines, marks_caption
+from bot.views.liqs import feed_status_lines, marks_caption, swept_since_line
+from bot.views.real_prints import RealLiquidations
+from bot.views.report import MapReport
 from bot.views.summary import caption_html
 from storage import users
 
@@ -80,9 +82,21 @@ async def _send_map(
     if update.effective_message is not None:
         await update.effective_message.reply_photo(
             png,
-            caption=caption_html(report, marks_caption(real) if real else ""),
+            caption=caption_html(report, _marks(report, real)),
             reply_markup=map_keyboard(symbol, window, tier_code(tiers), stacked),
         )
+
+
+def _marks(report: MapReport, real: RealLiquidations | None) -> str:
+    """The caption's lines on real prints: first whether they already crossed a listed cluster
+    (the price quoted is a candle close; the feed is newer), then what the dots are."""
+    if not real:
+        return ""
+    below, above = report.nearest(2)
+    edges_below = [c.near_edge() for c in below]
+    edges_above = [c.near_edge() for c in above]
+    swept = swept_since_line(real, report.price, report.price_at, edges_below, edges_above)
+    return "\n".join(x for x in (swept, marks_caption(real)) if x)
 
 
 STACK_WORDS = ("stack", "stacked", "bytier", "by-tier", "tiers")
@@ -346,7 +360,7 @@ async def map_button(update: Update, context: Context) -> None:
         return
     try:
         await query.edit_message_media(
-            InputMediaPhoto(png, caption=caption_html(report, marks_caption(real) if real else "")),
+            InputMediaPhoto(png, caption=caption_html(report, _marks(report, real))),
             reply_markup=keyboard,
         )
     except BadRequest as e:

@@ -171,3 +171,26 @@ def marks_caption(real: RealLiquidations, heatmap: bool = False) -> str:
         f"{where}: real liquidations the {real.source} recorded in this window, longs "
         f"{fmt.usd(real.long_usd)}, shorts {fmt.usd(real.short_usd)}, sized by USD."
     )
+
+
+def swept_since_line(
+    real: RealLiquidations, price: float, price_at: int, below: Sequence[float],
+    above: Sequence[float],
+) -> str:
+    """When the feed recorded liquidations after the candle whose close the map quotes, and they
+    printed past clusters the map still lists (``below``/``above``: their near edges), say so:
+    the list is older than what the market already did. '' otherwise (plain text)."""
+    later = [p for p in real.prints if p.time_ms > price_at]
+    lows = [p.price for p in later if p.side == "long" and p.price < price]
+    highs = [p.price for p in later if p.side == "short" and p.price > price]
+    parts = []
+    if lows and any(edge >= min(lows) for edge in below):
+        parts.append(f"longs were liquidated down to {fmt.price(min(lows))}")
+    if highs and any(edge <= max(highs) for edge in above):
+        parts.append(f"shorts were liquidated up to {fmt.price(max(highs))}")
+    if not parts:
+        return ""
+    return (
+        f"⚠️ Since {fmt.when(price_at, pattern='%H:%M')} {' and '.join(parts)} ({real.source}): "
+        "clusters listed between the price and there may already be swept."
+    )
