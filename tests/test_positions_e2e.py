@@ -268,3 +268,16 @@ def test_positions_puts_pnl_and_r_on_their_own_lines_with_signs(bot: BotHarness)
     pnl = next(line for line in text.splitlines() if line.startswith("PnL:"))
     assert "R multiple" not in pnl and "+$" in pnl, text
     assert any(line.startswith("R multiple: +") for line in text.splitlines()), text
+
+
+def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> None:
+    """/open already says the liquidation sits in a cluster: the rule's firing right after is
+    the same news (its state records it, so it does not come back either)."""
+    with BotHarness(tmp_path / "echo.db", at=at("12:57"), tick_seconds=3600) as bot:
+        reply = ask(bot, "/open BTC short 121600 10 5000")
+        assert "Your liquidation sits just past" in reply, reply
+        step(bot, at("14:00"))
+        assert not [t for t in texts(bot) if "sits in a large cluster" in t], texts(bot)
+        states = bot.services.db.execute(  # type: ignore[union-attr]
+            "select armed from alert_state where rule = 'own_lp_in_cluster'").fetchall()
+        assert states == [(0,)]  # fired, silently

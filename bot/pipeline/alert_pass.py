@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlite_utils import Database
 
+from alerts.catalogue import OWN_LP_IN_CLUSTER
 from alerts.grouping import group_events
 from alerts.inputs import SymbolMetrics, metrics_from_map
 from alerts.rules import AlertEvent, evaluate
@@ -21,10 +22,13 @@ from bot.pipeline.position_fate import run_followups, run_position_fate
 from bot.pipeline.services import Services
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
-from storage import alert_state, outbox
+from storage import alert_state, outbox, subscriptions
 
 log = logging.getLogger(__name__)
 ALERT_WINDOW = "1d"  # the map every alert rule reads
+# The /open reply already warns when the liquidation price sits in a cluster: the rule's first
+# firing within this long after the open is that same news, consumed without a second message.
+TOLD_AT_OPEN_MS = 15 * 60_000
 __all__ = ["ALERT_WINDOW", "MIN_CLUSTER", "run_alerts", "run_symbol"]
 
 
@@ -54,15 +58,16 @@ def _evaluate(
     before = sb.state
     events, after = evaluate(metrics, subs, before, now_ms)
     events = drop_watch_echoes(events, subs)
+    shown = _drop_told_at_open(db, events, now_ms)  # fired (state) but not sent again
     changed = after.changed_rows(before)
     # One message per chat per symbol per pass (alerts.grouping), with the chat's zone and
     # quiet-hours end (rows are ordered by id, so an event's row is found by bisection).
     chat_zone: dict[int, tuple[str, str]] = {}
-    for ev in events:
+    for ev in shown:
         zone, _, end = book.combos[int(combos[int(np.searchsorted(subs.sub_id, ev.sub_id))])]
         chat_zone[int(ev.chat_id)] = (zone, end)
     zones = {c: z for c, (z, _) in chat_zone.items()}
-    messages = group_events(events, subs, metrics, zones, now_ms)
+    messages = group_events(shown, subs, metrics, zones, now_ms)
     with db.atomic():
         alert_state.save(db, changed)
         for msg in messages:
@@ -78,6 +83,19 @@ def _evaluate(
                            keyboard=msg.keyboard)  # fmt: skip
     sb.state = after  # only once the transaction committed
     return events
+
+
+def _drop_told_at_open(db: Database, events: list[AlertEvent], now_ms: int) -> list[AlertEvent]:
+    """Own-liquidation-in-a-cluster events of positions opened moments ago: the rule's state
+    still records them as fired (so they do not come back), but no message repeats the reply."""
+    kept = []
+    for e in events:
+        if e.rule == OWN_LP_IN_CLUSTER:
+            sub = subscriptions.get(db, int(e.sub_id))  # rare: one row per such event
+            if sub is not None and now_ms - sub.opened_at <= TOLD_AT_OPEN_MS:
+                continue
+        kept.append(e)
+    return kept
 
 
 async def run_alerts(s: Services, tick: int) -> int:
