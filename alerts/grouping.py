@@ -32,7 +32,17 @@ from alerts.catalogue import (
 )
 from alerts.inputs import Subscriptions, SymbolMetrics
 from alerts.rules import AlertEvent
-from alerts.text import esc, funding, imbalance, notional, pct, price, ratio, stop_beyond
+from alerts.text import (
+    esc,
+    funding,
+    imbalance,
+    in_profit,
+    notional,
+    pct,
+    price,
+    ratio,
+    stop_beyond,
+)
 from liqmap.clusters import LONG, Cluster
 
 MAX_CHARS = 3500  # Telegram allows 4,096; leave room for the held note
@@ -174,7 +184,7 @@ def position_note(m: SymbolMetrics, subs: Subscriptions, i: int, e: AlertEvent,
         losing = (side > 0) == (cluster.side == LONG)
         if losing:
             return f"stop beyond it: {price(stop_beyond(cluster, buffer_pct))}"
-        if (m.price - float(subs.entry[i])) * side > 0:
+        if in_profit(float(subs.entry[i]), side, m.price):
             return "fuel for you: consider partial profit into it"
         return "fuel for you, once the trade is in profit"
     return ""

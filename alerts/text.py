@@ -58,6 +58,11 @@ def _cap(s: str) -> str:
 # -- building blocks -------------------------------------------------------------------------
 
 
+def in_profit(entry: float, side: int, price_now: float) -> bool:
+    """Price has moved the position's way since entry (partial profit needs a profit)."""
+    return (price_now - entry) * side > 0
+
+
 @dataclass(frozen=True)
 class SubView:
     """The scalars of one subscription a message needs (None where not applicable)."""
@@ -78,8 +83,7 @@ class SubView:
         return LONG if self.side > 0 else SHORT
 
     def in_profit(self, price_now: float) -> bool:
-        """Price has moved the position's way since entry (partial profit needs a profit)."""
-        return self.entry is not None and (price_now - self.entry) * self.side > 0
+        return self.entry is not None and in_profit(self.entry, self.side, price_now)
 
 
 def cluster_span(m: SymbolMetrics, c: Cluster) -> str:

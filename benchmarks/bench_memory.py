@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import tempfile
@@ -72,7 +73,7 @@ def proc_status() -> dict[str, float]:
     """VmRSS / VmHWM (peak RSS) of this process, and the same summed over its child processes
     (the chart worker and multiprocessing's resource tracker), MB."""
     out = _status("self")
-    kids = [_status(pid) for pid in _children(str(__import__("os").getpid()))]
+    kids = [_status(pid) for pid in _children(str(os.getpid()))]
     out["ChildRSS"] = sum(k.get("VmRSS", 0.0) for k in kids)
     out["ChildHWM"] = sum(k.get("VmHWM", 0.0) for k in kids)
     return out
@@ -329,7 +330,7 @@ def main() -> int:
         run = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg)],
             cwd=ROOT, capture_output=True, text=True, env={"MPLBACKEND": "Agg",
-            **__import__("os").environ},
+            **os.environ},
         )  # fmt: skip
     parent.send("stop")
     tg.terminate()

@@ -56,8 +56,8 @@ def candles_between(s: Services, symbol: str, since: int, until: int) -> Candles
 
 def _covers(candles: Candles, since: int, until: int) -> bool:
     """No hour of the span is missing at either end (a candle in progress is not a gap)."""
-    slack = 3_600_000
-    return int(candles.time[0]) - since <= slack and until - int(candles.close_time[-1]) <= slack
+    return (int(candles.time[0]) - since <= HOUR_MS
+            and until - int(candles.close_time[-1]) <= HOUR_MS)  # fmt: skip
 
 
 def followup_hours(s: Services) -> float:
