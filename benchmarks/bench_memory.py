@@ -11,11 +11,13 @@ history and 10,000 users.
 * The bot (worker): ``bot.app.build_services`` + ``build_application`` as `liqbot run` builds
   them (live market source, the fakes' URLs), the Bot API client initialised; the pipeline is
   driven the way the jobs drive it: ``--refreshes`` refreshes 5 minutes apart, each followed by
-  the alert pass and map requests (report + chart of every symbol in 1d/7d/30d, heatmaps of a
-  few), then a digest round for all 10,000 users and a few seconds of sending. Not started: the
-  polling loop and the liquidation websocket feed (the fakes serve no liquidation stream here).
-* Printed: VmRSS after imports, after start and after each step, VmHWM (peak), and what holds
-  it: the map caches (entries, bytes of their arrays and PNGs), the order books, the alert
+  the alert pass and map requests (report + chart of every symbol in 1d/7d/30d, 7-day heatmaps
+  of four symbols and a 30-day one), then a digest round for all 10,000 users and a few seconds
+  of sending. Not started: the polling loop and the liquidation websocket feed (the fakes serve
+  no liquidation stream here).
+* Printed: VmRSS after imports, after start and after each step, VmHWM (peak) of the bot and of
+  its chart worker, the peak of their sum (sampled every 20 ms), and what holds it: the map
+  caches (entries, bytes of their arrays and PNGs), the order books, the alert
   book; with ``--tracemalloc``, the top allocation sites (tracemalloc slows the run and adds its
   own memory: the RSS figures of that run are not the bot's).
 
@@ -33,6 +35,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -56,7 +59,7 @@ def _status(pid: str) -> dict[str, float]:
         return out
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[key] = int(value.split()[0]) / 1024
     return out
 
@@ -71,7 +74,7 @@ def _children(pid: str) -> list[str]:
 
 def proc_status() -> dict[str, float]:
     """VmRSS / VmHWM (peak RSS) of this process, and the same summed over its child processes
-    (the chart worker and multiprocessing's resource tracker), MB."""
+    (the chart worker), MB."""
     out = _status("self")
     kids = [_status(pid) for pid in _children(str(os.getpid()))]
     out["ChildRSS"] = sum(k.get("VmRSS", 0.0) for k in kids)
@@ -143,6 +146,20 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     from bot.telegram.send import dispatch
 
     steps: list[tuple[str, dict[str, float], float]] = [("imports", proc_status(), 0.0)]
+    # The pair's peak: both processes' RSS summed every 20 ms (each one's VmHWM may come from
+    # different moments, so their sum overstates it).
+    pair = {"peak": 0.0, "bot": 0.0, "worker": 0.0}
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.wait(0.02):
+            st = proc_status()
+            if st.get("VmRSS", 0.0) + st["ChildRSS"] > pair["peak"]:
+                pair.update(peak=st["VmRSS"] + st["ChildRSS"], bot=st["VmRSS"],
+                            worker=st["ChildRSS"])  # fmt: skip
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     settings = Settings(
         telegram_bot_token=cfg["token"], telegram_api_base_url=cfg["api"], db_path=cfg["db"],
         market_source="live", symbols=cfg["symbols"], venues=list(VENUES),
@@ -181,6 +198,7 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
                     await s.maps.chart(rep)
         for symbol in settings.symbols[:4]:
             await s.maps.heatmap(symbol, "7d", at=tick)
+        await s.maps.heatmap(settings.symbols[k], "30d", at=tick)  # the largest chart
         release_freed_memory()  # as refresh_job does after its alert pass
         steps.append((f"refresh {k + 1} + alert pass + maps", proc_status(),
                       time.perf_counter() - t0))  # fmt: skip
@@ -198,11 +216,14 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     # What of it is freed heap glibc keeps (fragmentation, per-thread arenas), not live data.
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     steps.append(("after malloc_trim(0)", proc_status(), 0.0))
+    sampling.set()
+    sampler.join()
     result = {
         "steps": steps,
+        "pair_peak": pair,
         "holders": holders(s),
         "refresh_failures": failed,
-        "sqlite_connections": len(getattr(getattr(s.source, "_db", None), "_all", []) or []),
+        "sqlite_connections": 1 + len(getattr(getattr(s.source, "_db", None), "opened", [])),
     }
     await app.shutdown()
     s.maps.close()
@@ -341,13 +362,16 @@ def main() -> int:
     r = json.loads(lines[-1][len("RESULT ") :])
     note = " (tracemalloc on: RSS includes its overhead)" if args.tracemalloc else ""
     print(f"\nThe bot's process{note}:")
-    print(f"{'':<42}{'the bot':>18}{'chart worker (+tracker)':>26}{'sum':>8}")
+    print(f"{'':<42}{'the bot':>18}{'the chart worker':>26}{'sum':>8}")
     print(f"{'step':<42}{'RSS MB':>9}{'peak MB':>9}{'RSS MB':>13}{'peak MB':>13}{'RSS MB':>8}"
           f"{'step s':>8}")  # fmt: skip
     for label, st, secs in r["steps"]:
         both = st["VmRSS"] + st["ChildRSS"]
         print(f"{label:<42}{st['VmRSS']:>9.0f}{st['VmHWM']:>9.0f}{st['ChildRSS']:>13.0f}"
               f"{st['ChildHWM']:>13.0f}{both:>8.0f}{secs:>8.1f}")  # fmt: skip
+    pk = r["pair_peak"]
+    print(f"\nPeak of the sum (sampled every 20 ms): {pk['peak']:.0f} MB "
+          f"(the bot {pk['bot']:.0f} + the chart worker {pk['worker']:.0f})")
     print("\nWhat holds it:")
     for k, v in r["holders"].items():
         print(f"  {k}: {v}")
@@ -356,6 +380,10 @@ def main() -> int:
             print(f"\n{key.replace('_', ' ')} (MB):")
             for name, size in r[key]:
                 print(f"  {size / 1e6:7.1f}  {name}")
+    last = r["steps"][-1][1]
+    print(f"  the bot's RSS at the end: {last['RssAnon']:.0f} MB anonymous (heap), "
+          f"{last['RssFile']:.0f} MB file-backed (code of the libraries); "
+          f"{r['sqlite_connections']} SQLite connections")
     print(f"\nrefresh failures: {r['refresh_failures']}; "
           f"total {time.perf_counter() - started:.0f} s")  # fmt: skip
     return 0

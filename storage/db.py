@@ -53,6 +53,7 @@ class PerThread:
         self.path = None if memory else Path(path)  # type: ignore[arg-type]
         self._owner = threading.get_ident()
         self._local = threading.local()
+        self.opened: list[sqlite_utils.Database] = []  # the threads' connections (to count them)
 
     def __call__(self) -> sqlite_utils.Database:
         if self.path is None or threading.get_ident() == self._owner:
@@ -63,4 +64,5 @@ class PerThread:
             db.execute("PRAGMA busy_timeout=5000")
             db.execute("PRAGMA query_only=ON")
             self._local.db = db
+            self.opened.append(db)
         return db

@@ -72,9 +72,12 @@ class MapService:
         self.settings = settings or ModelSettings()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqbot-maps")
         self.renderer = renderer or charts.shared()
-        self._reports = _Cache(128)
-        # A chart is 100-200 kB: at most 8 MB of them (a refresh's 20 symbols' default maps).
-        self._charts = _Cache(64, max_bytes=8_000_000)
+        # Sized for one refresh of 20 symbols: a report is ~70 kB (20 symbols x 3 windows), a
+        # chart 100-200 kB (the default maps and a few heatmaps). The LRU drops the previous
+        # refresh's first, which no request at the new tick reads. Digest charts live in the
+        # outbox's media table, not here.
+        self._reports = _Cache(64)
+        self._charts = _Cache(48, max_bytes=4_000_000)
 
     def tick(self, now_ms: int | None = None) -> int:
         """The refresh moment that a request at ``now_ms`` sees (floored to the interval)."""

@@ -8,26 +8,28 @@ every chat, the send limiter and the SQLite commits of the loop. A process has i
 numpy part of a heatmap (hundreds of map columns, ~30 MB at its peak for 30 days) runs there too,
 so neither its time nor its memory lands on the bot.
 
-One worker per bot process, started on first use with ``spawn`` (forking a process that runs
-threads and holds SQLite connections is unsafe) and shared by every ``MapService``. If the worker
-dies (killed, out of memory) the pool is rebuilt and the chart drawn once more.
+One worker per bot process (``chart_worker``: a fresh interpreter, as forking a process that runs
+threads and holds SQLite connections is unsafe), shared by every ``MapService``, fed through a
+pipe by one thread of the bot. If the worker dies (killed, out of memory) a new one is started
+and the chart drawn once more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.connection import wait
-from typing import Any, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import IO, Any, TypeVar, cast
 
+from bot.pipeline.chart_worker import read_frame, write_frame
 from bot.pipeline.heatmaps import HeatmapInputs, heatmap_columns
-from bot.pipeline.memory import release_freed_memory
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
 from liqmap import ModelSettings
@@ -37,21 +39,6 @@ T = TypeVar("T")
 
 
 # --- what the worker runs (module-level: they travel by name) -----------------------------------
-
-
-def _exit_with_parent() -> None:
-    """The worker's initializer: exit as soon as the bot's process is gone, however it ended
-    (a SIGKILL runs no clean-up; an orphaned worker would hold its memory until the host
-    restarts)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        wait([parent.sentinel])
-        os._exit(0)
-
-    threading.Thread(target=watch, name="liqbot-parent-watch", daemon=True).start()
 
 
 def warm() -> int:
@@ -64,10 +51,7 @@ def warm() -> int:
 def draw_map(report: MapReport, by_tier: bool, real: RealLiquidations | None) -> bytes:
     from bot.views.charts import render_map  # matplotlib only in the worker
 
-    try:
-        return render_map(report, by_tier=by_tier, real=real)
-    finally:
-        release_freed_memory()  # the figure's temporaries, back to the OS between charts
+    return render_map(report, by_tier=by_tier, real=real)
 
 
 def draw_heatmap(
@@ -80,11 +64,8 @@ def draw_heatmap(
 ) -> bytes:
     from bot.views.charts import render_heatmap  # matplotlib only in the worker
 
-    try:
-        heat = heatmap_columns(inputs, settings)
-        return render_heatmap(heat, window, venues, tiers=tiers, real=real)
-    finally:
-        release_freed_memory()  # a 30-day heatmap's columns add ~30 MB at their peak
+    heat = heatmap_columns(inputs, settings)
+    return render_heatmap(heat, window, venues, tiers=tiers, real=real)
 
 
 # --- the bot's side -----------------------------------------------------------------------------
@@ -94,8 +75,49 @@ class RenderTimeout(TimeoutError):
     """A chart took longer than the renderer allows; its worker was stopped."""
 
 
+class WorkerDied(RuntimeError):
+    """The chart worker exited (killed, out of memory) before it answered."""
+
+
+class _Worker:
+    """One chart worker process and its pipe."""
+
+    def __init__(self) -> None:
+        # The worker finds the bot's modules (and a test's) where this process found them.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.pipeline.chart_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )  # fmt: skip
+        self.pid = self.proc.pid
+
+    def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
+        try:
+            write_frame(cast(IO[bytes], self.proc.stdin), pickle.dumps((fn, args), protocol=5))
+            answer = read_frame(cast(IO[bytes], self.proc.stdout))
+        except (OSError, ValueError) as exc:  # a broken or closed pipe
+            raise WorkerDied(str(exc)) from None
+        if answer is None:
+            raise WorkerDied(f"exit code {self.proc.poll()}")
+        return cast(tuple[str, Any], pickle.loads(answer))
+
+    def stop(self, kill: bool = False) -> None:
+        """End the worker without blocking: closing its stdin ends an idle one (it reads EOF);
+        ``kill`` ends a busy one too."""
+        if kill:
+            self.proc.kill()
+        threading.Thread(target=self._end, name="liqbot-charts-reap", daemon=True).start()
+
+    def _end(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(OSError):
+                if pipe is not None:
+                    pipe.close()
+        self.proc.wait()  # reaped: no zombie left
+
+
 class Renderer:
-    """A one-worker process pool, rebuilt if its worker dies or hangs.
+    """One chart worker process, fed one call at a time, replaced if it dies or hangs.
 
     ``timeout``: seconds one chart may take (a 30-day heatmap takes about 1 s). Past it the worker
     is killed, so one stuck chart cannot queue every later chart behind it (and, with each
@@ -104,58 +126,64 @@ class Renderer:
     def __init__(self, timeout: float = 60.0) -> None:
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._worker: _Worker | None = None
+        # One thread talks to the worker: calls queue here without holding a thread each.
+        self._caller = ThreadPoolExecutor(1, thread_name_prefix="liqbot-charts")
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _current(self) -> _Worker:
         with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_exit_with_parent,
-                )
-                self._pool.submit(warm)  # the import (~1 s) overlaps with the bot's start
-            return self._pool
+            if self._worker is None:
+                self._worker = _Worker()
+            return self._worker
+
+    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        worker = self._current()
+        try:
+            status, value = worker.call(fn, args)
+        except WorkerDied:
+            self._discard(worker)
+            raise
+        if status == "error":
+            raise value
+        return cast(T, value)
 
     def start(self) -> None:
-        """Start the worker now rather than on the first chart."""
-        self._executor()
+        """Start the worker now and let it import matplotlib (~1 s) while the bot starts."""
+        self._caller.submit(self._call, warm, ())
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the worker (``fn`` module-level, arguments picklable)."""
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
-            pool = self._executor()
             try:
                 return await asyncio.wait_for(
-                    loop.run_in_executor(pool, fn, *args), timeout=self.timeout
+                    loop.run_in_executor(self._caller, self._call, fn, args), timeout=self.timeout
                 )
             except TimeoutError:
                 log.error("chart worker took over %g s on %s; stopping it", self.timeout,
                           getattr(fn, "__name__", fn))  # fmt: skip
-                self._discard(pool, kill=True)
+                with self._lock:
+                    worker = self._worker
+                if worker is not None:
+                    self._discard(worker, kill=True)
                 raise RenderTimeout(f"chart not drawn within {self.timeout:g} s") from None
-            except BrokenProcessPool:
+            except WorkerDied:
                 log.warning("chart worker died (attempt %d); starting a new one", attempt)
-                self._discard(pool)
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    def _discard(self, pool: ProcessPoolExecutor, kill: bool = False) -> None:
+    def _discard(self, worker: _Worker, kill: bool = False) -> None:
         with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        if kill:  # a busy worker ignores shutdown(); the pool has no public kill
-            for process in list(pool._processes.values()):
-                process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+            if self._worker is worker:
+                self._worker = None
+        worker.stop(kill=kill)
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.stop()
 
 
 _shared = Renderer()

@@ -1,0 +1,81 @@
+"""The chart worker process: ``python -m bot.pipeline.chart_worker``, started by the renderer.
+
+It reads calls from its stdin and writes results to its stdout, one frame each (an 8-byte length,
+then a pickle): a call is ``(function, args)`` (the function travels by name), a result is
+``("ok", value)`` or ``("error", exception)``. One call at a time, in order.
+
+Why a plain pipe rather than ``multiprocessing``: a spawned pool also starts a resource-tracker
+process (~12 MB) and re-imports the bot's main module in the worker; this process imports only
+what the charts need. It exits when its stdin closes, which the kernel does however the bot
+ends (even a SIGKILL), so it is never left orphaned.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import struct
+import sys
+from typing import IO, Any
+
+from bot.pipeline.memory import release_freed_memory
+
+_HEADER = struct.Struct(">Q")
+
+
+def write_frame(out: IO[bytes], payload: bytes) -> None:
+    out.write(_HEADER.pack(len(payload)))
+    out.write(payload)
+    out.flush()
+
+
+def read_frame(src: IO[bytes]) -> bytes | None:
+    """The next frame's payload; None at end of stream (the other side is gone)."""
+    head = src.read(_HEADER.size)
+    if len(head) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(head)
+    payload = src.read(size)
+    return payload if len(payload) == size else None
+
+
+def _answer(call: bytes) -> bytes:
+    try:
+        fn, args = pickle.loads(call)
+        result: tuple[str, Any] = ("ok", fn(*args))
+    except Exception as exc:  # the caller re-raises it; the worker serves the next call
+        result = ("error", exc)
+    try:
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # an exception (or value) that does not pickle
+        return pickle.dumps(("error", RuntimeError(f"{result[0]}: {result[1]!r} ({exc})")))
+    finally:
+        del result
+        _clean_up()
+
+
+def _clean_up() -> None:
+    """After each call: a figure is a web of reference cycles that only the cyclic collector
+    frees (until it runs, its canvas and arrays stay allocated), then the freed heap goes back
+    to the OS. Measured on the bundled BTC charts: the worker holds 79 MB after each chart with
+    this, and grew to 108-147 MB without it. It costs ~22 ms after a 240 ms chart, off the loop."""
+    gc.collect()
+    release_freed_memory()
+
+
+def main() -> None:
+    src = sys.stdin.buffer
+    # The protocol gets its own copy of stdout; fd 1 then points at stderr, so a stray print
+    # (a library's warning) can never corrupt a frame.
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    while (call := read_frame(src)) is not None:
+        try:
+            write_frame(out, _answer(call))
+        except BrokenPipeError:  # the bot is gone
+            return
+
+
+if __name__ == "__main__":
+    main()
