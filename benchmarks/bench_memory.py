@@ -141,7 +141,7 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     from bot.app import build_application, build_services
     from bot.pipeline.alert_pass import run_alerts
     from bot.pipeline.digest_pass import run_digests
-    from bot.pipeline.memory import release_freed_memory
+    from bot.pipeline.memory import map_large_blocks_apart, release_freed_memory
     from bot.settings import Settings
     from bot.telegram.send import dispatch
 
@@ -167,11 +167,15 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
         backfill_days=31,
     )  # fmt: skip
     now = cfg["now"]
+    map_large_blocks_apart()  # as bot.app.run does first
     s = build_services(settings)
     s.clock.now_ms = lambda: now  # type: ignore[method-assign]
     app = build_application(settings, s)
     await app.initialize()
     steps.append(("services + application built", proc_status(), 0.0))
+    import tracemalloc
+
+    built = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
 
     def move_fakes(at: int) -> None:
         body = json.dumps({"now_ms": at}).encode()
@@ -214,13 +218,29 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     gc.collect()
     steps.append(("steady (after gc)", proc_status(), 0.0))
     # What of it is freed heap glibc keeps (fragmentation, per-thread arenas), not live data.
-    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc_trim(0)
     steps.append(("after malloc_trim(0)", proc_status(), 0.0))
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+            "fordblks", "keepcost")]  # fmt: skip
+
+    libc.mallinfo2.restype = MallInfo2
+    mi = libc.mallinfo2()
+    heap = {"malloc in use": mi.uordblks + mi.hblkhd, "malloc free, kept": mi.fordblks}
     sampling.set()
     sampler.join()
+    growth: list[tuple[str, int]] = []
+    if built is not None:  # what the pipeline allocated and still holds, by line
+        diff = tracemalloc.take_snapshot().compare_to(built, "lineno")
+        growth = [(str(d.traceback[0]), d.size_diff) for d in diff[:15]]
     result = {
         "steps": steps,
         "pair_peak": pair,
+        "heap": heap,
+        "tracemalloc_growth_since_built": growth,
         "holders": holders(s),
         "refresh_failures": failed,
         "sqlite_connections": 1 + len(getattr(getattr(s.source, "_db", None), "opened", [])),
@@ -375,8 +395,11 @@ def main() -> int:
     print("\nWhat holds it:")
     for k, v in r["holders"].items():
         print(f"  {k}: {v}")
-    for key in ("tracemalloc_by_package", "tracemalloc_top_lines"):
-        if key in r:
+    print("  glibc heap: " + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in r["heap"].items())
+          + " (Python's own small-object arenas count as in use)")
+    for key in ("tracemalloc_by_package", "tracemalloc_top_lines",
+                "tracemalloc_growth_since_built"):  # fmt: skip
+        if r.get(key):
             print(f"\n{key.replace('_', ' ')} (MB):")
             for name, size in r[key]:
                 print(f"  {size / 1e6:7.1f}  {name}")

@@ -12,6 +12,7 @@ from bot.clock import Clock, ReplayClock, WallClock
 from bot.pipeline.liquidations import open_liquidation_feed
 from bot.pipeline.live import open_live
 from bot.pipeline.maps import MapService
+from bot.pipeline.memory import map_large_blocks_apart
 from bot.pipeline.services import Services
 from bot.settings import ConfigError, Settings, replay_start_ms
 from bot.telegram.app import build_application, serve
@@ -99,6 +100,7 @@ def build_services(settings: Settings, source: MarketSource | None = None,
 def run(settings: Settings) -> None:
     """`liqbot run`: polling by default, a webhook when LIQBOT_WEBHOOK_URL is set."""
     configure_logging(settings)
+    map_large_blocks_apart()
     services = build_services(settings)
     app = build_application(settings, services)
     log.info(

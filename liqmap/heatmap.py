@@ -78,18 +78,23 @@ def build_heatmap(
     every: int,
     settings: ModelSettings | None = None,
     grid: PriceGrid | None = None,
+    first: int = 0,
 ) -> Heatmap:
     """The map evaluated after every ``every``-th candle (column j after candle k*j+k-1, k=every).
 
-    Column j equals ``build_map(candles[: every*j + every], ...)`` on the same grid.
+    Column j equals ``build_map(candles[: every*j + every], ...)`` on the same grid. ``first``:
+    columns before it are not computed (their candles only seed levels: a warm-up), so column j
+    of the result is column ``first + j`` of the whole.
     """
     settings = settings or ModelSettings()
     n = len(candles)
     if every <= 0:
         raise ModelInputError("heatmap column step must be positive")
-    cols = n // every
-    if cols == 0:
+    whole = n // every
+    if whole == 0:
         raise ModelInputError("not enough candles for one heatmap column")
+    first = min(max(first, 0), whole - 1)
+    cols = whole - first
     if grid is None:
         lo, hi = float(candles.low.min()), float(candles.high.max())
         centre = float(np.sqrt(lo * hi))
@@ -99,7 +104,7 @@ def build_heatmap(
     levels = seed_levels(candles, tiers, settings.split_clip)
     n_tiers = len(tiers)
     seeded_at = np.repeat(np.arange(n, dtype=np.int64)[:, None], n_tiers, axis=1)
-    eval_idx = np.arange(cols, dtype=np.int64) * every + every - 1
+    eval_idx = (np.arange(cols, dtype=np.int64) + first) * every + every - 1
 
     # Per-level factor / per-column factor: keep = C[e]/C[t] * 0.5**((e_close - t_close)/h).
     kept = np.cumprod(np.maximum(oi_decrease_factors(candles), 1e-12))
@@ -119,25 +124,28 @@ def build_heatmap(
         close = candles.close[:, None]
         dead = (prices >= close) if side == "long" else (prices <= close)
         touch = np.where(dead, seeded_at, touch)
-        start = seeded_at // every
-        stop = np.minimum(touch // every, cols)
+        # Columns counted from ``first``: a level seeded in the warm-up and still alive starts
+        # at column 0.
+        start = np.maximum(seeded_at // every - first, 0)
+        stop = np.minimum(touch // every, whole) - first
         bucket = grid.index_of(prices)
         ok = (bucket >= 0) & (stop > start) & (amounts > 0)
         value = amounts * level_factor
         size = grid.size * (cols + 1)
         total = np.zeros((grid.size, cols))
-        # One tier at a time: a 30-day heatmap's (tiers x buckets x columns) block would be
-        # ~60 MB per temporary; per tier it is a fifth of that.
+        # One tier at a time, one (buckets x columns) temporary each: a 30-day heatmap's
+        # (tiers x buckets x columns) block would be ~60 MB; this peaks at three such arrays.
         for k in range(n_tiers):
             on = ok[:, k]
             if not on.any():
                 continue
             base = bucket[on, k] * (cols + 1)
-            diff = np.bincount(base + start[on, k], weights=value[on, k], minlength=size)
-            diff -= np.bincount(base + stop[on, k], weights=value[on, k], minlength=size)
-            live = np.cumsum(diff.reshape(grid.size, cols + 1)[:, :cols], axis=1)
-            live *= col_factor[:, k][None, :]
-            total += live
+            at = np.concatenate([base + start[on, k], base + stop[on, k]])
+            weight = np.concatenate([value[on, k], -value[on, k]])
+            live = np.bincount(at, weights=weight, minlength=size).reshape(grid.size, cols + 1)
+            np.cumsum(live, axis=1, out=live)  # +amount from its start, -amount from its stop
+            live[:, :cols] *= col_factor[:, k][None, :]
+            total += live[:, :cols]
         sides.append(np.clip(total, 0.0, None))
     return Heatmap(
         symbol=symbol,

@@ -254,7 +254,8 @@ class VenueLiquidationWatcher:
         extra = dict(config or {})
         options = {
             "defaultType": "swap",
-            # A burst longer than ccxt's cache between two reads would be lost.
+            # A burst longer than ccxt's cache between two reads would be lost (the cache is
+            # emptied after each read, so this bounds a burst, not what is kept).
             "liquidationsLimit": 20_000,
             **extra.pop("options", {}),
         }
@@ -421,6 +422,10 @@ class VenueLiquidationWatcher:
             fresh.append(item)
         self._last_seen = cache_[-1]
         fresh.reverse()
+        # Handed over, so let them go: ccxt keeps up to ``liquidationsLimit`` prints per venue
+        # for ever (OKX's channel carries every swap), tens of MB after a day. ccxt makes a new
+        # cache on the next print; no await separates this read from the reset.
+        self.exchange.liquidations = None
         return fresh
 
     def _deliver(self) -> None:

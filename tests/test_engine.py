@@ -204,6 +204,19 @@ def test_heatmap_columns_equal_snapshots(btc_1d: Candles) -> None:
         )
 
 
+def test_heatmap_warm_up_columns_are_skipped_not_computed(btc_1d: Candles) -> None:
+    """``first`` drops the warm-up columns without changing the ones kept (levels seeded in the
+    warm-up and still alive are there from column 0)."""
+    whole = build_heatmap(btc_1d, "BTC", every=12)
+    first = whole.times.size // 2
+    kept = build_heatmap(btc_1d, "BTC", every=12, grid=whole.grid, first=first)
+    assert kept.long.shape == (whole.grid.size, whole.times.size - first)
+    np.testing.assert_array_equal(kept.times, whole.times[first:])
+    for mine, full in ((kept.long, whole.long), (kept.short, whole.short)):
+        assert mine[:, 0].sum() > 0
+        np.testing.assert_allclose(mine, full[:, first:], rtol=0, atol=1e-9 * full.max())
+
+
 def test_grid_is_log_spaced() -> None:
     g = make_grid(100_000, 30, 0.1)
     ratios = g.edges[1:] / g.edges[:-1]

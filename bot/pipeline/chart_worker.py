@@ -19,7 +19,7 @@ import struct
 import sys
 from typing import IO, Any
 
-from bot.pipeline.memory import release_freed_memory
+from bot.pipeline.memory import map_large_blocks_apart, release_freed_memory
 
 _HEADER = struct.Struct(">Q")
 
@@ -65,6 +65,7 @@ def _clean_up() -> None:
 
 
 def main() -> None:
+    map_large_blocks_apart()
     src = sys.stdin.buffer
     # The protocol gets its own copy of stdout; fd 1 then points at stderr, so a stray print
     # (a library's warning) can never corrupt a frame.

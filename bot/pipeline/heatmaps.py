@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from liqmap import Candles, Heatmap, ModelSettings, build_heatmap
@@ -47,15 +47,9 @@ def heatmap_inputs(source: CandleSource, symbol: str, window: str, at: int) -> H
 
 def heatmap_columns(inputs: HeatmapInputs, settings: ModelSettings | None) -> Heatmap:
     """The heatmap itself (numpy, no I/O): the window's columns, the warm-up dropped."""
-    heat = build_heatmap(inputs.candles, inputs.symbol, inputs.every, settings)
-    first = max(0, heat.times.size - inputs.columns)
-    return replace(
-        heat,
-        times=heat.times[first:],
-        price=heat.price[first:],
-        long=heat.long[:, first:],
-        short=heat.short[:, first:],
-    )
+    whole = len(inputs.candles) // inputs.every
+    first = max(0, whole - inputs.columns)
+    return build_heatmap(inputs.candles, inputs.symbol, inputs.every, settings, first=first)
 
 
 def make_heatmap(
