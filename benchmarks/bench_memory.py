@@ -13,8 +13,10 @@ history and 10,000 users.
   driven the way the jobs drive it: ``--refreshes`` refreshes 5 minutes apart, each followed by
   the alert pass and map requests (report + chart of every symbol in 1d/7d/30d, 7-day heatmaps
   of four symbols and a 30-day one), then a digest round for all 10,000 users and a few seconds
-  of sending. Not started: the polling loop and the liquidation websocket feed (the fakes serve
-  no liquidation stream here).
+  of sending. The live liquidation feed runs throughout, against fake
+  Binance, Bybit and OKX websocket venues (``fakes/liquidation_ws.py``, each in its wire
+  format) streaming ``--prints`` forced orders each at 500 a second. Not started: the polling
+  loop.
 * Printed: VmRSS after imports, after start and after each step, VmHWM (peak) of the bot and of
   its chart worker, the peak of their sum (sampled every 20 ms), and what holds it: the map
   caches (entries, bytes of their arrays and PNGs), the order books, the alert
@@ -141,6 +143,7 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     from bot.app import build_application, build_services
     from bot.pipeline.alert_pass import run_alerts
     from bot.pipeline.digest_pass import run_digests
+    from bot.pipeline.liquidations import open_liquidation_feed
     from bot.pipeline.memory import map_large_blocks_apart, release_freed_memory
     from bot.settings import Settings
     from bot.telegram.send import dispatch
@@ -172,6 +175,11 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     s.clock.now_ms = lambda: now  # type: ignore[method-assign]
     app = build_application(settings, s)
     await app.initialize()
+    # The live liquidation feed, as post_init starts it, pointed at the fake websocket venues.
+    feed = open_liquidation_feed(
+        settings.model_copy(update={"exchange_urls": cfg["liq_urls"]}), s.db, s.clock
+    )
+    await feed.start()
     steps.append(("services + application built", proc_status(), 0.0))
     import tracemalloc
 
@@ -245,6 +253,8 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
         "refresh_failures": failed,
         "sqlite_connections": 1 + len(getattr(getattr(s.source, "_db", None), "opened", [])),
     }
+    result["liquidation_prints"] = [(w.venue, w.status.prints) for w in feed.watchers]
+    await feed.stop()
     await app.shutdown()
     s.maps.close()
     if s.refresher is not None:
@@ -288,6 +298,30 @@ def serve_fake_telegram(conn: Connection) -> None:
     fake = FakeTelegram().start_in_thread()
     conn.send((fake.url, fake.token))
     conn.recv()  # "stop"
+
+
+def serve_fake_liquidations(conn: Connection, coins: list[str], prints: int) -> None:
+    """Binance, Bybit and OKX fake websocket venues, each streaming ``prints`` forced orders
+    across ``coins`` in its own wire format, 500 a second (a cascade's pace, kept up for a
+    minute: enough to fill ccxt's print cache, which the feed used to keep)."""
+    from fakes.liquidation_ws import FakeLiquidationVenue, TapePrint
+
+    async def serve() -> None:
+        tape = [
+            TapePrint(coins[i % len(coins)], NOW + i, "long" if i % 2 else "short",
+                      100.0 + i % 7, 0.001)
+            for i in range(prints)
+        ]  # fmt: skip
+        fakes = [FakeLiquidationVenue(v, tape, coins=tuple(coins), interval_s=0.002)
+                 for v in ("binanceusdm", "bybit", "okx")]  # fmt: skip
+        for fake in fakes:
+            await fake.start()
+        conn.send({fake.venue: fake.base_url for fake in fakes})
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # "stop"
+        for fake in fakes:
+            await fake.close()
+
+    asyncio.run(serve())
 
 
 async def prefill(db_path: Path, urls: dict[str, str], symbols: list[str]) -> float:
@@ -335,6 +369,8 @@ def main() -> int:
     parser.add_argument("--refreshes", type=int, default=3)
     parser.add_argument("--send-seconds", type=float, default=5.0)
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--prints", type=int, default=20_000,
+                        help="forced orders each fake liquidation venue streams")  # fmt: skip
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
@@ -347,6 +383,12 @@ def main() -> int:
     tg = mp.Process(target=serve_fake_telegram, args=(child,), daemon=True)
     tg.start()
     api, token = parent.recv()
+    liq_parent, liq_child = mp.Pipe()
+    coins = [sym.split("/")[0] for sym in symbols]
+    liq = mp.Process(target=serve_fake_liquidations, args=(liq_child, coins, args.prints),
+                     daemon=True)  # fmt: skip
+    liq.start()
+    liq_urls = liq_parent.recv()
     started = time.perf_counter()
     with (
         FakeVenuesProcess(NOW - 3 * STEP_MS, extra_symbols=18, eth_open_interest=True) as fakes,
@@ -366,7 +408,7 @@ def main() -> int:
             "token": token, "api": api, "db": str(db_path), "urls": fakes.urls,
             "control": fakes.control_url, "symbols": symbols, "now": NOW,
             "refreshes": args.refreshes, "send_s": args.send_seconds,
-            "tracemalloc": args.tracemalloc,
+            "tracemalloc": args.tracemalloc, "liq_urls": liq_urls,
         }  # fmt: skip
         run = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg)],
@@ -375,6 +417,8 @@ def main() -> int:
         )  # fmt: skip
     parent.send("stop")
     tg.terminate()
+    liq_parent.send("stop")
+    liq.join(10)
     lines = [x for x in run.stdout.splitlines() if x.startswith("RESULT ")]
     if run.returncode or not lines:
         print(run.stdout[-3000:], run.stderr[-5000:], file=sys.stderr)
@@ -407,6 +451,8 @@ def main() -> int:
     print(f"  the bot's RSS at the end: {last['RssAnon']:.0f} MB anonymous (heap), "
           f"{last['RssFile']:.0f} MB file-backed (code of the libraries); "
           f"{r['sqlite_connections']} SQLite connections")
+    got = ", ".join(f"{v} {n:,}" for v, n in r["liquidation_prints"])
+    print(f"  liquidation feed: prints received per venue: {got}")
     print(f"\nrefresh failures: {r['refresh_failures']}; "
           f"total {time.perf_counter() - started:.0f} s")  # fmt: skip
     return 0

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from aiohttp import WSMsgType, web
 
 LIQ_VENUES = ("binanceusdm", "bybit", "okx")
-OKX_CT_VAL = {"BTC": 0.01, "ETH": 0.1}  # base units per OKX USDT-swap contract
+OKX_CT_VAL = {"BTC": 0.01, "ETH": 0.1}  # base units per OKX USDT-swap contract (others: 1)
 TICK = {"BTC": "0.1", "ETH": "0.01"}
 
 
@@ -99,7 +99,7 @@ def bybit_frame(p: TapePrint, topic: str = "allLiquidation") -> dict[str, Any]:
 def okx_frame(p: TapePrint) -> dict[str, Any]:
     """A ``liquidation-orders`` push for instType SWAP: size in contracts, price = bankruptcy
     price, ``posSide`` the side liquidated and ``side`` the forced order's side."""
-    contracts = p.quantity / OKX_CT_VAL[p.coin]
+    contracts = p.quantity / OKX_CT_VAL.get(p.coin, 1.0)
     detail = {"bkLoss": "0", "bkPx": _num(p.price), "ccy": "", "posSide": p.side,
               "side": "sell" if p.side == "long" else "buy", "sz": _num(round(contracts, 6)),
               "ts": str(p.time_ms)}  # fmt: skip
@@ -144,7 +144,7 @@ def _binance_markets(coins: tuple[str, ...]) -> dict[str, Any]:
             "marketTakeBound": "0.05",
             "filters": [
                 {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "4529764",
-                 "tickSize": TICK[c]},
+                 "tickSize": TICK.get(c, "0.0001")},
                 {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000",
                  "stepSize": "0.001"},
                 {"filterType": "MIN_NOTIONAL", "notional": "100"},
@@ -164,7 +164,8 @@ def _bybit_markets(coins: tuple[str, ...], category: str | None) -> dict[str, An
             "deliveryTime": "0", "deliveryFeeRate": "", "priceScale": "2",
             "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00",
                                "leverageStep": "0.01"},
-            "priceFilter": {"minPrice": "0.10", "maxPrice": "1999999.80", "tickSize": TICK[c]},
+            "priceFilter": {"minPrice": "0.10", "maxPrice": "1999999.80",
+                            "tickSize": TICK.get(c, "0.0001")},
             "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": "0.001",
                               "qtyStep": "0.001", "postOnlyMaxOrderQty": "1190.000",
                               "maxMktOrderQty": "500.000", "minNotionalValue": "5"},
@@ -181,11 +182,11 @@ def _okx_markets(coins: tuple[str, ...], inst_type: str | None) -> dict[str, Any
     def inst(c: str) -> dict[str, Any]:
         return {
             "alias": "", "baseCcy": "", "category": "1", "ctMult": "1", "ctType": "linear",
-            "ctVal": _num(OKX_CT_VAL[c]), "ctValCcy": c, "expTime": "",
+            "ctVal": _num(OKX_CT_VAL.get(c, 1.0)), "ctValCcy": c, "expTime": "",
             "instFamily": f"{c}-USDT", "instId": f"{c}-USDT-SWAP", "instType": "SWAP",
             "lever": "100", "listTime": "1573557408000", "lotSz": "0.01", "maxLmtSz": "100000000",
             "maxMktSz": "12000", "minSz": "0.01", "optType": "", "quoteCcy": "",
-            "settleCcy": "USDT", "state": "live", "stk": "", "tickSz": TICK[c],
+            "settleCcy": "USDT", "state": "live", "stk": "", "tickSz": TICK.get(c, "0.0001"),
             "uly": f"{c}-USDT", "ruleType": "normal",
         }  # fmt: skip
 

