@@ -61,6 +61,23 @@ async def test_a_stuck_chart_is_stopped_and_the_next_one_drawn() -> None:
         renderer.close()
 
 
+def fails_loudly(message: str) -> int:
+    """A chart that prints to stdout (the worker's protocol pipe, were it not moved) and fails."""
+    print("a stray line on stdout")
+    raise ValueError(message)
+
+
+async def test_a_failing_chart_raises_its_error_and_the_worker_goes_on() -> None:
+    renderer = Renderer()
+    try:
+        worker = await renderer.run(warm)
+        with pytest.raises(ValueError, match="bad input"):
+            await renderer.run(fails_loudly, "bad input")
+        assert await renderer.run(warm) == worker  # same process, its pipe intact
+    finally:
+        renderer.close()
+
+
 ORPHAN = """
 import asyncio, time
 from bot.pipeline.renderer import Renderer, RenderTimeout, warm

@@ -22,6 +22,7 @@ from typing import IO, Any
 from bot.pipeline.memory import map_large_blocks_apart, release_freed_memory
 
 _HEADER = struct.Struct(">Q")
+MAX_FRAME = 1 << 30  # no chart or report comes near; a larger length is a corrupt stream
 
 
 def write_frame(out: IO[bytes], payload: bytes) -> None:
@@ -36,6 +37,8 @@ def read_frame(src: IO[bytes]) -> bytes | None:
     if len(head) < _HEADER.size:
         return None
     (size,) = _HEADER.unpack(head)
+    if size > MAX_FRAME:
+        raise ValueError(f"corrupt frame: length {size}")
     payload = src.read(size)
     return payload if len(payload) == size else None
 

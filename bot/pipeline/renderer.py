@@ -5,7 +5,7 @@ drawing a 400-bar chart in a loop delays a 5 ms asyncio timer by 98 ms at the me
 at worst (its many short numpy calls release and retake the GIL, and CPython only forces a
 hand-over to a waiting thread when nobody else took the GIL meanwhile), so a render thread stalls
 every chat, the send limiter and the SQLite commits of the loop. A process has its own GIL. The
-numpy part of a heatmap (hundreds of map columns, ~30 MB at its peak for 30 days) runs there too,
+numpy part of a heatmap (hundreds of map columns, ~12 MB at its peak for 30 days) runs there too,
 so neither its time nor its memory lands on the bot.
 
 One worker per bot process (``chart_worker``: a fresh interpreter, as forking a process that runs
@@ -95,11 +95,13 @@ class _Worker:
         try:
             write_frame(cast(IO[bytes], self.proc.stdin), pickle.dumps((fn, args), protocol=5))
             answer = read_frame(cast(IO[bytes], self.proc.stdout))
-        except (OSError, ValueError) as exc:  # a broken or closed pipe
+            if answer is None:
+                raise WorkerDied(f"exit code {self.proc.poll()}")
+            return cast(tuple[str, Any], pickle.loads(answer))
+        except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+            # a broken or closed pipe, or a stream out of step: this worker is done
+            self.proc.kill()
             raise WorkerDied(str(exc)) from None
-        if answer is None:
-            raise WorkerDied(f"exit code {self.proc.poll()}")
-        return cast(tuple[str, Any], pickle.loads(answer))
 
     def stop(self, kill: bool = False) -> None:
         """End the worker without blocking: closing its stdin ends an idle one (it reads EOF);
