@@ -45,7 +45,7 @@ def map_large_blocks_apart(threshold: int = 128 * 1024) -> None:
     glibc starts there too, but raises the threshold each time such a block is freed (up to
     32 MB); from then on numpy's large temporaries land in the heap, between small live objects,
     where freeing them cannot shrink RSS. Fixing the threshold at process start (``liqbot run``,
-    the chart worker) lowered the peak of the two processes from 254 to 247 MB
+    the chart worker) lowered the peak of the two processes from 254 to 248 MB
     (benchmarks/bench_memory.py). Elsewhere it does nothing."""
     set_option = _mallopt()
     if set_option is not None:

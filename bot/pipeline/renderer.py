@@ -89,7 +89,6 @@ class _Worker:
             [sys.executable, "-m", "bot.pipeline.chart_worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )  # fmt: skip
-        self.pid = self.proc.pid
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
         try:
