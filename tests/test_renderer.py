@@ -78,6 +78,22 @@ async def test_a_failing_chart_raises_its_error_and_the_worker_goes_on() -> None
         renderer.close()
 
 
+def environment_names() -> list[str]:
+    return sorted(os.environ)
+
+
+async def test_the_worker_gets_no_token_or_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:secret")
+    monkeypatch.setenv("LIQBOT_WEBHOOK_SECRET", "s3cret")
+    renderer = Renderer()
+    try:
+        names = await renderer.run(environment_names)
+    finally:
+        renderer.close()
+    assert "PATH" in names
+    assert not [n for n in names if n.startswith(("TELEGRAM_", "LIQBOT_"))]
+
+
 ORPHAN = """
 import asyncio, time
 from bot.pipeline.renderer import Renderer, RenderTimeout, warm

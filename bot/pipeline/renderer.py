@@ -83,8 +83,10 @@ class _Worker:
     """One chart worker process and its pipe."""
 
     def __init__(self) -> None:
-        # The worker finds the bot's modules (and a test's) where this process found them.
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(os.path.abspath(p) for p in sys.path))
+        # The worker finds the bot's modules (and a test's) where this process found them, and
+        # gets none of the bot's settings: it draws, so it needs no token, secret or URL.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("LIQBOT_", "TELEGRAM_"))}
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot.pipeline.chart_worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
