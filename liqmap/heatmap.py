@@ -84,7 +84,8 @@ def build_heatmap(
 
     Column j equals ``build_map(candles[: every*j + every], ...)`` on the same grid. ``first``:
     columns before it are not computed (their candles only seed levels: a warm-up), so column j
-    of the result is column ``first + j`` of the whole.
+    of the result is column ``first + j`` of the whole (``first`` is clamped to the columns
+    there are: at least the last one is computed).
     """
     settings = settings or ModelSettings()
     n = len(candles)

@@ -94,11 +94,35 @@ async def test_the_worker_gets_no_token_or_secret(monkeypatch: pytest.MonkeyPatc
     assert not [n for n in names if n.startswith(("TELEGRAM_", "LIQBOT_"))]
 
 
+def raises_timeout() -> int:
+    raise TimeoutError("the venue did not answer")  # a chart's own error, not the renderer's
+
+
+async def test_a_charts_own_timeout_error_is_not_taken_for_the_renderers() -> None:
+    renderer = Renderer(timeout=30.0)
+    try:
+        worker = await renderer.run(warm)
+        with pytest.raises(TimeoutError, match="venue") as caught:
+            await renderer.run(raises_timeout)
+        assert not isinstance(caught.value, RenderTimeout)
+        assert await renderer.run(warm) == worker  # not killed
+    finally:
+        renderer.close()
+
+
 ORPHAN = """
-import asyncio, time
-from bot.pipeline.renderer import Renderer, RenderTimeout, warm
-print(asyncio.run(Renderer().run(warm)), flush=True)
-time.sleep(120)
+import asyncio, sys, time
+from bot.pipeline.renderer import Renderer, warm
+from tests.test_renderer import stuck
+
+async def main():
+    renderer = Renderer(timeout=600)
+    print(await renderer.run(warm), flush=True)
+    if sys.argv[1] == "busy":  # the worker is in the middle of a chart when the bot dies
+        asyncio.get_running_loop().create_task(renderer.run(stuck, 300.0))
+    await asyncio.sleep(120)
+
+asyncio.run(main())
 """
 
 
@@ -110,14 +134,17 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has exited; only its parent's reaping is left
 
 
-def test_the_worker_exits_when_the_bot_is_killed() -> None:
-    """A SIGKILL runs no clean-up: the worker watches its parent and leaves with it."""
-    bot = subprocess.Popen([sys.executable, "-c", ORPHAN], cwd=ROOT, stdout=subprocess.PIPE,
-                           text=True)  # fmt: skip
+@pytest.mark.parametrize("worker_state", ["idle", "busy"])
+def test_the_worker_exits_when_the_bot_is_killed(worker_state: str) -> None:
+    """A SIGKILL runs no clean-up: an idle worker reads the end of its stdin, a busy one sees
+    its parent gone, and either leaves."""
+    bot = subprocess.Popen([sys.executable, "-c", ORPHAN, worker_state], cwd=ROOT,
+                           stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert bot.stdout is not None
         worker = int(bot.stdout.readline())
         assert _alive(worker)
+        time.sleep(0.3)  # the stuck chart under way
     finally:
         bot.kill()
         bot.wait()

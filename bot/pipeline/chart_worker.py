@@ -1,4 +1,4 @@
-"""The chart worker process: ``python -m bot.pipeline.chart_worker``, started by the renderer.
+"""The chart worker process, started by the renderer (``BOOT`` below).
 
 It reads calls from its stdin and writes results to its stdout, one frame each (an 8-byte length,
 then a pickle): a call is ``(function, args)`` (the function travels by name), a result is
@@ -6,8 +6,8 @@ then a pickle): a call is ``(function, args)`` (the function travels by name), a
 
 Why a plain pipe rather than ``multiprocessing``: a spawned pool also starts a resource-tracker
 process (~12 MB) and re-imports the bot's main module in the worker; this process imports only
-what the charts need. It exits when its stdin closes, which the kernel does however the bot
-ends (even a SIGKILL), so it is never left orphaned.
+what the charts need. It exits when its stdin closes (the kernel closes it however the bot
+ends, even by SIGKILL), and, in the middle of a chart, when it finds it has lost its parent.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import os
 import pickle
 import struct
 import sys
+import threading
+import time
 from typing import IO, Any
 
 from bot.pipeline.memory import map_large_blocks_apart, release_freed_memory
@@ -67,7 +69,34 @@ def _clean_up() -> None:
     release_freed_memory()
 
 
+def _exit_with_parent(poll_s: float = 0.5) -> None:
+    """Leave as soon as the bot is gone, even in the middle of a chart (a stuck one would never
+    read its closed stdin): an orphan is re-parented, so the parent's pid changes."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="liqbot-parent-watch", daemon=True).start()
+
+
+# How the bot starts this process: ``python -I -c BOOT``. The first frame is the bot's sys.path,
+# set before anything of the bot is imported, so the worker finds modules (a test's too) where
+# the bot found them, in the same order (the standard library is never shadowed).
+BOOT = (
+    "import pickle, struct, sys\n"
+    "head = sys.stdin.buffer.read(8)\n"
+    "if len(head) == 8:\n"
+    "    sys.path[:] = pickle.loads(sys.stdin.buffer.read(struct.unpack('>Q', head)[0]))\n"
+    "    from bot.pipeline.chart_worker import main\n"
+    "    main()\n"
+)
+
+
 def main() -> None:
+    _exit_with_parent()
     map_large_blocks_apart()
     src = sys.stdin.buffer
     # The protocol gets its own copy of stdout; fd 1 then points at stderr, so a stray print

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import pickle
@@ -28,7 +29,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, TypeVar, cast
 
-from bot.pipeline.chart_worker import read_frame, write_frame
+from bot.pipeline.chart_worker import BOOT, read_frame, write_frame
 from bot.pipeline.heatmaps import HeatmapInputs, heatmap_columns
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
@@ -83,14 +84,19 @@ class _Worker:
     """One chart worker process and its pipe."""
 
     def __init__(self) -> None:
-        # The worker finds the bot's modules (and a test's) where this process found them, and
-        # gets none of the bot's settings: it draws, so it needs no token, secret or URL.
+        # Isolated (-I: no PYTHON* variables, no script directory ahead of the standard library)
+        # and without the bot's settings: it draws, so it needs no token, secret or URL. Its
+        # sys.path is the bot's, sent first (chart_worker.BOOT).
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LIQBOT_", "TELEGRAM_"))}
-        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in sys.path)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.pipeline.chart_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-        )  # fmt: skip
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", BOOT],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            )  # fmt: skip
+            path = [os.path.abspath(p) for p in sys.path]
+            write_frame(cast(IO[bytes], self.proc.stdin), pickle.dumps(path))
+        except OSError as exc:
+            raise WorkerDied(f"chart worker not started: {exc}") from None
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[str, Any]:
         try:
@@ -98,11 +104,14 @@ class _Worker:
             answer = read_frame(cast(IO[bytes], self.proc.stdout))
             if answer is None:
                 raise WorkerDied(f"exit code {self.proc.poll()}")
-            return cast(tuple[str, Any], pickle.loads(answer))
-        except (OSError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+        except (OSError, ValueError) as exc:
             # a broken or closed pipe, or a stream out of step: this worker is done
             self.proc.kill()
             raise WorkerDied(str(exc)) from None
+        try:
+            return cast(tuple[str, Any], pickle.loads(answer))
+        except Exception as exc:  # an exception this side cannot rebuild from its arguments
+            return "error", RuntimeError(f"the chart failed; its error did not come back: {exc}")
 
     def stop(self, kill: bool = False) -> None:
         """End the worker without blocking: closing its stdin ends an idle one (it reads EOF);
@@ -122,7 +131,8 @@ class _Worker:
 class Renderer:
     """One chart worker process, fed one call at a time, replaced if it dies or hangs.
 
-    ``timeout``: seconds one chart may take (a 30-day heatmap takes about 1 s). Past it the worker
+    ``timeout``: seconds a chart may take, queue included (a 30-day heatmap takes well under
+    1 s). Past it the caller gets ``RenderTimeout`` and, if its chart is being drawn, the worker
     is killed, so one stuck chart cannot queue every later chart behind it (and, with each
     chat's updates in order, that chat's later commands)."""
 
@@ -130,6 +140,8 @@ class Renderer:
         self.timeout = timeout
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
+        self._calls = itertools.count()
+        self._running: tuple[int, _Worker] | None = None  # the call being drawn, and where
         # One thread talks to the worker: calls queue here without holding a thread each.
         self._caller = ThreadPoolExecutor(1, thread_name_prefix="liqbot-charts")
 
@@ -139,42 +151,55 @@ class Renderer:
                 self._worker = _Worker()
             return self._worker
 
-    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def _call(self, call: int, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         worker = self._current()
+        with self._lock:
+            self._running = (call, worker)
         try:
             status, value = worker.call(fn, args)
         except WorkerDied:
             self._discard(worker)
             raise
+        finally:
+            with self._lock:
+                self._running = None
         if status == "error":
             raise value
         return cast(T, value)
 
     def start(self) -> None:
         """Start the worker now and let it import matplotlib (~1 s) while the bot starts."""
-        self._caller.submit(self._call, warm, ())
+        self._caller.submit(self._call, next(self._calls), warm, ())
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in the worker (``fn`` module-level, arguments picklable)."""
+        """``fn(*args)`` in the worker (``fn`` module-level, arguments picklable); its exception,
+        if it raises, with its type."""
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
-            try:
-                return await asyncio.wait_for(
-                    loop.run_in_executor(self._caller, self._call, fn, args), timeout=self.timeout
-                )
-            except TimeoutError:
-                log.error("chart worker took over %g s on %s; stopping it", self.timeout,
+            call = next(self._calls)
+            job = loop.run_in_executor(self._caller, self._call, call, fn, args)
+            done, _ = await asyncio.wait({job}, timeout=self.timeout)
+            if not done:
+                job.cancel()  # if still queued, it never runs
+                self._stop_if_running(call)
+                log.error("chart not drawn within %g s (%s)", self.timeout,
                           getattr(fn, "__name__", fn))  # fmt: skip
-                with self._lock:
-                    worker = self._worker
-                if worker is not None:
-                    self._discard(worker, kill=True)
-                raise RenderTimeout(f"chart not drawn within {self.timeout:g} s") from None
+                raise RenderTimeout(f"chart not drawn within {self.timeout:g} s")
+            try:
+                return job.result()
             except WorkerDied:
                 log.warning("chart worker died (attempt %d); starting a new one", attempt)
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _stop_if_running(self, call: int) -> None:
+        """Kill the worker if it is drawing ``call``: never the one that took over, nor the
+        next call's, when the chart finished just as time ran out."""
+        with self._lock:
+            running = self._running
+        if running is not None and running[0] == call:
+            self._discard(running[1], kill=True)
 
     def _discard(self, worker: _Worker, kill: bool = False) -> None:
         with self._lock:
