@@ -73,7 +73,8 @@ def draw_heatmap(
 
 
 class RenderTimeout(TimeoutError):
-    """A chart took longer than the renderer allows; its worker was stopped."""
+    """A chart was not drawn within the renderer's timeout (the worker drawing it, if it had
+    started, was stopped)."""
 
 
 class WorkerDied(RuntimeError):
