@@ -168,8 +168,14 @@ def position_head(m: SymbolMetrics, subs: Subscriptions, i: int) -> str:
     return head
 
 
-def position_note(m: SymbolMetrics, subs: Subscriptions, i: int, e: AlertEvent,
-                  cluster: Cluster | None, buffer_pct: float) -> str:  # fmt: skip
+def position_note(
+    m: SymbolMetrics,
+    subs: Subscriptions,
+    i: int,
+    e: AlertEvent,
+    cluster: Cluster | None,
+    buffer_pct: float,
+) -> str:
     """What one fired rule means for this position (empty when the market line says it all)."""
     side = int(subs.side[i])
     if e.rule == LFR_DEGRADED:

@@ -19,9 +19,10 @@ def drop_watch_echoes(events: list[AlertEvent], subs: Subscriptions) -> list[Ale
     kind = dict(zip(subs.sub_id.tolist(), subs.kind.tolist(), strict=True))
     from_positions = {(e.chat_id, e.rule, e.key) for e in events if kind[e.sub_id] == POSITION}
     return [
-        e for e in events
+        e
+        for e in events
         if kind[e.sub_id] == POSITION or (e.chat_id, e.rule, e.key) not in from_positions
-    ]  # fmt: skip
+    ]
 
 
 @dataclass

@@ -47,12 +47,13 @@ def real_maps() -> list[SymbolMetrics]:
         r = make_report(src, "BTC", "1d", at)
         out.append(
             metrics_from_map(
-                r.liq, r.clusters,
+                r.liq,
+                r.clusters,
                 oi_change_4h=src.oi_change("BTC", at, 4),
                 funding_rate=r.funding.rate if r.funding else None,
                 band_pct=r.band_pct,
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -176,15 +177,19 @@ def end_to_end(maps: list[SymbolMetrics]) -> None:
                 sub = random_subs(m, per, i * per + 1, rng)
                 for j in range(per):
                     pos = bool(sub.kind[j])
-                    rows.append((
-                        int(sub.sub_id[j]), int(rng.integers(1, chats + 1)), m.symbol,
-                        "position" if pos else "watch",
-                        ("long" if sub.side[j] > 0 else "short") if pos else None,
-                        float(sub.entry[j]) if pos else None,
-                        float(sub.leverage[j]) if pos else None,
-                        float(sub.liquidation_price[j]) if pos else None,
-                        float(sub.entry_lfr[j]) if pos else None,
-                    ))  # fmt: skip
+                    rows.append(
+                        (
+                            int(sub.sub_id[j]),
+                            int(rng.integers(1, chats + 1)),
+                            m.symbol,
+                            "position" if pos else "watch",
+                            ("long" if sub.side[j] > 0 else "short") if pos else None,
+                            float(sub.entry[j]) if pos else None,
+                            float(sub.leverage[j]) if pos else None,
+                            float(sub.liquidation_price[j]) if pos else None,
+                            float(sub.entry_lfr[j]) if pos else None,
+                        )
+                    )
             db.conn.executemany(
                 "insert into subscriptions (id, chat_id, symbol, kind, side, entry, leverage, "
                 "liquidation_price, entry_lfr, entry_snapshot, opened_at, muted) values "
@@ -207,12 +212,17 @@ def end_to_end(maps: list[SymbolMetrics]) -> None:
             n = sum(len(_evaluate(db, book, m, now, quiet, bad)) for m in metrics)
             return time.perf_counter() - t, n
 
-        print(f"\nEnd to end with SQLite ({TOTAL:,} subscriptions, {chats:,} users, file DB; "
-              f"seeded in {seeded:.1f} s)")  # fmt: skip
+        print(
+            f"\nEnd to end with SQLite ({TOTAL:,} subscriptions, {chats:,} users, file DB; "
+            f"seeded in {seeded:.1f} s)"
+        )
         print(f"{'load at start (once)':32}{loaded:9.3f}s")
         base = metrics[0].as_of
-        for label, now in (("first pass (empty state)", base), ("next refresh (+5 min)", base +
-                           300_000), ("next refresh (+10 min)", base + 600_000)):  # fmt: skip
+        for label, now in (
+            ("first pass (empty state)", base),
+            ("next refresh (+5 min)", base + 300_000),
+            ("next refresh (+10 min)", base + 600_000),
+        ):
             secs, n = one_pass(now)
             print(f"{label:32}{secs:9.3f}s{n:10,}")
         for c in range(1, 101):  # 100 users change something between refreshes

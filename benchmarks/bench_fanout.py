@@ -104,9 +104,13 @@ def max_in_one_second(times: list[float]) -> int:
 async def bench(args: argparse.Namespace, url: str, token: str, db_path: Path) -> dict[str, Any]:
     now = DEFAULT_AT + 60_000  # 20:01 UTC: a 4-hourly digest hour
     settings = Settings(
-        telegram_bot_token=token, telegram_api_base_url=url, db_path=str(db_path),
-        market_source="demo", digest_hours=4, send_loop=False,
-    )  # fmt: skip
+        telegram_bot_token=token,
+        telegram_api_base_url=url,
+        db_path=str(db_path),
+        market_source="demo",
+        digest_hours=4,
+        send_loop=False,
+    )
     s = build_services(settings)
     s.clock.now_ms = lambda: now  # type: ignore[method-assign]
     t0 = time.perf_counter()
@@ -155,12 +159,20 @@ async def bench(args: argparse.Namespace, url: str, token: str, db_path: Path) -
     s.maps.close()
     s.db.close()
     return {
-        "users": args.users, "seeded_s": seeded, "digest_users": digests,
-        "compose_s": compose, "compose_block_ms": compose_block * 1000,
-        "block_ms": watch.worst * 1000, "queued": queued, "storm_s": storm_s,
+        "users": args.users,
+        "seeded_s": seeded,
+        "digest_users": digests,
+        "compose_s": compose,
+        "compose_block_ms": compose_block * 1000,
+        "block_ms": watch.worst * 1000,
+        "queued": queued,
+        "storm_s": storm_s,
         "size_mb": size_composed / 1e6,
-        "sent_rows": sent_rows, "counts": counts, "t_send": t_send, "t_end": t_end,
-    }  # fmt: skip
+        "sent_rows": sent_rows,
+        "counts": counts,
+        "t_send": t_send,
+        "t_end": t_end,
+    }
 
 
 def _wal(db_path: Path) -> int:
@@ -199,13 +211,19 @@ def main() -> None:
     uploads = sum(1 for a in got if a[2] == "upload")
     by_id = sum(1 for a in got if a[2] == "file_id")
     print(f"{r['users']:,} users (each 1-2 symbols), fake Bot API in its own process\n")
-    print(f"digest round composed     {r['compose_s']:8.1f} s for {r['digest_users']:,} users, "
-          f"max loop block meanwhile {r['compose_block_ms']:.0f} ms")  # fmt: skip
+    print(
+        f"digest round composed     {r['compose_s']:8.1f} s for {r['digest_users']:,} users, "
+        f"max loop block meanwhile {r['compose_block_ms']:.0f} ms"
+    )
     print(f"digest rows queued        {r['queued']:8,}; outbox file {r['size_mb']:.1f} MB")
-    print(f"alert storm queued        {r['users']:8,} rows in {r['storm_s'] * 1000:.0f} ms (one "
-          "transaction, on the loop)")  # fmt: skip
-    print(f"sent in {r['t_end'] - r['t_send']:.0f} s          {len(got):8,} messages, "
-          f"{(len(got) - 1) / span if span else 0:.2f} msg/s sustained")  # fmt: skip
+    print(
+        f"alert storm queued        {r['users']:8,} rows in {r['storm_s'] * 1000:.0f} ms (one "
+        "transaction, on the loop)"
+    )
+    print(
+        f"sent in {r['t_end'] - r['t_send']:.0f} s          {len(got):8,} messages, "
+        f"{(len(got) - 1) / span if span else 0:.2f} msg/s sustained"
+    )
     print(f"most in any 1 s window    {max_in_one_second(times):8}")
     print(f"chart uploads / file_id   {uploads:8} / {by_id}")
     print(f"lost (marked sent, never received)      {lost}")

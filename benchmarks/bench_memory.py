@@ -122,15 +122,17 @@ def holders(s: Any) -> dict[str, str]:
         "order books (refresher)": f"{len(books)}, {_nbytes(books, seen) / 1e6:.2f} MB",
         "alert book": (
             f"{_nbytes(vars(s.alert_book), set()) / 1e6:.1f} MB of arrays"
-            if s.alert_book is not None else "not loaded"
+            if s.alert_book is not None
+            else "not loaded"
         ),
-    }  # fmt: skip
+    }
     if reports:
         r = reports[-1]
         parts = {
-            "liq": _nbytes(r.liq, set()), "book": _nbytes(r.book, set()) if r.book else 0,
+            "liq": _nbytes(r.liq, set()),
+            "book": _nbytes(r.book, set()) if r.book else 0,
             "clusters": _nbytes(r.clusters, set()),
-        }  # fmt: skip
+        }
         out["one report"] = ", ".join(f"{k} {v / 1e3:.0f} kB" for k, v in parts.items())
     return out
 
@@ -158,17 +160,25 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
         while not sampling.wait(0.02):
             st = proc_status()
             if st.get("VmRSS", 0.0) + st["ChildRSS"] > pair["peak"]:
-                pair.update(peak=st["VmRSS"] + st["ChildRSS"], bot=st["VmRSS"],
-                            worker=st["ChildRSS"])  # fmt: skip
+                pair.update(
+                    peak=st["VmRSS"] + st["ChildRSS"], bot=st["VmRSS"], worker=st["ChildRSS"]
+                )
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     settings = Settings(
-        telegram_bot_token=cfg["token"], telegram_api_base_url=cfg["api"], db_path=cfg["db"],
-        market_source="live", symbols=cfg["symbols"], venues=list(VENUES),
-        exchange_urls=cfg["urls"], digest_hours=4, send_loop=False, chat_gap_seconds=0,
+        telegram_bot_token=cfg["token"],
+        telegram_api_base_url=cfg["api"],
+        db_path=cfg["db"],
+        market_source="live",
+        symbols=cfg["symbols"],
+        venues=list(VENUES),
+        exchange_urls=cfg["urls"],
+        digest_hours=4,
+        send_loop=False,
+        chat_gap_seconds=0,
         backfill_days=31,
-    )  # fmt: skip
+    )
     now = cfg["now"]
     map_large_blocks_apart()  # as bot.app.run does first
     s = build_services(settings)
@@ -188,9 +198,11 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     def move_fakes(at: int) -> None:
         body = json.dumps({"now_ms": at}).encode()
         req = urllib.request.Request(
-            cfg["control"] + "/clock", data=body, method="POST",
+            cfg["control"] + "/clock",
+            data=body,
+            method="POST",
             headers={"Content-Type": "application/json"},
-        )  # fmt: skip
+        )
         urllib.request.urlopen(req, timeout=30).read()
 
     failed = 0
@@ -212,8 +224,9 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
             await s.maps.heatmap(symbol, "7d", at=tick)
         await s.maps.heatmap(settings.symbols[k], "30d", at=tick)  # the largest chart
         release_freed_memory()  # as refresh_job does after its alert pass
-        steps.append((f"refresh {k + 1} + alert pass + maps", proc_status(),
-                      time.perf_counter() - t0))  # fmt: skip
+        steps.append(
+            (f"refresh {k + 1} + alert pass + maps", proc_status(), time.perf_counter() - t0)
+        )
 
     t0 = time.perf_counter()
     digests = await run_digests(s, now)
@@ -231,9 +244,21 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     steps.append(("after malloc_trim(0)", proc_status(), 0.0))
 
     class MallInfo2(ctypes.Structure):
-        _fields_ = [(name, ctypes.c_size_t) for name in (
-            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-            "fordblks", "keepcost")]  # fmt: skip
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in (
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            )
+        ]
 
     libc.mallinfo2.restype = MallInfo2
     mi = libc.mallinfo2()
@@ -308,12 +333,15 @@ def serve_fake_liquidations(conn: Connection, coins: list[str], prints: int) -> 
 
     async def serve() -> None:
         tape = [
-            TapePrint(coins[i % len(coins)], NOW + i, "long" if i % 2 else "short",
-                      100.0 + i % 7, 0.001)
+            TapePrint(
+                coins[i % len(coins)], NOW + i, "long" if i % 2 else "short", 100.0 + i % 7, 0.001
+            )
             for i in range(prints)
-        ]  # fmt: skip
-        fakes = [FakeLiquidationVenue(v, tape, coins=tuple(coins), interval_s=0.002)
-                 for v in ("binanceusdm", "bybit", "okx")]  # fmt: skip
+        ]
+        fakes = [
+            FakeLiquidationVenue(v, tape, coins=tuple(coins), interval_s=0.002)
+            for v in ("binanceusdm", "bybit", "okx")
+        ]
         for fake in fakes:
             await fake.start()
         conn.send({fake.venue: fake.base_url for fake in fakes})
@@ -357,8 +385,9 @@ def seed_users(db_path: Path, n: int, symbols: list[str]) -> None:
             if chat % 2:
                 side, price = ("long" if chat % 4 == 1 else "short"), prices[symbol]
                 liq = price * (0.9 if side == "long" else 1.1)
-                subscriptions.open_position(db, chat, symbol, side, price, 10.0, 5_000.0, liq,
-                                            {}, NOW - 3 * STEP_MS)  # fmt: skip
+                subscriptions.open_position(
+                    db, chat, symbol, side, price, 10.0, 5_000.0, liq, {}, NOW - 3 * STEP_MS
+                )
     db.close()
 
 
@@ -369,8 +398,12 @@ def main() -> int:
     parser.add_argument("--refreshes", type=int, default=3)
     parser.add_argument("--send-seconds", type=float, default=5.0)
     parser.add_argument("--tracemalloc", action="store_true")
-    parser.add_argument("--prints", type=int, default=20_000,
-                        help="forced orders each fake liquidation venue streams")  # fmt: skip
+    parser.add_argument(
+        "--prints",
+        type=int,
+        default=20_000,
+        help="forced orders each fake liquidation venue streams",
+    )
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
@@ -385,8 +418,9 @@ def main() -> int:
     api, token = parent.recv()
     liq_parent, liq_child = mp.Pipe()
     coins = [sym.split("/")[0] for sym in symbols]
-    liq = mp.Process(target=serve_fake_liquidations, args=(liq_child, coins, args.prints),
-                     daemon=True)  # fmt: skip
+    liq = mp.Process(
+        target=serve_fake_liquidations, args=(liq_child, coins, args.prints), daemon=True
+    )
     liq.start()
     liq_urls = liq_parent.recv()
     started = time.perf_counter()
@@ -405,16 +439,25 @@ def main() -> int:
             f"{fill_s:.0f} s, {args.users:,} users in {seed_s:.0f} s; SQLite {size_mb:.0f} MB"
         )
         cfg = {
-            "token": token, "api": api, "db": str(db_path), "urls": fakes.urls,
-            "control": fakes.control_url, "symbols": symbols, "now": NOW,
-            "refreshes": args.refreshes, "send_s": args.send_seconds,
-            "tracemalloc": args.tracemalloc, "liq_urls": liq_urls,
-        }  # fmt: skip
+            "token": token,
+            "api": api,
+            "db": str(db_path),
+            "urls": fakes.urls,
+            "control": fakes.control_url,
+            "symbols": symbols,
+            "now": NOW,
+            "refreshes": args.refreshes,
+            "send_s": args.send_seconds,
+            "tracemalloc": args.tracemalloc,
+            "liq_urls": liq_urls,
+        }
         run = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg)],
-            cwd=ROOT, capture_output=True, text=True, env={"MPLBACKEND": "Agg",
-            **os.environ},
-        )  # fmt: skip
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={"MPLBACKEND": "Agg", **os.environ},
+        )
     parent.send("stop")
     tg.terminate()
     liq_parent.send("stop")
@@ -427,34 +470,49 @@ def main() -> int:
     note = " (tracemalloc on: RSS includes its overhead)" if args.tracemalloc else ""
     print(f"\nThe bot's process{note}:")
     print(f"{'':<42}{'the bot':>18}{'the chart worker':>26}{'sum':>8}")
-    print(f"{'step':<42}{'RSS MB':>9}{'peak MB':>9}{'RSS MB':>13}{'peak MB':>13}{'RSS MB':>8}"
-          f"{'step s':>8}")  # fmt: skip
+    print(
+        f"{'step':<42}{'RSS MB':>9}{'peak MB':>9}{'RSS MB':>13}{'peak MB':>13}{'RSS MB':>8}"
+        f"{'step s':>8}"
+    )
     for label, st, secs in r["steps"]:
         both = st["VmRSS"] + st["ChildRSS"]
-        print(f"{label:<42}{st['VmRSS']:>9.0f}{st['VmHWM']:>9.0f}{st['ChildRSS']:>13.0f}"
-              f"{st['ChildHWM']:>13.0f}{both:>8.0f}{secs:>8.1f}")  # fmt: skip
+        print(
+            f"{label:<42}{st['VmRSS']:>9.0f}{st['VmHWM']:>9.0f}{st['ChildRSS']:>13.0f}"
+            f"{st['ChildHWM']:>13.0f}{both:>8.0f}{secs:>8.1f}"
+        )
     pk = r["pair_peak"]
-    print(f"\nPeak of the sum (sampled every 20 ms): {pk['peak']:.0f} MB "
-          f"(the bot {pk['bot']:.0f} + the chart worker {pk['worker']:.0f})")
+    print(
+        f"\nPeak of the sum (sampled every 20 ms): {pk['peak']:.0f} MB "
+        f"(the bot {pk['bot']:.0f} + the chart worker {pk['worker']:.0f})"
+    )
     print("\nWhat holds it:")
     for k, v in r["holders"].items():
         print(f"  {k}: {v}")
-    print("  glibc heap: " + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in r["heap"].items())
-          + " (Python's own small-object arenas count as in use)")
-    for key in ("tracemalloc_by_package", "tracemalloc_top_lines",
-                "tracemalloc_growth_since_built"):  # fmt: skip
+    print(
+        "  glibc heap: "
+        + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in r["heap"].items())
+        + " (Python's own small-object arenas count as in use)"
+    )
+    for key in (
+        "tracemalloc_by_package",
+        "tracemalloc_top_lines",
+        "tracemalloc_growth_since_built",
+    ):
         if r.get(key):
             print(f"\n{key.replace('_', ' ')} (MB):")
             for name, size in r[key]:
                 print(f"  {size / 1e6:7.1f}  {name}")
     last = r["steps"][-1][1]
-    print(f"  the bot's RSS at the end: {last['RssAnon']:.0f} MB anonymous (heap), "
-          f"{last['RssFile']:.0f} MB file-backed (code of the libraries); "
-          f"{r['sqlite_connections']} SQLite connections")
+    print(
+        f"  the bot's RSS at the end: {last['RssAnon']:.0f} MB anonymous (heap), "
+        f"{last['RssFile']:.0f} MB file-backed (code of the libraries); "
+        f"{r['sqlite_connections']} SQLite connections"
+    )
     got = ", ".join(f"{v} {n:,}" for v, n in r["liquidation_prints"])
     print(f"  liquidation feed: prints received per venue: {got}")
-    print(f"\nrefresh failures: {r['refresh_failures']}; "
-          f"total {time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(
+        f"\nrefresh failures: {r['refresh_failures']}; total {time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 

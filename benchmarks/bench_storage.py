@@ -86,9 +86,14 @@ def main() -> None:
                     )
             with s.db.atomic():
                 for i in range(2_000):  # alerts of the day
-                    outbox.enqueue(s.db, f"a:{day}:{i}", 1 + i % args.users, "alert",
-                                   "⚡ BTC long cluster 2.1% away (fuel ratio 1.4) " * 3,
-                                   now + day * DAY + i)  # fmt: skip
+                    outbox.enqueue(
+                        s.db,
+                        f"a:{day}:{i}",
+                        1 + i % args.users,
+                        "alert",
+                        "⚡ BTC long cluster 2.1% away (fuel ratio 1.4) " * 3,
+                        now + day * DAY + i,
+                    )
                 s.db.execute("update outbox set status = 'sent' where status = 'pending'")
             end_of_day = now + (day + 1) * DAY
             outbox.prune(
@@ -98,11 +103,15 @@ def main() -> None:
         s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         rows = outbox.counts(s.db)
         week = daily[min(6, len(daily) - 1)]
-        print(f"after day 7: {week:.1f} MB; after day {args.days}: {daily[-1]:.1f} MB "
-              f"(alerts kept {settings.outbox_retention_days:g} days, digests 1)")  # fmt: skip
+        print(
+            f"after day 7: {week:.1f} MB; after day {args.days}: {daily[-1]:.1f} MB "
+            f"(alerts kept {settings.outbox_retention_days:g} days, digests 1)"
+        )
         print("file size per day (MB):", " ".join(f"{x:.0f}" for x in daily))
-        print(f"growth per day, days 1-7: {(week - daily[0]) / 6:.1f} MB; "
-              f"after retention: {(daily[-1] - daily[-2]):.1f} MB")  # fmt: skip
+        print(
+            f"growth per day, days 1-7: {(week - daily[0]) / 6:.1f} MB; "
+            f"after retention: {(daily[-1] - daily[-2]):.1f} MB"
+        )
         print(f"outbox rows at the end: {rows}")
         s.maps.close()
         s.db.close()

@@ -67,8 +67,11 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level
     )
-    secrets = [s.get_secret_value() for s in (settings.telegram_bot_token, settings.webhook_secret)
-               if s is not None]  # fmt: skip
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.telegram_bot_token, settings.webhook_secret)
+        if s is not None
+    ]
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecrets(secrets))
     # httpx logs every request URL, and Bot API URLs contain the token.
@@ -76,8 +79,9 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def build_services(settings: Settings, source: MarketSource | None = None,
-                   clock: Clock | None = None) -> Services:  # fmt: skip
+def build_services(
+    settings: Settings, source: MarketSource | None = None, clock: Clock | None = None
+) -> Services:
     """Database, market source and clock for the settings (tests may pass their own)."""
     db = open_db(settings.db_path)
     refresher = None

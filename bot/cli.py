@@ -318,9 +318,12 @@ def backtest_history(args: argparse.Namespace) -> History | None:
     if not Path(path).is_file():
         raise UsageError(f"--db {path!r}: no such database (the bot records its history there)")
     store = LiveStore(
-        open_db(path), list(settings.venues), [args.symbol], None,
+        open_db(path),
+        list(settings.venues),
+        [args.symbol],
+        None,
         int(settings.refresh_seconds * 1000),
-    )  # fmt: skip
+    )
     return RecordedHistory(store)
 
 

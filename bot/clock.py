@@ -78,7 +78,8 @@ def quiet_ends_at(now_ms: int, tz: str, end: str) -> int:
     target = datetime.combine(local.date(), day_time.fromisoformat(end), tzinfo=zone)
     if target <= local:
         target = datetime.combine(
-            local.date().fromordinal(local.date().toordinal() + 1), day_time.fromisoformat(end),
+            local.date().fromordinal(local.date().toordinal() + 1),
+            day_time.fromisoformat(end),
             tzinfo=zone,
-        )  # fmt: skip
+        )
     return int(target.timestamp() * 1000)

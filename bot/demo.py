@@ -248,9 +248,10 @@ async def _real_liquidations_act(
 
 
 async def _stream_in_replay_time(
-    venues: list[FakeLiquidationVenue], tapes: dict[str, list[TapePrint]],
+    venues: list[FakeLiquidationVenue],
+    tapes: dict[str, list[TapePrint]],
     now_ms: Callable[[], int],
-) -> None:  # fmt: skip
+) -> None:
     """Hand each fake venue its recorded prints as replay time reaches them."""
     sent = dict.fromkeys(tapes, 0)
     while True:

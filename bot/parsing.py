@@ -216,12 +216,20 @@ def parse_quiet(text: str) -> tuple[str, str]:
 
 # Abbreviations traders type that are not zone names themselves (CET, EET, UTC... are).
 _ABBREVIATIONS = {
-    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "EDT": "America/New_York",
-    "CDT": "America/Chicago", "MDT": "America/Denver",
-    "CEST": "Europe/Berlin", "EEST": "Europe/Athens",
-    "MSK": "Europe/Moscow", "JST": "Asia/Tokyo", "KST": "Asia/Seoul",
-    "SGT": "Asia/Singapore", "HKT": "Asia/Hong_Kong", "AEST": "Australia/Sydney",
-}  # fmt: skip
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "EDT": "America/New_York",
+    "CDT": "America/Chicago",
+    "MDT": "America/Denver",
+    "CEST": "Europe/Berlin",
+    "EEST": "Europe/Athens",
+    "MSK": "Europe/Moscow",
+    "JST": "Asia/Tokyo",
+    "KST": "Asia/Seoul",
+    "SGT": "Asia/Singapore",
+    "HKT": "Asia/Hong_Kong",
+    "AEST": "Australia/Sydney",
+}
 # Abbreviations that name several zones: the trader picks (a guess would shift every time shown).
 _AMBIGUOUS = {
     "CST": ["America/Chicago", "Asia/Shanghai", "America/Havana"],

@@ -54,9 +54,12 @@ class Settings(BaseSettings):
     into lists and give friendlier messages."""
 
     model_config = SettingsConfigDict(
-        env_prefix="LIQBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix="LIQBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
         populate_by_name=True,
-    )  # fmt: skip
+    )
 
     telegram_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "telegram_bot_token")

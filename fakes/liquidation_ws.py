@@ -60,9 +60,14 @@ def load_tape(path: str | Path, venue: str | None = None) -> list[TapePrint]:
             side = row["side"]
             assert side in ("long", "short"), side
             out.append(
-                TapePrint(row["coin"], int(row["time_ms"]), side,  # type: ignore[arg-type]
-                          float(row["price"]), float(row["quantity"]))
-            )  # fmt: skip
+                TapePrint(
+                    row["coin"],
+                    int(row["time_ms"]),
+                    side,  # type: ignore[arg-type]
+                    float(row["price"]),
+                    float(row["quantity"]),
+                )
+            )
     return out
 
 
@@ -77,9 +82,19 @@ def binance_frame(p: TapePrint) -> dict[str, Any]:
     """A USD-M ``forceOrder`` event. ``S`` is the forced order's side (SELL closes a long);
     ``p`` (the order's limit price) is not in the tape, so it repeats ``ap``."""
     q = _num(p.quantity)
-    o = {"s": f"{p.coin}USDT", "S": "SELL" if p.side == "long" else "BUY", "o": "LIMIT",
-         "f": "IOC", "q": q, "p": _num(p.price), "ap": _num(p.price), "X": "FILLED", "l": q,
-         "z": q, "T": p.time_ms}  # fmt: skip
+    o = {
+        "s": f"{p.coin}USDT",
+        "S": "SELL" if p.side == "long" else "BUY",
+        "o": "LIMIT",
+        "f": "IOC",
+        "q": q,
+        "p": _num(p.price),
+        "ap": _num(p.price),
+        "X": "FILLED",
+        "l": q,
+        "z": q,
+        "T": p.time_ms,
+    }
     return {"e": "forceOrder", "E": p.time_ms + 5, "o": o}
 
 
@@ -89,8 +104,13 @@ def bybit_frame(p: TapePrint, topic: str = "allLiquidation") -> dict[str, Any]:
     sym = f"{p.coin}USDT"
     side = "Buy" if p.side == "long" else "Sell"
     if topic == "liquidation":
-        data: Any = {"price": _num(p.price), "side": side, "size": _num(p.quantity),
-                     "symbol": sym, "updatedTime": p.time_ms}  # fmt: skip
+        data: Any = {
+            "price": _num(p.price),
+            "side": side,
+            "size": _num(p.quantity),
+            "symbol": sym,
+            "updatedTime": p.time_ms,
+        }
     else:
         data = [{"T": p.time_ms, "s": sym, "S": side, "v": _num(p.quantity), "p": _num(p.price)}]
     return {"topic": f"{topic}.{sym}", "type": "snapshot", "ts": p.time_ms + 5, "data": data}
@@ -100,14 +120,27 @@ def okx_frame(p: TapePrint) -> dict[str, Any]:
     """A ``liquidation-orders`` push for instType SWAP: size in contracts, price = bankruptcy
     price, ``posSide`` the side liquidated and ``side`` the forced order's side."""
     contracts = p.quantity / OKX_CT_VAL.get(p.coin, 1.0)
-    detail = {"bkLoss": "0", "bkPx": _num(p.price), "ccy": "", "posSide": p.side,
-              "side": "sell" if p.side == "long" else "buy", "sz": _num(round(contracts, 6)),
-              "ts": str(p.time_ms)}  # fmt: skip
+    detail = {
+        "bkLoss": "0",
+        "bkPx": _num(p.price),
+        "ccy": "",
+        "posSide": p.side,
+        "side": "sell" if p.side == "long" else "buy",
+        "sz": _num(round(contracts, 6)),
+        "ts": str(p.time_ms),
+    }
     return {
         "arg": {"channel": "liquidation-orders", "instType": "SWAP"},
-        "data": [{"details": [detail], "instFamily": f"{p.coin}-USDT",
-                  "instId": f"{p.coin}-USDT-SWAP", "instType": "SWAP", "uly": f"{p.coin}-USDT"}],
-    }  # fmt: skip
+        "data": [
+            {
+                "details": [detail],
+                "instFamily": f"{p.coin}-USDT",
+                "instId": f"{p.coin}-USDT-SWAP",
+                "instType": "SWAP",
+                "uly": f"{p.coin}-USDT",
+            }
+        ],
+    }
 
 
 def _frame(venue: str, p: TapePrint) -> dict[str, Any]:
@@ -136,42 +169,86 @@ def _bad_fields_frame(venue: str, coin: str) -> dict[str, Any]:
 def _binance_markets(coins: tuple[str, ...]) -> dict[str, Any]:
     def sym(c: str) -> dict[str, Any]:
         return {
-            "symbol": f"{c}USDT", "pair": f"{c}USDT", "contractType": "PERPETUAL",
-            "deliveryDate": 4133404800000, "onboardDate": 1569398400000, "status": "TRADING",
-            "baseAsset": c, "quoteAsset": "USDT", "marginAsset": "USDT", "pricePrecision": 2,
-            "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8,
-            "underlyingType": "COIN", "triggerProtect": "0.0500", "liquidationFee": "0.012500",
+            "symbol": f"{c}USDT",
+            "pair": f"{c}USDT",
+            "contractType": "PERPETUAL",
+            "deliveryDate": 4133404800000,
+            "onboardDate": 1569398400000,
+            "status": "TRADING",
+            "baseAsset": c,
+            "quoteAsset": "USDT",
+            "marginAsset": "USDT",
+            "pricePrecision": 2,
+            "quantityPrecision": 3,
+            "baseAssetPrecision": 8,
+            "quotePrecision": 8,
+            "underlyingType": "COIN",
+            "triggerProtect": "0.0500",
+            "liquidationFee": "0.012500",
             "marketTakeBound": "0.05",
             "filters": [
-                {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "4529764",
-                 "tickSize": TICK.get(c, "0.0001")},
-                {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000",
-                 "stepSize": "0.001"},
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": "0.10",
+                    "maxPrice": "4529764",
+                    "tickSize": TICK.get(c, "0.0001"),
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "minQty": "0.001",
+                    "maxQty": "1000",
+                    "stepSize": "0.001",
+                },
                 {"filterType": "MIN_NOTIONAL", "notional": "100"},
             ],
-            "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC"],
-        }  # fmt: skip
+            "orderTypes": ["LIMIT", "MARKET"],
+            "timeInForce": ["GTC", "IOC"],
+        }
 
-    return {"timezone": "UTC", "serverTime": 0, "futuresType": "U_MARGINED", "rateLimits": [],
-            "exchangeFilters": [], "assets": [], "symbols": [sym(c) for c in coins]}  # fmt: skip
+    return {
+        "timezone": "UTC",
+        "serverTime": 0,
+        "futuresType": "U_MARGINED",
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "assets": [],
+        "symbols": [sym(c) for c in coins],
+    }
 
 
 def _bybit_markets(coins: tuple[str, ...], category: str | None) -> dict[str, Any]:
     def inst(c: str) -> dict[str, Any]:
         return {
-            "symbol": f"{c}USDT", "contractType": "LinearPerpetual", "status": "Trading",
-            "baseCoin": c, "quoteCoin": "USDT", "launchTime": "1585526400000",
-            "deliveryTime": "0", "deliveryFeeRate": "", "priceScale": "2",
-            "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00",
-                               "leverageStep": "0.01"},
-            "priceFilter": {"minPrice": "0.10", "maxPrice": "1999999.80",
-                            "tickSize": TICK.get(c, "0.0001")},
-            "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": "0.001",
-                              "qtyStep": "0.001", "postOnlyMaxOrderQty": "1190.000",
-                              "maxMktOrderQty": "500.000", "minNotionalValue": "5"},
-            "unifiedMarginTrade": True, "fundingInterval": 480, "settleCoin": "USDT",
-            "copyTrading": "both", "upperFundingRate": "0.005", "lowerFundingRate": "-0.005",
-        }  # fmt: skip
+            "symbol": f"{c}USDT",
+            "contractType": "LinearPerpetual",
+            "status": "Trading",
+            "baseCoin": c,
+            "quoteCoin": "USDT",
+            "launchTime": "1585526400000",
+            "deliveryTime": "0",
+            "deliveryFeeRate": "",
+            "priceScale": "2",
+            "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
+            "priceFilter": {
+                "minPrice": "0.10",
+                "maxPrice": "1999999.80",
+                "tickSize": TICK.get(c, "0.0001"),
+            },
+            "lotSizeFilter": {
+                "maxOrderQty": "1190.000",
+                "minOrderQty": "0.001",
+                "qtyStep": "0.001",
+                "postOnlyMaxOrderQty": "1190.000",
+                "maxMktOrderQty": "500.000",
+                "minNotionalValue": "5",
+            },
+            "unifiedMarginTrade": True,
+            "fundingInterval": 480,
+            "settleCoin": "USDT",
+            "copyTrading": "both",
+            "upperFundingRate": "0.005",
+            "lowerFundingRate": "-0.005",
+        }
 
     listing = [inst(c) for c in coins] if category == "linear" else []
     result = {"category": category or "", "list": listing, "nextPageCursor": ""}
@@ -181,14 +258,32 @@ def _bybit_markets(coins: tuple[str, ...], category: str | None) -> dict[str, An
 def _okx_markets(coins: tuple[str, ...], inst_type: str | None) -> dict[str, Any]:
     def inst(c: str) -> dict[str, Any]:
         return {
-            "alias": "", "baseCcy": "", "category": "1", "ctMult": "1", "ctType": "linear",
-            "ctVal": _num(OKX_CT_VAL.get(c, 1.0)), "ctValCcy": c, "expTime": "",
-            "instFamily": f"{c}-USDT", "instId": f"{c}-USDT-SWAP", "instType": "SWAP",
-            "lever": "100", "listTime": "1573557408000", "lotSz": "0.01", "maxLmtSz": "100000000",
-            "maxMktSz": "12000", "minSz": "0.01", "optType": "", "quoteCcy": "",
-            "settleCcy": "USDT", "state": "live", "stk": "", "tickSz": TICK.get(c, "0.0001"),
-            "uly": f"{c}-USDT", "ruleType": "normal",
-        }  # fmt: skip
+            "alias": "",
+            "baseCcy": "",
+            "category": "1",
+            "ctMult": "1",
+            "ctType": "linear",
+            "ctVal": _num(OKX_CT_VAL.get(c, 1.0)),
+            "ctValCcy": c,
+            "expTime": "",
+            "instFamily": f"{c}-USDT",
+            "instId": f"{c}-USDT-SWAP",
+            "instType": "SWAP",
+            "lever": "100",
+            "listTime": "1573557408000",
+            "lotSz": "0.01",
+            "maxLmtSz": "100000000",
+            "maxMktSz": "12000",
+            "minSz": "0.01",
+            "optType": "",
+            "quoteCcy": "",
+            "settleCcy": "USDT",
+            "state": "live",
+            "stk": "",
+            "tickSz": TICK.get(c, "0.0001"),
+            "uly": f"{c}-USDT",
+            "ruleType": "normal",
+        }
 
     return {"code": "0", "msg": "", "data": [inst(c) for c in coins] if inst_type == "SWAP" else []}
 
@@ -342,8 +437,15 @@ class FakeLiquidationVenue:
         if self.venue == "bybit":
             if msg.get("op") == "ping":
                 self.pings += 1
-                await conn.ws.send_json({"success": True, "ret_msg": "pong", "conn_id": "fake",
-                                         "req_id": msg.get("req_id"), "op": "ping"})  # fmt: skip
+                await conn.ws.send_json(
+                    {
+                        "success": True,
+                        "ret_msg": "pong",
+                        "conn_id": "fake",
+                        "req_id": msg.get("req_id"),
+                        "op": "ping",
+                    }
+                )
                 return False
             if msg.get("op") == "subscribe":
                 conn.topics.update(str(a) for a in msg.get("args", []))

@@ -368,14 +368,24 @@ def seed_levels(c: Candles, tiers: tuple[Tier, ...], clip: tuple[float, float]) 
     share, split = long_share(c, clip)
     weights = np.array([t.weight for t in tiers])
     # LP is linear in the entry price: one factor per tier, broadcast over every candle.
-    long_factor = np.array([
-        float(liquidation_price(1.0, t.leverage, "long", t.bracket.mmr, t.bracket.cum, t.notional))
-        for t in tiers
-    ])  # fmt: skip
-    short_factor = np.array([
-        float(liquidation_price(1.0, t.leverage, "short", t.bracket.mmr, t.bracket.cum, t.notional))
-        for t in tiers
-    ])  # fmt: skip
+    long_factor = np.array(
+        [
+            float(
+                liquidation_price(1.0, t.leverage, "long", t.bracket.mmr, t.bracket.cum, t.notional)
+            )
+            for t in tiers
+        ]
+    )
+    short_factor = np.array(
+        [
+            float(
+                liquidation_price(
+                    1.0, t.leverage, "short", t.bracket.mmr, t.bracket.cum, t.notional
+                )
+            )
+            for t in tiers
+        ]
+    )
     long_price = p[:, None] * long_factor[None, :]
     short_price = p[:, None] * short_factor[None, :]
     long_amount = (notional * share)[:, None] * weights[None, :]

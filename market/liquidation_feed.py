@@ -302,8 +302,12 @@ class VenueLiquidationWatcher:
                         handle(data)
                     except Exception as exc:
                         self.status.malformed += 1
-                        log.warning("%s: skipped a frame ccxt could not handle: %s: %.80r",
-                                    self.venue, type(exc).__name__, data)  # fmt: skip
+                        log.warning(
+                            "%s: skipped a frame ccxt could not handle: %s: %.80r",
+                            self.venue,
+                            type(exc).__name__,
+                            data,
+                        )
 
                 c.handle_text_or_binary_message = guarded
                 c._liqbot_guarded = True
@@ -331,8 +335,9 @@ class VenueLiquidationWatcher:
                 await self._end_session()
                 wait = self.timing.backoff.delay(min(failures, 16), error, self._rng)
                 failures += 1
-                log.warning("%s liquidation stream down (%s); reconnect in %.2fs",
-                            self.venue, error, wait)  # fmt: skip
+                log.warning(
+                    "%s liquidation stream down (%s); reconnect in %.2fs", self.venue, error, wait
+                )
                 await asyncio.sleep(wait)
 
     async def close(self) -> None:
@@ -358,9 +363,10 @@ class VenueLiquidationWatcher:
             life = self._last_life(opened)
             if now - life > self.timing.silence_s * 1000:
                 raise StreamSilentError(
-                    f"no frame for {(now - life) / 1000:.1f}s", venue=self.venue,
+                    f"no frame for {(now - life) / 1000:.1f}s",
+                    venue=self.venue,
                     operation="watch_liquidations",
-                )  # fmt: skip
+                )
             self._extend_coverage(now, life)
 
     def _watch_calls(self) -> dict[str, Callable[[], Any]]:
@@ -378,9 +384,10 @@ class VenueLiquidationWatcher:
             if key not in self._tasks or self._tasks[key].done():
                 self._tasks[key] = asyncio.ensure_future(call())
         done, _ = await asyncio.wait(
-            list(self._tasks.values()), timeout=self.timing.check_s,
+            list(self._tasks.values()),
+            timeout=self.timing.check_s,
             return_when=asyncio.FIRST_COMPLETED,
-        )  # fmt: skip
+        )
         for task in done:
             exc = task.exception()
             if exc is not None:
@@ -489,10 +496,15 @@ class LiquidationFeed:
                 continue
             self.watchers.append(
                 VenueLiquidationWatcher(
-                    venue, symbols, sink, base_url=(urls or {}).get(venue), timing=timing,
-                    config=config, clock=clock,
+                    venue,
+                    symbols,
+                    sink,
+                    base_url=(urls or {}).get(venue),
+                    timing=timing,
+                    config=config,
+                    clock=clock,
                 )
-            )  # fmt: skip
+            )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

@@ -127,8 +127,15 @@ def summarise(
         for j in np.argsort(-(long_by + short_by), kind="stable")[:max_bands]:
             lo = float(ids[j] * step)
             bands.append(PriceBand(lo, lo + step, float(long_by[j]), float(short_by[j])))
-    return LiqsSummary(since_ms, until_ms, totals, float(us[is_long].sum()),
-                       float(us[~is_long].sum()), largest, bands)  # fmt: skip
+    return LiqsSummary(
+        since_ms,
+        until_ms,
+        totals,
+        float(us[is_long].sum()),
+        float(us[~is_long].sum()),
+        largest,
+        bands,
+    )
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,15 @@ def cascade_live(
         m = recent & (sd == s)
         total = float(us[m].sum())
         if m.any() and total >= threshold_usd:
-            out.append(Cascade(s, total, now_ms - window_ms, now_ms, int(m.sum()),
-                               float(px[m].min()), float(px[m].max())))  # fmt: skip
+            out.append(
+                Cascade(
+                    s,
+                    total,
+                    now_ms - window_ms,
+                    now_ms,
+                    int(m.sum()),
+                    float(px[m].min()),
+                    float(px[m].max()),
+                )
+            )
     return out

@@ -28,8 +28,12 @@ def candles() -> dict[int, tuple[float, float, float, float]]:
     out = {}
     with open(ROOT / "market" / "data" / "binance_BTCUSDT_1h.csv", newline="") as f:
         for r in csv.DictReader(f):
-            out[int(r["openTime"])] = (float(r["open"]), float(r["high"]), float(r["low"]),
-                                       float(r["close"]))  # fmt: skip
+            out[int(r["openTime"])] = (
+                float(r["open"]),
+                float(r["high"]),
+                float(r["low"]),
+                float(r["close"]),
+            )
     return out
 
 
@@ -68,13 +72,18 @@ def build_excerpt(shared: Path) -> None:
         got[r[3]] += float(r[4]) * float(r[5])
     print(f"{out.name}: {len(rows)} prints over {len(bars)} hours")
     for side in ("long", "short"):
-        print(f"  {side}: real ${want[side]:,.0f}, prints ${got[side]:,.0f} "
-              f"(diff {got[side] - want[side]:+,.0f})")  # fmt: skip
+        print(
+            f"  {side}: real ${want[side]:,.0f}, prints ${got[side]:,.0f} "
+            f"(diff {got[side] - want[side]:+,.0f})"
+        )
 
 
 def threshold(shared: Path) -> None:
-    raw = np.loadtxt(shared / "liquidations-bybit-btcusdt-1min-2026-09" / "BTCUSDT.6_1min.csv",
-                     delimiter=",", skiprows=1)  # fmt: skip
+    raw = np.loadtxt(
+        shared / "liquidations-bybit-btcusdt-1min-2026-09" / "BTCUSDT.6_1min.csv",
+        delimiter=",",
+        skiprows=1,
+    )
     start, end = 1_789_419_600, 1_789_804_800  # fetch window 2026-09-14 21:00 .. 09-19 08:00
     minutes = (end - start) // 60
     grid = np.zeros((minutes, 2))
@@ -83,15 +92,20 @@ def threshold(shared: Path) -> None:
     five = np.lib.stride_tricks.sliding_window_view(grid, 5, axis=0).sum(axis=-1)
     thirty = grid[: minutes // 30 * 30].reshape(-1, 30, 2).sum(axis=1)
     print(f"Bybit minutes {minutes}, rolling 5-min windows {len(five)}, 30-min bars {len(thirty)}")
-    cg = np.loadtxt(shared / "liquidations-coinglass-btc-2025-11-2026-06" /
-                    "coinglass_BTC_liquidation_30m.csv", delimiter=",", skiprows=1,
-                    usecols=(2, 3))  # fmt: skip
+    cg = np.loadtxt(
+        shared / "liquidations-coinglass-btc-2025-11-2026-06" / "coinglass_BTC_liquidation_30m.csv",
+        delimiter=",",
+        skiprows=1,
+        usecols=(2, 3),
+    )
     for q in (99.0, 99.5, 99.9):
         b5 = np.percentile(five.ravel(), q)
         b30 = np.percentile(thirty.ravel(), q)
         c30 = np.percentile(cg.ravel(), q)
-        print(f"p{q}: Bybit 5-min {b5:.2f} BTC, 30-min {b30:.2f} BTC, ratio {b5 / b30:.3f};"
-              f" CoinGlass 30-min ${c30:,.0f} -> 5-min ${c30 * b5 / b30:,.0f}")  # fmt: skip
+        print(
+            f"p{q}: Bybit 5-min {b5:.2f} BTC, 30-min {b30:.2f} BTC, ratio {b5 / b30:.3f};"
+            f" CoinGlass 30-min ${c30:,.0f} -> 5-min ${c30 * b5 / b30:,.0f}"
+        )
 
 
 if __name__ == "__main__":

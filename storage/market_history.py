@@ -88,9 +88,13 @@ def upsert_open_interest(
 
 
 def upsert_funding(
-    db: Database, venue: str, symbol: str, time: Sequence[int] | IntArray, rate: FloatArray,
+    db: Database,
+    venue: str,
+    symbol: str,
+    time: Sequence[int] | IntArray,
+    rate: FloatArray,
     interval_h: float,
-) -> int:  # fmt: skip
+) -> int:
     rows = [
         {
             "venue": venue,
@@ -202,10 +206,16 @@ class Health:
 
 def record_success(db: Database, venue: str, symbol: str, now: int) -> None:
     _table(db, "venue_health").upsert(
-        {"venue": venue, "symbol": symbol, "last_ok": now, "last_attempt": now, "failures": 0,
-         "last_error": None},
+        {
+            "venue": venue,
+            "symbol": symbol,
+            "last_ok": now,
+            "last_attempt": now,
+            "failures": 0,
+            "last_error": None,
+        },
         pk=("venue", "symbol"),
-    )  # fmt: skip
+    )
 
 
 def record_failure(db: Database, venue: str, symbol: str, now: int, error: str) -> int:
@@ -213,10 +223,15 @@ def record_failure(db: Database, venue: str, symbol: str, now: int, error: str) 
     current = health(db, venue, symbol)
     failures = (current.failures if current else 0) + 1
     _table(db, "venue_health").upsert(
-        {"venue": venue, "symbol": symbol, "last_attempt": now, "failures": failures,
-         "last_error": error[:300]},
+        {
+            "venue": venue,
+            "symbol": symbol,
+            "last_attempt": now,
+            "failures": failures,
+            "last_error": error[:300],
+        },
         pk=("venue", "symbol"),
-    )  # fmt: skip
+    )
     return failures
 
 

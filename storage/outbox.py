@@ -55,11 +55,18 @@ class OutMessage:
 
 
 def enqueue(
-    db: Database, dedupe_key: str, chat_id: int, kind: str, text: str, now: int,
-    photo: bytes | None = None, silent: bool = False, not_before: int | None = None,
+    db: Database,
+    dedupe_key: str,
+    chat_id: int,
+    kind: str,
+    text: str,
+    now: int,
+    photo: bytes | None = None,
+    silent: bool = False,
+    not_before: int | None = None,
     keyboard: Any = None,
     photo_ref: str | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Queue a message; False if that dedupe key was queued before (nothing is added).
     ``keyboard``: inline buttons as rows of (label, callback data), stored as JSON.
 
@@ -70,8 +77,19 @@ def enqueue(
         "insert or ignore into outbox (dedupe_key, chat_id, kind, text, photo, photo_ref, silent, "
         "created_at, not_before, attempts, status, keyboard) "
         "values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        [dedupe_key, chat_id, kind, text, photo, photo_ref, int(silent), now,
-         not_before or now, PENDING, kb],
+        [
+            dedupe_key,
+            chat_id,
+            kind,
+            text,
+            photo,
+            photo_ref,
+            int(silent),
+            now,
+            not_before or now,
+            PENDING,
+            kb,
+        ],
     )
     return cursor.rowcount == 1
 
@@ -96,11 +114,14 @@ def due(
         )
         out += _messages(cursor)
     if len(out) < limit:  # any other kind (none today) still goes, after the digests
-        out += _messages(db.execute(
-            f"select * from outbox where status = ? and kind not in ('alert', 'note', 'digest') "
-            f"and not_before <= ?{not_in} order by id limit ?",
-            [PENDING, now, *skip, limit - len(out)],
-        ))  # fmt: skip
+        out += _messages(
+            db.execute(
+                "select * from outbox where status = ? "
+                f"and kind not in ('alert', 'note', 'digest') "
+                f"and not_before <= ?{not_in} order by id limit ?",
+                [PENDING, now, *skip, limit - len(out)],
+            )
+        )
     return out
 
 

@@ -122,10 +122,18 @@ def m003_alerts(db: Database) -> None:
         pk=("chat_id", "rule"),
     )
     _t(db, "alert_state").create(
-        {"sub_id": int, "rule": str, "key": str, "armed": int, "last_fired_ms": int,
-         "episode": int, "zone_low": float, "zone_high": float},
+        {
+            "sub_id": int,
+            "rule": str,
+            "key": str,
+            "armed": int,
+            "last_fired_ms": int,
+            "episode": int,
+            "zone_low": float,
+            "zone_high": float,
+        },
         pk=("sub_id", "rule", "key"),
-    )  # fmt: skip
+    )
     _t(db, "outbox").create(
         {
             "id": int,
@@ -212,9 +220,7 @@ def m007_scale(db: Database) -> None:
     _t(db, "outbox").add_column("photo_ref", str)
     _t(db, "outbox").create_index(["created_at"])
     _t(db, "outbox").create_index(["status", "kind", "id"], index_name="outbox_pending_kind")
-    _t(db, "media").create(
-        {"key": str, "data": bytes, "file_id": str, "created_at": int}, pk="key"
-    )
+    _t(db, "media").create({"key": str, "data": bytes, "file_id": str, "created_at": int}, pk="key")
     _t(db, "alert_dirty").create({"chat_id": int}, pk="chat_id")
     mark = "insert or ignore into alert_dirty (chat_id) values"
     db.executescript(

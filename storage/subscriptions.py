@@ -74,10 +74,18 @@ class Subscription:
 
 
 def open_position(
-    db: Database, chat_id: int, symbol: str, side: str, entry: float, leverage: float,
-    size_usd: float | None, liquidation_price: float, snapshot: dict[str, Any], now: int,
+    db: Database,
+    chat_id: int,
+    symbol: str,
+    side: str,
+    entry: float,
+    leverage: float,
+    size_usd: float | None,
+    liquidation_price: float,
+    snapshot: dict[str, Any],
+    now: int,
     checked_to: int | None = None,
-) -> Subscription:  # fmt: skip
+) -> Subscription:
     """Store a position; its candles are checked for liquidation from ``checked_to`` (the map
     moment it was opened against) on."""
     with db.atomic():
@@ -124,9 +132,12 @@ def add_watch(db: Database, chat_id: int, symbol: str, now: int) -> tuple[Subscr
 
 
 def close(
-    db: Database, sub_id: int, now: int, exit_price: float | None = None,
+    db: Database,
+    sub_id: int,
+    now: int,
+    exit_price: float | None = None,
     followup_due: int | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Close a watch or a position (a liquidated one keeps its status and exit)."""
     with db.atomic():
         fields: dict[str, Any] = {"closed_at": now}
@@ -144,8 +155,14 @@ def set_stop(db: Database, sub_id: int, price: float | None) -> None:
         _subs(db).update(sub_id, {"stop_price": price})
 
 
-FATE_COLUMNS = ("s.id", "s.chat_id", "s.side", "s.liquidation_price", "s.stop_price",
-                "coalesce(s.checked_to, s.opened_at)")  # fmt: skip
+FATE_COLUMNS = (
+    "s.id",
+    "s.chat_id",
+    "s.side",
+    "s.liquidation_price",
+    "s.stop_price",
+    "coalesce(s.checked_to, s.opened_at)",
+)
 
 
 def unsettled_positions(db: Database, symbol: str) -> list[tuple[Any, ...]]:
@@ -172,9 +189,14 @@ def mark_checked(db: Database, sub_ids: list[int], to: int) -> None:
 
 
 def mark_exit(
-    db: Database, sub_id: int, status: str, at: int, price: float, extreme: float,
+    db: Database,
+    sub_id: int,
+    status: str,
+    at: int,
+    price: float,
+    extreme: float,
     followup_due: int | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Record a liquidation (the position stays listed until /close) or a stop-out (closed);
     False if the position was already settled. Call in the caller's transaction, with the
     message that tells the trader."""
@@ -191,8 +213,9 @@ def mark_exit(
 
 
 def due_followups(db: Database, now: int) -> list[Subscription]:
-    rows = _subs(db).rows_where("followup_due is not null and followup_due <= ?", [now],
-                                order_by="id")  # fmt: skip
+    rows = _subs(db).rows_where(
+        "followup_due is not null and followup_due <= ?", [now], order_by="id"
+    )
     return [Subscription.from_row(r) for r in rows]
 
 
@@ -219,9 +242,20 @@ def open_for_chat(db: Database, chat_id: int) -> list[Subscription]:
 
 
 COLUMNS = (
-    "s.id", "s.chat_id", "s.kind", "s.side", "s.entry", "s.leverage", "s.liquidation_price",
-    "s.entry_lfr", "s.muted", "u.muted_until", "u.tz", "u.quiet_start", "u.quiet_end",
-)  # fmt: skip
+    "s.id",
+    "s.chat_id",
+    "s.kind",
+    "s.side",
+    "s.entry",
+    "s.leverage",
+    "s.liquidation_price",
+    "s.entry_lfr",
+    "s.muted",
+    "u.muted_until",
+    "u.tz",
+    "u.quiet_start",
+    "u.quiet_end",
+)
 
 
 def open_for_symbol(db: Database, symbol: str) -> list[tuple[Any, ...]]:

@@ -52,8 +52,7 @@ class BotHarness:
         self.clock = FixedClock(at)
         self.source = source or ReplaySource()
         # tests opt in to digests; they drain the outbox by hand (send_due) unless they ask
-        self.extra = {"digest_hours": 0, "send_loop": False, "chat_gap_seconds": 0.05,
-                      **settings}  # fmt: skip
+        self.extra = {"digest_hours": 0, "send_loop": False, "chat_gap_seconds": 0.05, **settings}
         self.on_services = on_services  # e.g. attach a liquidation feed before post_init
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -140,8 +139,12 @@ def start_bot_process(
         LIQBOT_DIGEST_HOURS="0",
         **env,
     )
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=full,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=full,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30) -> None:

@@ -143,50 +143,86 @@ def test_a_calm_map_fires_nothing() -> None:
 Scenario = tuple[Mapping[str, Any], str, SymbolMetrics, SymbolMetrics, SymbolMetrics, SymbolMetrics]
 SCENARIOS: dict[str, Scenario] = {
     "cluster_edge": (
-        WATCH, "below1", BASE,
+        WATCH,
+        "below1",
+        BASE,
         at(97_400.0),  # 0.41% above the near edge 97,000
         at(97_800.0),  # 0.82%: out of 0.5% but within the 1% re-arm margin
         at(98_200.0),  # 1.24%: re-armed
     ),
     "cluster_edge_above": (
-        WATCH, "above1", BASE, at(101_600.0), at(101_100.0), at(100_800.0),
+        WATCH,
+        "above1",
+        BASE,
+        at(101_600.0),
+        at(101_100.0),
+        at(100_800.0),
     ),
     "lfr_degraded": (
-        LONG_POS, "lfr", BASE, at(lfr_long=0.9), at(lfr_long=1.05), at(lfr_long=1.15),
+        LONG_POS,
+        "lfr",
+        BASE,
+        at(lfr_long=0.9),
+        at(lfr_long=1.05),
+        at(lfr_long=1.15),
     ),
     "oi_drop": (
-        WATCH, "oi", BASE,
-        at(oi_change_4h=-0.18), at(oi_change_4h=-0.12), at(oi_change_4h=-0.08),
+        WATCH,
+        "oi",
+        BASE,
+        at(oi_change_4h=-0.18),
+        at(oi_change_4h=-0.12),
+        at(oi_change_4h=-0.08),
     ),
     "funding_extreme": (
-        WATCH, "funding", BASE,
-        at(funding_rate=0.0006), at(funding_rate=0.00045), at(funding_rate=0.0003),
+        WATCH,
+        "funding",
+        BASE,
+        at(funding_rate=0.0006),
+        at(funding_rate=0.00045),
+        at(funding_rate=0.0003),
     ),
     "squeeze": (  # negative funding with the short cluster 2% above
-        WATCH, "short_squeeze", BASE,
-        at(funding_rate=-0.0004), at(funding_rate=-0.00025), at(funding_rate=-0.0001),
+        WATCH,
+        "short_squeeze",
+        BASE,
+        at(funding_rate=-0.0004),
+        at(funding_rate=-0.00025),
+        at(funding_rate=-0.0001),
     ),
     "squeeze_long": (  # positive funding with a long cluster 1% below
-        WATCH, "long_squeeze",
+        WATCH,
+        "long_squeeze",
         with_longs(cl("long", 99_000, 98_500)),
         with_longs(cl("long", 99_000, 98_500), funding_rate=0.00035),
         with_longs(cl("long", 99_000, 98_500), funding_rate=0.00026),
         with_longs(cl("long", 99_000, 98_500), funding_rate=0.0002),
     ),
     "asymmetry": (
-        WATCH, "longs_heavy", BASE, at(asymmetry=2.7), at(asymmetry=2.3), at(asymmetry=2.1),
+        WATCH,
+        "longs_heavy",
+        BASE,
+        at(asymmetry=2.7),
+        at(asymmetry=2.3),
+        at(asymmetry=2.1),
     ),
     "asymmetry_shorts": (
-        WATCH, "shorts_heavy", BASE, at(asymmetry=0.35), at(asymmetry=0.44), at(asymmetry=0.47),
+        WATCH,
+        "shorts_heavy",
+        BASE,
+        at(asymmetry=0.35),
+        at(asymmetry=0.44),
+        at(asymmetry=0.47),
     ),
     "own_lp_in_cluster": (  # the long's LP 89,500 against a long cluster that moves
-        LONG_POS, "lp",
+        LONG_POS,
+        "lp",
         with_longs(LONG_1, cl("long", 91_000, 90_600)),  # LP 1.2% past the far edge: clear
         with_longs(LONG_1, cl("long", 90_000, 89_200)),  # LP inside
         with_longs(LONG_1, cl("long", 90_500, 90_000)),  # 0.56% past: not within 0.5%
         with_longs(LONG_1, cl("long", 91_500, 91_000)),  # 1.65% past: beyond the 1% margin
     ),
-}  # fmt: skip
+}
 
 
 def rule_of(name: str) -> str:
@@ -516,11 +552,22 @@ def small_map(model: str = MODEL_OI_DELTA) -> LiqMap:
     tiers, _ = resolve_tiers("BTC", ModelSettings())
     units = "relative" if model == MODEL_VOLUME_PROXY else "USD"
     return LiqMap(
-        symbol="BTC/USDT:USDT", as_of=T0, price=price, grid=grid, long=long, short=short,
-        long_by_tier=long[None, :], short_by_tier=short[None, :], tiers=tiers[:1],
-        model=model, split="taker", units=units, seeded_long=long.sum(),
-        seeded_short=short.sum(), brackets_bundled=True,
-    )  # fmt: skip
+        symbol="BTC/USDT:USDT",
+        as_of=T0,
+        price=price,
+        grid=grid,
+        long=long,
+        short=short,
+        long_by_tier=long[None, :],
+        short_by_tier=short[None, :],
+        tiers=tiers[:1],
+        model=model,
+        split="taker",
+        units=units,
+        seeded_long=long.sum(),
+        seeded_short=short.sum(),
+        brackets_bundled=True,
+    )
 
 
 def test_metrics_from_a_map() -> None:

@@ -47,8 +47,11 @@ def step(bot: BotHarness, until: int, every: int = 5 * MIN) -> None:
 
 
 def alerts_in(bot: BotHarness, chat: int = CHAT) -> list[str]:
-    return [m.text or "" for m in bot.fake.messages(chat, include_edits=False)
-            if "Consider" in (m.text or "")]  # fmt: skip
+    return [
+        m.text or ""
+        for m in bot.fake.messages(chat, include_edits=False)
+        if "Consider" in (m.text or "")
+    ]
 
 
 def test_move_to_a_cluster_edge_alerts_once_per_episode(bot: BotHarness) -> None:

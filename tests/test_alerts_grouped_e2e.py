@@ -28,8 +28,11 @@ def bot(tmp_path: Path) -> Iterator[BotHarness]:
 
 
 def alert_messages(bot: BotHarness) -> list[str]:
-    return [m.text or "" for m in bot.fake.messages(CHAT, include_edits=False)
-            if "Consider" in (m.text or "")]  # fmt: skip
+    return [
+        m.text or ""
+        for m in bot.fake.messages(CHAT, include_edits=False)
+        if "Consider" in (m.text or "")
+    ]
 
 
 def press(bot: BotHarness, message_id: int, data: str) -> SentMessage:

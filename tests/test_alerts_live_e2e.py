@@ -21,7 +21,6 @@ HOUR = 3_600_000
 CHAT = 8181
 
 
-
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[FakeVenues, BotHarness, Refresher]]:
     with fake_venues_in_thread(now_ms=NOW) as fakes:
@@ -47,8 +46,11 @@ def refresh_and_alert(fakes: FakeVenues, bot: BotHarness, refresher: Refresher, 
 
 
 def oi_alerts(bot: BotHarness) -> list[str]:
-    return [m.text or "" for m in bot.fake.messages(CHAT)
-            if "open interest" in (m.text or "").split("\n")[0].lower()]  # fmt: skip
+    return [
+        m.text or ""
+        for m in bot.fake.messages(CHAT)
+        if "open interest" in (m.text or "").split("\n")[0].lower()
+    ]
 
 
 def test_a_real_oi_flush_alerts_once(world: tuple[FakeVenues, BotHarness, Refresher]) -> None:

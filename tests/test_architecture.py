@@ -73,8 +73,11 @@ def imported(path: Path, modules: dict[str, Path]) -> set[str]:
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-            names |= {f"{node.module}.{a.name}" for a in node.names
-                      if f"{node.module}.{a.name}" in modules}  # fmt: skip
+            names |= {
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if f"{node.module}.{a.name}" in modules
+            }
     out = set()
     for name in names:
         top = name.split(".")[0]

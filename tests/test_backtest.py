@@ -114,11 +114,17 @@ def test_backtest_alerts_equal_the_live_pass_on_the_same_maps(tmp_path: Path) ->
                 users.register(db, chat, chat, "trader", step.at)
                 lfr = book.entry_lfr[j]
                 sub = subscriptions.open_position(
-                    db, chat, BTC, "long" if book.side[j] > 0 else "short",
-                    float(book.entry[j]), float(book.leverage[j]), None,
+                    db,
+                    chat,
+                    BTC,
+                    "long" if book.side[j] > 0 else "short",
+                    float(book.entry[j]),
+                    float(book.leverage[j]),
+                    None,
                     float(book.liquidation_price[j]),
-                    {"lfr": None if np.isnan(lfr) else float(lfr)}, step.at,
-                )  # fmt: skip
+                    {"lfr": None if np.isnan(lfr) else float(lfr)},
+                    step.at,
+                )
                 live_ids[j] = sub.id
                 to_backtest[sub.id] = int(book.sub_id[j])
         for e in run_symbol(db, step.metrics, step.at):
@@ -167,22 +173,44 @@ def test_alerts_config_and_sweep_change_the_rates() -> None:
 
 def test_json_has_rules_and_claims_with_verdicts() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "backtest", "BTC", "--from", "2025-10-09",
-         "--to", "2025-10-12", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "backtest",
+            "BTC",
+            "--from",
+            "2025-10-09",
+            "--to",
+            "2025-10-12",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert set(data["rules"]) == {
-        "cluster_edge", "lfr_degraded", "oi_drop", "funding_extreme", "squeeze", "asymmetry",
+        "cluster_edge",
+        "lfr_degraded",
+        "oi_drop",
+        "funding_extreme",
+        "squeeze",
+        "asymmetry",
         "own_lp_in_cluster",
-    }  # fmt: skip
+    }
     assert all(isinstance(r["alerts_per_week"], float) for r in data["rules"].values())
     assert data["rules"]["cluster_edge"]["alerts"] > 0
     assert set(data["claims"]) == {
-        "cluster_overshoot", "asymmetry_downside", "chains_vs_gaps", "lfr_first_target",
-        "risk_score_deciles", "cascade_reversion",
-    }  # fmt: skip
+        "cluster_overshoot",
+        "asymmetry_downside",
+        "chains_vs_gaps",
+        "lfr_first_target",
+        "risk_score_deciles",
+        "cascade_reversion",
+    }
     for c in data["claims"].values():
         assert c["verdict"] in (HOLDS, "does not hold", "too few cases")
         assert "cases" in c and "estimate" in c and "interval" in c and "baseline" in c
@@ -193,8 +221,10 @@ def test_html_report_is_one_page_with_figures(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     page = tmp_path / "r.html"
-    assert main(["backtest", "ETH", "--from", "2025-05-01", "--to", "2025-05-03",
-                 "--html", str(page)]) == 0  # fmt: skip
+    assert (
+        main(["backtest", "ETH", "--from", "2025-05-01", "--to", "2025-05-03", "--html", str(page)])
+        == 0
+    )
     text = page.read_text()
     assert text.count("data:image/png;base64,") >= 6
     assert "<script" not in text and "src='http" not in text
@@ -212,12 +242,16 @@ def test_html_report_is_one_page_with_figures(
         (["BTC", "--from", "2025-05-01", "--to", "2025-05-02", "--every", "2x"], "--every"),
         (["BTC", "--from", "2025-05-01", "--to", "2025-05-02", "--rules", "moon"], "unknown rule"),
         (["BTC", "--from", "2025-05-01", "--to", "2025-05-02", "--window", "2d"], "invalid choice"),
-        (["BTC", "--from", "2025-05-01", "--to", "2025-05-02", "--html", "/nope/r.html"],
-         "does not exist"),
-        (["BTC", "--from", "2025-05-01", "--to", "2025-05-02", "--sweep", "lfr_degraded=2"],
-         "positions only"),
+        (
+            ["BTC", "--from", "2025-05-01", "--to", "2025-05-02", "--html", "/nope/r.html"],
+            "does not exist",
+        ),
+        (
+            ["BTC", "--from", "2025-05-01", "--to", "2025-05-02", "--sweep", "lfr_degraded=2"],
+            "positions only",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_one_line_and_status_2(
     args: list[str], says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

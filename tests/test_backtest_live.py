@@ -33,7 +33,6 @@ BACKFILL_DAYS = 1.5
 VENUES = ["binanceusdm", "bybit", "okx", "bitget"]
 
 
-
 async def record(path: Path) -> None:
     """What the running bot does: a backfill, then an incremental refresh an hour later."""
     async with fake_venues(now_ms=NOW - HOUR) as fakes:
@@ -57,8 +56,12 @@ def backtest(*args: str, db: Path | None = None) -> subprocess.CompletedProcess[
         env["LIQBOT_DB_PATH"] = str(db)
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "backtest", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def iso(ms: int) -> str:
@@ -69,8 +72,18 @@ async def test_backtest_replays_the_recorded_history(tmp_path: Path) -> None:
     path = tmp_path / "recorded.db"
     await record(path)
     # 37 h of 5m candles recorded: 1d maps from NOW-13h; ask from NOW-6h to NOW
-    out = backtest("BTC", "--source", "live", "--db", str(path),
-                   "--from", iso(NOW - 6 * HOUR), "--to", iso(NOW), "--json")  # fmt: skip
+    out = backtest(
+        "BTC",
+        "--source",
+        "live",
+        "--db",
+        str(path),
+        "--from",
+        iso(NOW - 6 * HOUR),
+        "--to",
+        iso(NOW),
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["maps"] == 7 and data["from"] == iso(NOW - 6 * HOUR)
@@ -79,8 +92,10 @@ async def test_backtest_replays_the_recorded_history(tmp_path: Path) -> None:
     assert all(isinstance(r["alerts_per_week"], float) for r in data["rules"].values())
     assert len(data["claims"]) == 6
     assert {c["verdict"] for c in data["claims"].values()} <= {
-        "holds", "does not hold", "too few cases"
-    }  # fmt: skip
+        "holds",
+        "does not hold",
+        "too few cases",
+    }
 
 
 async def test_no_history_for_the_symbol_or_period_is_one_line(
@@ -100,8 +115,9 @@ async def test_no_history_for_the_symbol_or_period_is_one_line(
     assert "no 1d maps between --from and --to: BTC/USDT:USDT 1d maps can be drawn from" in err
     err = fails("BTC", "--window", "7d", "--from", iso(NOW - 6 * HOUR), "--to", iso(NOW))
     assert "less than the 7d a map needs" in err
-    assert "has no recorded history for ETH/USDT:USDT" in fails("ETH", "--from", "2025-10-20",
-                                                                "--to", "2025-10-21")  # fmt: skip
+    assert "has no recorded history for ETH/USDT:USDT" in fails(
+        "ETH", "--from", "2025-10-20", "--to", "2025-10-21"
+    )
     none = tmp_path / "none.db"
     err = fails("BTC", "--db", str(none), "--from", "2025-10-20", "--to", "2025-10-21")
     assert "no such database" in err and not none.exists()  # not created by asking
@@ -127,19 +143,31 @@ async def test_recorded_hours_are_the_real_hours(tmp_path: Path) -> None:
         r = make_report(store, "BTC/USDT:USDT", "1d", at)
         assert len(r.venues) >= 2  # several venues summed, not the bundled single venue
         live = metrics_from_map(
-            r.liq, r.clusters,
+            r.liq,
+            r.clusters,
             oi_change_4h=store.oi_change("BTC", at, 4),
             funding_rate=r.funding.rate if r.funding else None,
             funding_interval_h=r.funding.interval_h if r.funding else 8.0,
             funding_p95_abs=store.funding_p95("BTC", at),
-            band_pct=r.band_pct, venues=r.venues, stale=r.stale,
-        )  # fmt: skip
+            band_pct=r.band_pct,
+            venues=r.venues,
+            stale=r.stale,
+        )
         assert step.metrics == live and step.risk == r.risk.total
 
 
 def test_the_bundled_replay_stays_the_default(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["backtest", "BTC", "--from", "2025-10-10T12:00", "--to", "2025-10-11T06:00",
-            "--rules", "cluster_edge", "--json"]  # fmt: skip
+    args = [
+        "backtest",
+        "BTC",
+        "--from",
+        "2025-10-10T12:00",
+        "--to",
+        "2025-10-11T06:00",
+        "--rules",
+        "cluster_edge",
+        "--json",
+    ]
     assert main(args) == 0
     default = json.loads(capsys.readouterr().out)
     assert main([*args, "--source", "demo"]) == 0

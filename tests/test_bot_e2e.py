@@ -148,9 +148,11 @@ def test_map_tier_slice_stacking_and_chains(bot: BotHarness) -> None:
 
 def test_alert_thresholds_outside_their_meaning_are_refused(bot: BotHarness) -> None:
     """`/alerts set cluster_edge 50` would alert on nearly any cluster: refused, with the range."""
-    for command, rng in (("/alerts set cluster_edge 50", "between 0.05 and 5"),
-                         ("/alerts set asymmetry 0.5", "between 1.2 and 20"),
-                         ("/alerts set lfr 100", "between 0.2 and 3")):  # fmt: skip
+    for command, rng in (
+        ("/alerts set cluster_edge 50", "between 0.05 and 5"),
+        ("/alerts set asymmetry 0.5", "between 1.2 and 20"),
+        ("/alerts set lfr 100", "between 0.2 and 3"),
+    ):
         text = bot.send(CHAT, command).text or ""
         assert "⚠️" in text and rng in text, text
     assert "threshold set to 0.8" in (bot.send(CHAT, "/alerts set cluster_edge 0.8").text or "")

@@ -36,8 +36,17 @@ def flush(db: Database, at: int, side: str, usd_total: float, n: int = 3) -> Non
     for i in range(n):
         price = 64_000.0 - 10 * i
         usd = usd_total / n
-        rows.append(("binanceusdm" if i % 2 else "bybit", BTC, at + i * 40_000, side, price,
-                     usd / price, usd))  # fmt: skip
+        rows.append(
+            (
+                "binanceusdm" if i % 2 else "bybit",
+                BTC,
+                at + i * 40_000,
+                side,
+                price,
+                usd / price,
+                usd,
+            )
+        )
     liquidations.insert_prints(db, rows)
 
 

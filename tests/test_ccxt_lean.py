@@ -12,7 +12,8 @@ PEAK = (
     "print(next(int(line.split()[1]) // 1024 for line in open('/proc/self/status')"
     " if line.startswith('VmHWM')))"
 )
-SCRIPT = """
+SCRIPT = (
+    """
 import sys
 import market  # installs the lean packages before anything imports ccxt
 import market.snapshot, market.aggregate  # what the chart worker needs: no ccxt at all
@@ -25,15 +26,20 @@ ex = ccxt.pro.okx()  # the pro class builds its REST twin through the package at
 assert ex.has["watchLiquidationsForSymbols"] and isinstance(ex, ccxt.async_support.okx)
 from ccxt.base.errors import NetworkError
 assert ccxt.NetworkError is NetworkError and "kraken" in ccxt.exchanges
-""" + PEAK
+"""
+    + PEAK
+)
 
 
 def test_only_used_exchanges_load_and_they_work() -> None:
-    r = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True,
-                       timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr[-1500:]
     full = subprocess.run(
         [sys.executable, "-c", "import ccxt.pro\n" + PEAK],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert int(r.stdout) < int(full.stdout) - 20  # MB: the point of it

@@ -35,8 +35,18 @@ def test_map_json_has_the_documented_keys() -> None:
     r = liqbot("map", "btcusdt", "--window", "30d", "--json", "--tiers", "10,25")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    for key in ("symbol", "as_of", "price", "window", "model", "units", "buckets", "clusters",
-                "asymmetry", "risk_score"):  # fmt: skip
+    for key in (
+        "symbol",
+        "as_of",
+        "price",
+        "window",
+        "model",
+        "units",
+        "buckets",
+        "clusters",
+        "asymmetry",
+        "risk_score",
+    ):
         assert key in data
     assert data["symbol"] == "BTC/USDT:USDT" and data["window"] == "30d"
     assert data["as_of"] == "2025-10-10T20:00:00Z"

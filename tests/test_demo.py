@@ -19,25 +19,36 @@ def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
     t0 = time.monotonic()
     r = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--out", str(out), "--speed", "3600"],
-        capture_output=True, text=True, timeout=115, env=env_free, cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=115,
+        env=env_free,
+        cwd=tmp_path,
+    )
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr[-2000:]
     # It must end by itself; how fast is a figure for the README (about 40 s here), not a test
     # that would fail on a slow machine.
     assert elapsed < 110, f"the demo took {elapsed:.0f}s"
     log = r.stdout
-    for said in ("trader: /open BTC long 121500 20 10000", "trader: /watch ETH",
-                 "trader: /quiet 02:00-06:00", "trader: /close 1"):  # fmt: skip
+    for said in (
+        "trader: /open BTC long 121500 20 10000",
+        "trader: /watch ETH",
+        "trader: /quiet 02:00-06:00",
+        "trader: /close 1",
+    ):
         assert said in log
     assert "Watching position #1" in log and "Closed #1" in log
     # act two: recorded real prints -> fake venues -> ccxt.pro -> the feed -> SQLite -> /liqs
     assert "trader: /liqs BTC 24h" in log
-    liqs = log[log.index("trader: /liqs BTC 24h"):]
+    liqs = log[log.index("trader: /liqs BTC 24h") :]
     assert "BTC real liquidations, last 24h" in liqs
     for venue in ("Binance", "Bybit", "OKX"):
-        assert re.search(rf"{venue}: longs \$[\d.]+M, shorts \$[\d.]+M \(30 prints\); "
-                         r"connected 1[0-9](\.\d)?h of 24h", liqs), liqs[:1500]  # fmt: skip
+        assert re.search(
+            rf"{venue}: longs \$[\d.]+M, shorts \$[\d.]+M \(30 prints\); "
+            r"connected 1[0-9](\.\d)?h of 24h",
+            liqs,
+        ), liqs[:1500]
     assert "No stream: Bitget" in liqs and "Largest prints" in liqs
     cascade = log.index("BTC long liquidation cascade now")
     assert log.index("trader: /watch BTC") < cascade < log.index("trader: /liqs BTC 24h")

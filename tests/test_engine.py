@@ -51,9 +51,15 @@ def test_engine_equals_reference_on_real_1h_data_with_taker_volume(btc_30d: Cand
 
 def test_engine_equals_reference_without_oi_and_without_decay(btc_30d: Candles) -> None:
     no_oi = Candles(
-        btc_30d.time, btc_30d.open, btc_30d.high, btc_30d.low, btc_30d.close,
-        btc_30d.volume, btc_30d.interval_ms, taker_buy=None,
-    )  # fmt: skip
+        btc_30d.time,
+        btc_30d.open,
+        btc_30d.high,
+        btc_30d.low,
+        btc_30d.close,
+        btc_30d.volume,
+        btc_30d.interval_ms,
+        taker_buy=None,
+    )
     assert_matches_reference(no_oi, "BTC/USDT:USDT", ModelSettings(half_lives_h=None))
 
 
@@ -79,9 +85,16 @@ def candle_series(draw: st.DrawFn) -> Candles:
         ratio = np.array(draw(st.lists(st.floats(0, 5), min_size=n, max_size=n)))
     return Candles(
         time=np.arange(n, dtype=np.int64) * 300_000,
-        open=open_, high=high, low=low, close=close, volume=volume, interval_ms=300_000,
-        taker_buy=taker, oi=oi, long_short_ratio=ratio,
-    )  # fmt: skip
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
+        volume=volume,
+        interval_ms=300_000,
+        taker_buy=taker,
+        oi=oi,
+        long_short_ratio=ratio,
+    )
 
 
 tier_sets = st.dictionaries(

@@ -61,9 +61,11 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.message is not None
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton("BTC", callback_data="coin:BTC")],
-         [InlineKeyboardButton("ETH", callback_data="coin:ETH")]]
-    )  # fmt: skip
+        [
+            [InlineKeyboardButton("BTC", callback_data="coin:BTC")],
+            [InlineKeyboardButton("ETH", callback_data="coin:ETH")],
+        ]
+    )
     await update.message.reply_text("Pick a coin", reply_markup=keyboard)
 
 

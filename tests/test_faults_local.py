@@ -25,7 +25,6 @@ VENUES = ["binanceusdm", "bybit", "okx", "bitget"]
 BOOK_PATHS = {"binanceusdm": "depth", "bybit": "orderbook", "okx": "books", "bitget": "merge-depth"}
 
 
-
 @pytest.fixture
 async def fakes() -> AsyncIterator[FakeVenues]:
     async with fake_venues(now_ms=NOW) as f:

@@ -29,8 +29,12 @@ BTC = "BTC/USDT:USDT"
 TAPE = DATA / "liquidations_BTC_2026-02-05.csv"
 FROM = parse_utc_ms("2026-02-05T06:00Z")
 ASK = parse_utc_ms("2026-02-05T20:45Z")
-FAST = FeedTiming(check_s=0.05, silence_s=5.0, keepalive_ms=5_000,
-                  backoff=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, jitter=0.5))  # fmt: skip
+FAST = FeedTiming(
+    check_s=0.05,
+    silence_s=5.0,
+    keepalive_ms=5_000,
+    backoff=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, jitter=0.5),
+)
 CHAT = 42
 
 
@@ -76,9 +80,13 @@ def test_liqs_and_status_from_the_live_feed(
         s.liquidations = open_liquidation_feed(s.settings, s.db, s.clock, FAST)
 
     h = BotHarness(
-        tmp_path / "bot.db", at=FROM, on_services=attach_feed, venues="binanceusdm,bybit,bitget",
-        symbols="BTC,ETH", exchange_urls={f.venue: f.base_url for f in fakes},
-    )  # fmt: skip
+        tmp_path / "bot.db",
+        at=FROM,
+        on_services=attach_feed,
+        venues="binanceusdm,bybit,bitget",
+        symbols="BTC,ETH",
+        exchange_urls={f.venue: f.base_url for f in fakes},
+    )
     with h:
         s = h.services
         assert s is not None and s.liquidations is not None
@@ -111,8 +119,10 @@ def test_liqs_and_status_from_the_live_feed(
             t = tapes[venue]
             longs = sum(p.price * p.quantity for p in t if p.side == "long")
             shorts = sum(p.price * p.quantity for p in t if p.side == "short")
-            assert (f"{name}: longs {fmt.usd(longs)}, shorts {fmt.usd(shorts)} ({len(t)} prints);"
-                    " connected 14.7h of 24h") in answer  # fmt: skip
+            assert (
+                f"{name}: longs {fmt.usd(longs)}, shorts {fmt.usd(shorts)} ({len(t)} prints);"
+                " connected 14.7h of 24h"
+            ) in answer
         assert "No stream: Bitget" in answer
         biggest = max(tapes["binanceusdm"], key=lambda p: p.price * p.quantity)
         assert f"Binance longs {fmt.usd(biggest.price * biggest.quantity)}" in answer
@@ -126,9 +136,12 @@ def test_liqs_and_status_from_the_live_feed(
 
 
 def store_tape(db: Any, until: int) -> None:
-    rows = [(p_venue, BTC, p.time_ms, p.side, p.price, p.quantity, p.price * p.quantity)
-            for p_venue in ("binanceusdm", "bybit", "okx")
-            for p in load_tape(TAPE, p_venue) if p.time_ms < until]  # fmt: skip
+    rows = [
+        (p_venue, BTC, p.time_ms, p.side, p.price, p.quantity, p.price * p.quantity)
+        for p_venue in ("binanceusdm", "bybit", "okx")
+        for p in load_tape(TAPE, p_venue)
+        if p.time_ms < until
+    ]
     liquidations.insert_prints(db, rows)
     for v in ("binanceusdm", "bybit", "okx"):
         liquidations.record_coverage(db, v, [BTC], FROM, until)
@@ -167,16 +180,20 @@ def test_live_services_carry_a_feed_for_the_configured_venues(tmp_path: Path) ->
     from bot.settings import Settings
 
     settings = Settings(
-        market_source="live", db_path=str(tmp_path / "live.db"), venues="bybit,bitget",
-        symbols="BTC", exchange_urls={"bybit": "http://127.0.0.1:9"},
+        market_source="live",
+        db_path=str(tmp_path / "live.db"),
+        venues="bybit,bitget",
+        symbols="BTC",
+        exchange_urls={"bybit": "http://127.0.0.1:9"},
         _env_file=None,  # type: ignore[call-arg]
-    )  # fmt: skip
+    )
     s = build_services(settings)
     try:
         assert s.liquidations is not None
         assert [(x.venue, x.support) for x in s.liquidations.status()] == [
-            ("bybit", "native"), ("bitget", "none")
-        ]  # fmt: skip
+            ("bybit", "native"),
+            ("bitget", "none"),
+        ]
         ws = str(s.liquidations.watchers[0].exchange.urls["api"]["ws"])
         assert "ws://127.0.0.1:9/" in ws and "bybit.com" not in ws  # derived from the base
         wss = Settings(exchange_urls={"okx": "wss://proxy.example:8443"})
@@ -195,8 +212,12 @@ def test_map_and_heatmap_mark_the_feeds_prints_of_the_window(tmp_path: Path) -> 
         bare = h.send(CHAT, "/map BTC")
         assert bare.photo and "Dots under the bars" not in (bare.text or "")
         store_tape(s.db, parse_utc_ms("2026-02-05T20:45Z"))
-        tape = [p for v in ("binanceusdm", "bybit", "okx") for p in load_tape(TAPE, v)
-                if p.time_ms < parse_utc_ms("2026-02-05T20:45Z")]  # fmt: skip
+        tape = [
+            p
+            for v in ("binanceusdm", "bybit", "okx")
+            for p in load_tape(TAPE, v)
+            if p.time_ms < parse_utc_ms("2026-02-05T20:45Z")
+        ]
         longs = sum(p.price * p.quantity for p in tape if p.side == "long")
         shorts = sum(p.price * p.quantity for p in tape if p.side == "short")
         renders = s.maps.renders

@@ -64,8 +64,9 @@ async def run_feed(
     """Run the feed on one fake venue until ``expect`` prints are stored and the tape is sent."""
     db = open_db(None)
     sink = StorageLiquidationSink(db)
-    feed = LiquidationFeed(sink, [fake.venue], [BTC], urls={fake.venue: fake.base_url},
-                           timing=timing)  # fmt: skip
+    feed = LiquidationFeed(
+        sink, [fake.venue], [BTC], urls={fake.venue: fake.base_url}, timing=timing
+    )
     await feed.start()
     deadline = time.monotonic() + 2.5
     while time.monotonic() < deadline and not (fake.done and sink.stored >= expect):
@@ -250,8 +251,17 @@ def test_liqs_summary_on_the_recorded_day() -> None:
     liquidations.record_coverage(db, "okx", [BTC], since, since + 3_600_000)  # type: ignore[arg-type]
     got = liquidations.read_prints(db, BTC, since, until)  # type: ignore[arg-type]
     cover = liquidations.read_coverage(db, BTC, since, until)  # type: ignore[arg-type]
-    s = summarise(got.venue, got.time, got.side, got.price, got.usd, cover, since, until,
-                  venues=["binanceusdm", "bybit", "okx", "bitget"])  # fmt: skip
+    s = summarise(
+        got.venue,
+        got.time,
+        got.side,
+        got.price,
+        got.usd,
+        cover,
+        since,
+        until,
+        venues=["binanceusdm", "bybit", "okx", "bitget"],
+    )
     # the real CoinGlass totals of those 24 hours, to the rounding of quantities
     assert s.long_usd == pytest.approx(460_647_448, abs=500)
     assert s.short_usd == pytest.approx(122_641_400, abs=500)

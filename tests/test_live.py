@@ -32,7 +32,6 @@ SYMBOL = "BTC/USDT:USDT"
 VENUES = ["binanceusdm", "bybit", "okx", "bitget"]
 
 
-
 @pytest.fixture
 async def fakes() -> AsyncIterator[FakeVenues]:
     async with fake_venues(now_ms=NOW) as f:
@@ -108,9 +107,18 @@ async def test_oi_change_ignores_a_venue_that_disappeared(
     # the same computed by hand over the venues present at both ends
     per_venue = {}
     for v in ("bybit", "okx"):
-        t, _, usd = (np.array(x) for x in zip(*store.db.execute(
-            "select time, oi_base, oi_usd from open_interest where venue = ? and timeframe = '5m' "
-            "order by time", [v]).fetchall(), strict=True))  # fmt: skip
+        t, _, usd = (
+            np.array(x)
+            for x in zip(
+                *store.db.execute(
+                    "select time, oi_base, oi_usd from open_interest "
+                    "where venue = ? and timeframe = '5m' "
+                    "order by time",
+                    [v],
+                ).fetchall(),
+                strict=True,
+            )
+        )
         per_venue[v] = (t.astype(np.int64), usd)
     expected, used = oi_change(per_venue, later, 4, tolerance_ms=store.max_age_ms)
     assert used == ("bybit", "okx") and change == pytest.approx(expected)
@@ -185,25 +193,59 @@ def test_cli_live_source_against_the_fake_venues(tmp_path: object) -> None:
             LIQBOT_DB_PATH=str(tmp_path) + "/live.db",
             LIQBOT_BACKFILL_DAYS="1.2",
         )
-        args = [sys.executable, "-m", "bot.cli", "map", "BTC", "--source", "live", "--at",
-                "2025-10-21T00:00Z", "--exchanges", "binanceusdm,okx", "--json"]  # fmt: skip
+        args = [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "map",
+            "BTC",
+            "--source",
+            "live",
+            "--at",
+            "2025-10-21T00:00Z",
+            "--exchanges",
+            "binanceusdm,okx",
+            "--json",
+        ]
         r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         data = json.loads(r.stdout)
         assert data["venues"] == ["binanceusdm", "okx"] and data["model"] == "oi-delta"
-        bad = subprocess.run([*args[:-3], "--exchanges", "kraken"], env=env, capture_output=True,
-                             text=True, timeout=60)  # fmt: skip
+        bad = subprocess.run(
+            [*args[:-3], "--exchanges", "kraken"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert bad.returncode == 2 and "choose from binanceusdm" in bad.stderr
 
 
 def test_symbols_are_checked_against_the_venues_markets(tmp_path: object) -> None:
     with fake_venues_in_thread(now_ms=NOW) as fakes:
-        env = dict(os.environ, LIQBOT_EXCHANGE_URLS=json.dumps(fakes.urls),
-                   LIQBOT_DB_PATH=str(tmp_path) + "/s.db", LIQBOT_BACKFILL_DAYS="1")  # fmt: skip
+        env = dict(
+            os.environ,
+            LIQBOT_EXCHANGE_URLS=json.dumps(fakes.urls),
+            LIQBOT_DB_PATH=str(tmp_path) + "/s.db",
+            LIQBOT_BACKFILL_DAYS="1",
+        )
         r = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "map", "BTCC", "--source", "live", "--at",
-             "2025-10-21T00:00Z"], env=env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "map",
+                "BTCC",
+                "--source",
+                "live",
+                "--at",
+                "2025-10-21T00:00Z",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 2
         assert "BTCC is not a USDT perpetual on binanceusdm, bybit, okx, bitget" in r.stderr
         assert "did you mean BTC" in r.stderr and "Traceback" not in r.stderr
@@ -213,10 +255,16 @@ def test_symbols_are_checked_against_the_venues_markets(tmp_path: object) -> Non
         with FakeTelegram() as tg:
             run = subprocess.run(
                 [sys.executable, "-m", "bot.cli", "run"],
-                env={**env, "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.url,
-                     "LIQBOT_SYMBOLS": "BTC,ETHH"},
-                capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+                env={
+                    **env,
+                    "TELEGRAM_BOT_TOKEN": tg.token,
+                    "TELEGRAM_API_BASE_URL": tg.url,
+                    "LIQBOT_SYMBOLS": "BTC,ETHH",
+                },
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
         assert run.returncode == 2, run.stderr[-1500:]
         assert "LIQBOT_SYMBOLS: ETHH is not a USDT perpetual" in run.stderr
         assert tg.token not in run.stderr
@@ -244,7 +292,9 @@ def test_maintenance_amount_convention_reproduces_binances_table() -> None:
     for symbol in ("BTC", "ETH", "SOL", "XRP", "BNB", "DOGE"):
         table, _ = brackets_for(symbol)
         rebuilt = brackets_from_tiers(
-            [b.min_notional for b in table], [b.max_notional for b in table],
-            [b.mmr for b in table], [b.max_leverage for b in table],
-        )  # fmt: skip
+            [b.min_notional for b in table],
+            [b.max_notional for b in table],
+            [b.mmr for b in table],
+            [b.max_leverage for b in table],
+        )
         assert [round(b.cum, 4) for b in rebuilt] == [round(b.cum, 4) for b in table], symbol

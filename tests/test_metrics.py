@@ -36,11 +36,22 @@ def hand_map(price: float, longs: dict[float, float], shorts: dict[float, float]
             side[grid.index_of(p)] += usd
     tiers, _ = resolve_tiers("BTC", ModelSettings())
     return LiqMap(
-        symbol="BTC/USDT:USDT", as_of=0, price=price, grid=grid, long=long, short=short,
-        long_by_tier=long[None, :], short_by_tier=short[None, :], tiers=tiers[:1],
-        model="oi-delta", split="taker", units="USD", seeded_long=long.sum(),
-        seeded_short=short.sum(), brackets_bundled=True,
-    )  # fmt: skip
+        symbol="BTC/USDT:USDT",
+        as_of=0,
+        price=price,
+        grid=grid,
+        long=long,
+        short=short,
+        long_by_tier=long[None, :],
+        short_by_tier=short[None, :],
+        tiers=tiers[:1],
+        model="oi-delta",
+        split="taker",
+        units="USD",
+        seeded_long=long.sum(),
+        seeded_short=short.sum(),
+        brackets_bundled=True,
+    )
 
 
 def spread(centre: float, usd: float, width: int = 3) -> dict[float, float]:
@@ -139,10 +150,13 @@ def test_stop_clears_a_chain_not_only_the_first_cluster() -> None:
         return Cluster("short", low, high, (low + high) / 2, 1e6, 0.2)
 
     chain = MapClusters(
-        below=(long_cluster(99_000, 98_800), long_cluster(98_500, 98_300),
-               long_cluster(95_000, 94_800)),
+        below=(
+            long_cluster(99_000, 98_800),
+            long_cluster(98_500, 98_300),
+            long_cluster(95_000, 94_800),
+        ),
         above=(short_cluster(101_000, 101_200), short_cluster(101_600, 101_800)),
-    )  # fmt: skip
+    )
     stop = suggest_stop(chain, "long", entry=100_000)
     assert stop is not None and stop.cluster is chain.below[1]
     assert stop.price == pytest.approx(98_300 * 0.996)  # beyond the second, not the third

@@ -30,11 +30,23 @@ ZONES = frozenset(available_timezones())
 
 @pytest.mark.parametrize(
     ("typed", "value"),
-    [("116000", 116000.0), ("116,000", 116000.0), ("$116,000", 116000.0), ("116k", 116000.0),
-     ("116K", 116000.0), ("1.2m", 1.2e6), ("116000.5", 116000.5), ("$116.5k", 116500.0),
-     ("0.231", 0.231), (".5", 0.5), ("20x", 20.0), ("1_000", 1000.0), ("-1", -1.0),
-     ("2.5e3", 2500.0)],
-)  # fmt: skip
+    [
+        ("116000", 116000.0),
+        ("116,000", 116000.0),
+        ("$116,000", 116000.0),
+        ("116k", 116000.0),
+        ("116K", 116000.0),
+        ("1.2m", 1.2e6),
+        ("116000.5", 116000.5),
+        ("$116.5k", 116500.0),
+        ("0.231", 0.231),
+        (".5", 0.5),
+        ("20x", 20.0),
+        ("1_000", 1000.0),
+        ("-1", -1.0),
+        ("2.5e3", 2500.0),
+    ],
+)
 def test_numbers(typed: str, value: float) -> None:
     assert parse_number(typed, "n") == value
 
@@ -48,9 +60,18 @@ def test_numbers_refused(typed: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("typed", "value"), [("20x", 20.0), ("x20", 20.0), ("20X", 20.0), ("X5", 5.0), ("2.5x", 2.5),
-                         ("20", None), ("x", None), ("box", None)]
-)  # fmt: skip
+    ("typed", "value"),
+    [
+        ("20x", 20.0),
+        ("x20", 20.0),
+        ("20X", 20.0),
+        ("X5", 5.0),
+        ("2.5x", 2.5),
+        ("20", None),
+        ("x", None),
+        ("box", None),
+    ],
+)
 def test_leverage(typed: str, value: float | None) -> None:
     assert parse_leverage(typed) == value
 
@@ -65,10 +86,12 @@ def test_leverage(typed: str, value: float | None) -> None:
         ("sell BTCUSDT 121.6k 10X", PositionArgs(BTC, "short", 121600, 10)),
         ("BTC/USDT short 121600 10", PositionArgs(BTC, "short", 121600, 10)),
         ("BTC long 116000 20 risk 1%", PositionArgs(BTC, "long", 116000, 20, None, Risk(1, True))),
-        ("risk $200 BTC long 116k 20x",
-         PositionArgs(BTC, "long", 116000, 20, None, Risk(200, False))),
+        (
+            "risk $200 BTC long 116k 20x",
+            PositionArgs(BTC, "long", 116000, 20, None, Risk(200, False)),
+        ),
     ],
-)  # fmt: skip
+)
 def test_positions_in_any_order(typed: str, expected: PositionArgs) -> None:
     assert parse_position(typed.split(), KNOWN, risk=True) == expected
 
@@ -81,11 +104,21 @@ def test_position_with_size() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["BTC long 116000", "BTC 116000 20", "long 116000 20", "BTC long short 116000 20",
-     "BTC long 116000 20x 30x", "BTC long 116000 20 5000", "BTC ETH long 116000 20",
-     "DOGE long 1 20", "BTC long 116000 20 risk", "BTC long 116000 20 risk 0%",
-     "BTC long 116000 20 risk 101%", "BTC long 116000 20 risk abc"],
-)  # fmt: skip
+    [
+        "BTC long 116000",
+        "BTC 116000 20",
+        "long 116000 20",
+        "BTC long short 116000 20",
+        "BTC long 116000 20x 30x",
+        "BTC long 116000 20 5000",
+        "BTC ETH long 116000 20",
+        "DOGE long 1 20",
+        "BTC long 116000 20 risk",
+        "BTC long 116000 20 risk 0%",
+        "BTC long 116000 20 risk 101%",
+        "BTC long 116000 20 risk abc",
+    ],
+)
 def test_positions_refused(typed: str) -> None:
     with pytest.raises(InputError):
         parse_position(typed.split(), KNOWN, risk=True)
@@ -98,9 +131,18 @@ def test_risk_is_a_command_word_only_where_allowed() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "minutes"),
-    [("30m", 30), ("90m", 90), ("2h", 120), ("2 hours", 120), ("1 hour", 60), ("1d", 1440),
-     ("2H", 120), ("45 min", 45), ("3 days", 4320)],
-)  # fmt: skip
+    [
+        ("30m", 30),
+        ("90m", 90),
+        ("2h", 120),
+        ("2 hours", 120),
+        ("1 hour", 60),
+        ("1d", 1440),
+        ("2H", 120),
+        ("45 min", 45),
+        ("3 days", 4320),
+    ],
+)
 def test_durations(typed: str, minutes: int) -> None:
     assert parse_duration(typed) == minutes
 
@@ -113,10 +155,14 @@ def test_durations_refused(typed: str) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "hours"),
-    [("23-7", ("23:00", "07:00")), ("23:00-07:00", ("23:00", "07:00")),
-     ("23:00 - 07:00", ("23:00", "07:00")), ("22:30-6", ("22:30", "06:00")),
-     ("0-8", ("00:00", "08:00"))],
-)  # fmt: skip
+    [
+        ("23-7", ("23:00", "07:00")),
+        ("23:00-07:00", ("23:00", "07:00")),
+        ("23:00 - 07:00", ("23:00", "07:00")),
+        ("22:30-6", ("22:30", "06:00")),
+        ("0-8", ("00:00", "08:00")),
+    ],
+)
 def test_quiet_hours(typed: str, hours: tuple[str, str]) -> None:
     assert parse_quiet(typed) == hours
 
@@ -134,12 +180,21 @@ def test_windows(typed: str, window: str) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "zone"),
-    [("Europe/Berlin", "Europe/Berlin"), ("europe/berlin", "Europe/Berlin"),
-     ("berlin", "Europe/Berlin"), ("new york", "America/New_York"), ("CET", "CET"),
-     ("cet", "CET"), ("+3", "Etc/GMT-3"), ("UTC-5", "Etc/GMT+5"), ("GMT+0", "GMT+0"),
-     ("UTC+3", "Etc/GMT-3"),
-     ("PST", "America/Los_Angeles"), ("utc", "UTC")],
-)  # fmt: skip
+    [
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+        ("CET", "CET"),
+        ("cet", "CET"),
+        ("+3", "Etc/GMT-3"),
+        ("UTC-5", "Etc/GMT+5"),
+        ("GMT+0", "GMT+0"),
+        ("UTC+3", "Etc/GMT-3"),
+        ("PST", "America/Los_Angeles"),
+        ("utc", "UTC"),
+    ],
+)
 def test_zones(typed: str, zone: str) -> None:
     assert parse_zone(typed, ZONES) == (zone, [])
 
@@ -157,9 +212,15 @@ def test_zones_ask_or_refuse() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "guess"),
-    [("map btc", "/map btc"), ("btc", "/map BTC"), ("👉 /map btc", "/map btc"),
-     ("👉/check BTC long 1 2", "/check BTC long 1 2"), ("hi", None), ("what is this", None)],
-)  # fmt: skip
+    [
+        ("map btc", "/map btc"),
+        ("btc", "/map BTC"),
+        ("👉 /map btc", "/map btc"),
+        ("👉/check BTC long 1 2", "/check BTC long 1 2"),
+        ("hi", None),
+        ("what is this", None),
+    ],
+)
 def test_plain_messages(typed: str, guess: str | None) -> None:
     assert suggest_command(typed, KNOWN, ("map", "check", "help")) == guess
 
@@ -193,6 +254,13 @@ def test_fate_stop_wins_a_tie_inside_one_candle() -> None:
     assert fates.outcome.tolist() == [STOPPED, LIQUIDATED, STOPPED]
     assert fates.candle.tolist() == [1, 1, 0]
     assert fates.extreme.tolist() == [90.0, 90.0, 99.0]
-    empty = position_fates(side, np.full(3, 92.0), np.full(3, np.nan), np.zeros(3, np.int64),
-                           close[:0], low[:0], high[:0])  # fmt: skip
+    empty = position_fates(
+        side,
+        np.full(3, 92.0),
+        np.full(3, np.nan),
+        np.zeros(3, np.int64),
+        close[:0],
+        low[:0],
+        high[:0],
+    )
     assert empty.outcome.tolist() == [OPEN] * 3

@@ -104,7 +104,8 @@ def test_liquidated_long_is_told_once_and_never_advised_again(bot: BotHarness) -
     # due 4 h after /close, timed from the liquidation itself (21:10), where the range starts
     first = follow[0].splitlines()[0]
     assert first.startswith("🔁 5.") and first.endswith(
-        " h after your liquidation from #1 BTC long 116,000.0 x20 at 110,642.6"), first
+        " h after your liquidation from #1 BTC long 116,000.0 x20 at 110,642.6"
+    ), first
     assert "would have survived" in follow[0] or "hit a stop too" in follow[0]
     assert "Price now" in follow[0] and "range since" in follow[0]
 
@@ -279,5 +280,6 @@ def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> N
         step(bot, at("14:00"))
         assert not [t for t in texts(bot) if "sits in a large cluster" in t], texts(bot)
         states = bot.services.db.execute(  # type: ignore[union-attr]
-            "select armed from alert_state where rule = 'own_lp_in_cluster'").fetchall()
+            "select armed from alert_state where rule = 'own_lp_in_cluster'"
+        ).fetchall()
         assert states == [(0,)]  # fired, silently

@@ -138,8 +138,9 @@ def _alive(pid: int) -> bool:
 def test_the_worker_exits_when_the_bot_is_killed(worker_state: str) -> None:
     """A SIGKILL runs no clean-up: an idle worker reads the end of its stdin, a busy one sees
     its parent gone, and either leaves."""
-    bot = subprocess.Popen([sys.executable, "-c", ORPHAN, worker_state], cwd=ROOT,
-                           stdout=subprocess.PIPE, text=True)  # fmt: skip
+    bot = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN, worker_state], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert bot.stdout is not None
         worker = int(bot.stdout.readline())

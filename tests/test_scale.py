@@ -52,9 +52,11 @@ def test_webhook_mode_refuses_to_start_without_its_secret() -> None:
     with pytest.raises(ConfigError, match="LIQBOT_WEBHOOK_SECRET"):
         check_webhook_secret(s)
     ok = Settings(
-        telegram_bot_token="1:x", webhook_url="https://bot.example/x", webhook_secret="abc_-1",
+        telegram_bot_token="1:x",
+        webhook_url="https://bot.example/x",
+        webhook_secret="abc_-1",
         _env_file=None,
-    )  # fmt: skip
+    )
     check_webhook_secret(ok)
 
 
@@ -166,9 +168,14 @@ def test_zero_or_implausible_open_interest_is_not_data() -> None:
 
 def test_proxy_credentials_are_redacted_in_every_record() -> None:
     record = logging.LogRecord(
-        "market", logging.WARNING, __file__, 1, "retry %s", ("http://bob:hunter2@proxy:8080/x",),
+        "market",
+        logging.WARNING,
+        __file__,
+        1,
+        "retry %s",
+        ("http://bob:hunter2@proxy:8080/x",),
         None,
-    )  # fmt: skip
+    )
     RedactSecrets([]).filter(record)
     assert "hunter2" not in record.getMessage() and "://***@proxy" in record.getMessage()
 
@@ -202,9 +209,11 @@ def forge_press(bot: BotHarness, chat: int, data: str) -> None:
                 "chat_instance": str(chat),
                 "data": data,
                 "message": {
-                    "message_id": 1, "date": 0, "chat": {"id": chat, "type": "private"},
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": chat, "type": "private"},
                     "text": "x",
                 },
             }
         }
-    )  # fmt: skip
+    )

@@ -53,11 +53,17 @@ def _view(levels_long: list[tuple[float, float]], low: float, high: float) -> Ho
     a = np.array([y for _, y in levels_long])
     empty = SideLevels(np.zeros(0), np.zeros(1))
     return HourView(
-        start=10 * HOUR_MS, ref=high, open=high, high=high, low=low,
-        long=SideLevels(p, np.concatenate(([0.0], np.cumsum(a)))), short=empty,
+        start=10 * HOUR_MS,
+        ref=high,
+        open=high,
+        high=high,
+        low=low,
+        long=SideLevels(p, np.concatenate(([0.0], np.cumsum(a)))),
+        short=empty,
         past_close_time=np.arange(1, 11, dtype=np.int64) * HOUR_MS,
-        past_low=np.full(10, high), past_high=np.full(10, high * 1.01),
-    )  # fmt: skip
+        past_low=np.full(10, high),
+        past_high=np.full(10, high * 1.01),
+    )
 
 
 def test_alignments_average_away_bucket_luck() -> None:
@@ -116,8 +122,11 @@ def test_bad_files_are_one_line_errors(tmp_path: Path) -> None:
         read_totals(str(f))
     r = subprocess.run(
         [sys.executable, "-m", "bot.cli", "skill", "BTC", "--events", str(f)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "missing column" in r.stderr
 
@@ -152,10 +161,23 @@ def test_cli_json_keys_exactly(tmp_path: Path) -> None:
     body = "".join(",".join(map(str, r)) + "\n" for r in rows)
     cf.write_text("time,open,high,low,close,volume\n" + body)
     r = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "skill", "BTC", "--events", str(ev), "--candles", str(cf),
-         "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "skill",
+            "BTC",
+            "--events",
+            str(ev),
+            "--candles",
+            str(cf),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) == {"hours", "events", "long", "short"}

@@ -51,8 +51,12 @@ def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
             LIQBOT_WEBHOOK_PORT=str(port),
             LIQBOT_WEBHOOK_SECRET=SECRET,
         )
-        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             deadline = time.monotonic() + 30
             while fake.webhook is None:
@@ -66,12 +70,14 @@ def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
             update = {
                 "update_id": 1,
                 "message": {
-                    "message_id": 1, "date": int(time.time()), "text": "/help",
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "text": "/help",
                     "chat": {"id": CHAT, "type": "private"},
                     "from": {"id": CHAT, "is_bot": False, "first_name": "Wes"},
                     "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
                 },
-            }  # fmt: skip
+            }
             assert _post(hook, update, secret=None) == 403  # a stranger cannot inject updates
             assert _post(hook, update, secret=SECRET) == 200
             while not fake.messages(CHAT):

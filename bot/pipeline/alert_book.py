@@ -96,11 +96,20 @@ class SymbolBook:
 
 
 NUMERIC = {  # column -> dtype, in subscriptions.COLUMNS order after the symbol
-    "sub_id": np.int64, "chat_id": np.int64, "kind": object, "side": object,
-    "entry": np.float64, "leverage": np.float64, "lp": np.float64, "entry_lfr": np.float64,
-    "muted": np.float64, "muted_until": np.float64, "tz": object, "quiet_start": object,
+    "sub_id": np.int64,
+    "chat_id": np.int64,
+    "kind": object,
+    "side": object,
+    "entry": np.float64,
+    "leverage": np.float64,
+    "lp": np.float64,
+    "entry_lfr": np.float64,
+    "muted": np.float64,
+    "muted_until": np.float64,
+    "tz": object,
+    "quiet_start": object,
     "quiet_end": object,
-}  # fmt: skip
+}
 
 
 class AlertBook:
@@ -161,10 +170,12 @@ class AlertBook:
         }
         n = c["sub_id"].size
         combo = np.array(
-            [self._code((z or "UTC", a or "", b or "")) for z, a, b in
-             zip(c["tz"], c["quiet_start"], c["quiet_end"], strict=True)],
+            [
+                self._code((z or "UTC", a or "", b or ""))
+                for z, a, b in zip(c["tz"], c["quiet_start"], c["quiet_end"], strict=True)
+            ],
             dtype=np.int64,
-        )  # fmt: skip
+        )
         kinds, sides = c["kind"].astype(str), c["side"].astype(str)
         modes, thresholds = self.overrides.join(c["chat_id"].astype(np.int64))
         return {

@@ -48,9 +48,13 @@ def run_symbol(
 
 
 def _evaluate(
-    db: Database, book: AlertBook, metrics: SymbolMetrics, now_ms: int,
-    quiet: np.ndarray, bad: np.ndarray,
-) -> list[AlertEvent]:  # fmt: skip
+    db: Database,
+    book: AlertBook,
+    metrics: SymbolMetrics,
+    now_ms: int,
+    quiet: np.ndarray,
+    bad: np.ndarray,
+) -> list[AlertEvent]:
     sb = book.symbols[metrics.symbol]
     subs, combos = book.subscriptions(metrics.symbol, quiet, bad)
     if len(subs) == 0:
@@ -78,9 +82,17 @@ def _evaluate(
                 fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
                 # it is read later: say so, so stale numbers are not taken for live ones
                 text = f"<i>Held during your quiet hours; fired {fired:%H:%M} {zone}.</i>\n{text}"
-            outbox.enqueue(db, msg.dedupe_key, msg.chat_id, "alert", text, now_ms,
-                           silent=msg.silent, not_before=not_before,
-                           keyboard=msg.keyboard)  # fmt: skip
+            outbox.enqueue(
+                db,
+                msg.dedupe_key,
+                msg.chat_id,
+                "alert",
+                text,
+                now_ms,
+                silent=msg.silent,
+                not_before=not_before,
+                keyboard=msg.keyboard,
+            )
     sb.state = after  # only once the transaction committed
     return events
 

@@ -59,9 +59,12 @@ def triggers(time_ms: IntArray, usd: np.ndarray, threshold: float, window_ms: in
 
 
 def episodes(
-    prints: StoredPrints, scan_from: int, now_ms: int,
-    threshold: float = CASCADE_LIVE_USD, window_ms: int = CASCADE_WINDOW_MS,
-) -> list[Episode]:  # fmt: skip
+    prints: StoredPrints,
+    scan_from: int,
+    now_ms: int,
+    threshold: float = CASCADE_LIVE_USD,
+    window_ms: int = CASCADE_WINDOW_MS,
+) -> list[Episode]:
     """Episodes with every trigger in ``[scan_from, now_ms]`` whose start lies at least one window
     after ``scan_from`` (so it is known to be the start)."""
     side_of = np.asarray(prints.side, dtype=object)
@@ -78,8 +81,12 @@ def episodes(
             first = int(group[0])
             if first < scan_from + window_ms:
                 continue  # may have started before the look-back: an earlier pass had it
-            found = [cascade_live(prints.time, prints.side, prints.price, prints.usd, int(g),
-                                  threshold, window_ms) for g in group]  # fmt: skip
+            found = [
+                cascade_live(
+                    prints.time, prints.side, prints.price, prints.usd, int(g), threshold, window_ms
+                )
+                for g in group
+            ]
             best = max((c for cs in found for c in cs if c.side == side), key=lambda c: c.usd)
             out.append(Episode(side, first, int(group[-1]), best))
     return out
@@ -125,8 +132,9 @@ def run_cascades(s: Services, now_ms: int) -> int:
     for symbol in subscriptions.symbols_in_use(s.db):
         try:
             scan_from = now_ms - LOOKBACK_MS
-            prints = liquidations.read_prints(s.db, symbol, scan_from - CASCADE_WINDOW_MS,
-                                              now_ms + 1)  # fmt: skip
+            prints = liquidations.read_prints(
+                s.db, symbol, scan_from - CASCADE_WINDOW_MS, now_ms + 1
+            )
             if len(prints) == 0:
                 continue
             for ep in episodes(prints, scan_from, now_ms):

@@ -58,9 +58,13 @@ class RoundMaps:
 
 
 async def queue_digest(
-    s: Services, user: User, now: int, slot: str, quiet_ok: bool = False,
+    s: Services,
+    user: User,
+    now: int,
+    slot: str,
+    quiet_ok: bool = False,
     maps: RoundMaps | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Build one user's digest and put it in the outbox (chart first, then the text); False if
     there is nothing to digest, quiet hours, or this slot was queued before."""
     if not quiet_ok and in_quiet_hours(now, user.tz, user.quiet_start, user.quiet_end):

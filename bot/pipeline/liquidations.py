@@ -38,9 +38,13 @@ def open_liquidation_feed(
     stream (Bitget) are kept, so ``/status`` can say they have none."""
     symbols = list(dict.fromkeys(unified_symbol(s) for s in settings.symbols))
     return LiquidationFeed(
-        StorageLiquidationSink(db), list(settings.venues), symbols,
-        urls=settings.exchange_bases, timing=timing, clock=clock.now_ms,
-    )  # fmt: skip
+        StorageLiquidationSink(db),
+        list(settings.venues),
+        symbols,
+        urls=settings.exchange_bases,
+        timing=timing,
+        clock=clock.now_ms,
+    )
 
 
 def recent_summary(
@@ -50,8 +54,17 @@ def recent_summary(
     since = now_ms - WINDOWS_MS[window]
     prints = liquidations.read_prints(db, symbol, since, now_ms)
     coverage = liquidations.read_coverage(db, symbol, since, now_ms)
-    return summarise(prints.venue, prints.time, prints.side, prints.price, prints.usd, coverage,
-                     since, now_ms, venues=venues)  # fmt: skip
+    return summarise(
+        prints.venue,
+        prints.time,
+        prints.side,
+        prints.price,
+        prints.usd,
+        coverage,
+        since,
+        now_ms,
+        venues=venues,
+    )
 
 
 @dataclass(frozen=True)
@@ -74,13 +87,19 @@ def grade_recent(
     coverage = liquidations.read_coverage(db, symbol, since, end)
     spans = [span for spans in coverage.values() for span in spans]
     if not spans:
-        raise TooLittleData("the liquidation feed has not been connected in the last "
-                            f"{days} days")  # fmt: skip
+        raise TooLittleData(f"the liquidation feed has not been connected in the last {days} days")
     start = max(since, -(-min(a for a, _ in spans) // HOUR_MS) * HOUR_MS)
     covered = max(covered_ms(s, start, end) for s in coverage.values())
     prints = liquidations.read_prints(db, symbol, start, end)
-    events = list(zip(prints.time.tolist(), prints.side, prints.price.tolist(),
-                      prints.quantity.tolist(), strict=True))  # fmt: skip
+    events = list(
+        zip(
+            prints.time.tolist(),
+            prints.side,
+            prints.price.tolist(),
+            prints.quantity.tolist(),
+            strict=True,
+        )
+    )
     candles = _candles(source, symbol, start - DEFAULT_LOOKBACK_H * HOUR_MS, end)
     grade = grade_recorded(symbol, events, candles, start, end)
     return RecordedGrade(grade, start, end, covered)

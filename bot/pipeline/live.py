@@ -29,9 +29,11 @@ def parse_venues(text: str | None, default: list[str]) -> list[str]:
 
 
 def open_live(
-    settings: Settings, db: Database, venues: list[str] | None = None,
+    settings: Settings,
+    db: Database,
+    venues: list[str] | None = None,
     symbols: list[str] | None = None,
-) -> tuple[LiveStore, Refresher]:  # fmt: skip
+) -> tuple[LiveStore, Refresher]:
     """Feeds for the venues (with LIQBOT_EXCHANGE_URLS overrides), the refresher and the store."""
     venues = venues or list(settings.venues)
     symbols = symbols or settings.symbols
@@ -68,9 +70,10 @@ async def validate_symbols(refresher: Refresher, symbols: list[str]) -> None:
         except MarketError:
             continue
         listed |= {
-            s for s, m in feed.exchange.markets.items()
+            s
+            for s, m in feed.exchange.markets.items()
             if m.get("swap") and m.get("linear") and m.get("settle") == "USDT"
-        }  # fmt: skip
+        }
     if not listed:
         return
     bases = sorted({s.split("/")[0] for s in listed})

@@ -31,9 +31,13 @@ class LiveStore:
     name = "live"
 
     def __init__(
-        self, db: Database, venues: list[str], symbols: list[str], refresher: Refresher | None,
+        self,
+        db: Database,
+        venues: list[str],
+        symbols: list[str],
+        refresher: Refresher | None,
         refresh_ms: int,
-    ) -> None:  # fmt: skip
+    ) -> None:
         # reads come from whichever thread draws the map: each gets its own connection
         self._db = PerThread(db, db_file(db))
         self.venues = tuple(venues)
@@ -78,10 +82,16 @@ class LiveStore:
         # Snapshots come once per refresh; allow a gap of a few refreshes before calling it a hole.
         oi = attach_oi(close, t, base, max_gap_ms=max(self.max_age_ms, 2 * STEP_MS))
         candles = Candles(
-            time=stored.time, open=stored.open, high=stored.high, low=stored.low,
-            close=stored.close, volume=stored.volume, interval_ms=STEP_MS,
-            taker_buy=stored.taker_buy, oi=oi,
-        )  # fmt: skip
+            time=stored.time,
+            open=stored.open,
+            high=stored.high,
+            low=stored.low,
+            close=stored.close,
+            volume=stored.volume,
+            interval_ms=STEP_MS,
+            taker_buy=stored.taker_buy,
+            oi=oi,
+        )
         latest_usd = float(usd[-1]) if usd.size and at - int(t[-1]) <= self.max_age_ms else None
         brackets = self.refresher.brackets.get((venue, symbol)) if self.refresher else None
         return VenueWindow(venue, candles, TIMEFRAME, latest_usd, brackets=brackets)
@@ -200,16 +210,20 @@ class LiveStore:
             error = r.book_errors.get(symbol)
             if symbol not in r.books:
                 why = error or "not fetched yet"
-                lines.append(f"order book {coin}: unavailable ({why}), "
-                             "cascade pressure not computed")  # fmt: skip
+                lines.append(
+                    f"order book {coin}: unavailable ({why}), cascade pressure not computed"
+                )
             elif error is not None:
-                lines.append(f"order book {coin}: last fetch failed ({error}), "
-                             "the previous one used")  # fmt: skip
+                lines.append(
+                    f"order book {coin}: last fetch failed ({error}), the previous one used"
+                )
             for venue in self.venues:
                 tier_error = r.tier_errors.get((venue, symbol))
                 if tier_error is not None and (venue, symbol) not in r.brackets:
-                    lines.append(f"leverage tiers {venue} {coin}: unavailable ({tier_error}), "
-                                 "bundled table used")  # fmt: skip
+                    lines.append(
+                        f"leverage tiers {venue} {coin}: unavailable ({tier_error}), "
+                        "bundled table used"
+                    )
         return lines
 
     # The heatmap draws the reference venue's candles (the first with data).

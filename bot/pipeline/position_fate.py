@@ -56,8 +56,9 @@ def candles_between(s: Services, symbol: str, since: int, until: int) -> Candles
 
 def _covers(candles: Candles, since: int, until: int) -> bool:
     """No hour of the span is missing at either end (a candle in progress is not a gap)."""
-    return (int(candles.time[0]) - since <= HOUR_MS
-            and until - int(candles.close_time[-1]) <= HOUR_MS)  # fmt: skip
+    return (
+        int(candles.time[0]) - since <= HOUR_MS and until - int(candles.close_time[-1]) <= HOUR_MS
+    )
 
 
 def followup_hours(s: Services) -> float:
@@ -137,8 +138,16 @@ async def _fate_for(s: Services, symbol: str, tick: int) -> int:
         if fates.outcome[i] == LIQUIDATED:
             price = float(sub.liquidation_price or extreme)
             dead = Subscription(**{**sub.__dict__, "status": subscriptions.LIQUIDATED})
-            messages.append((sub, liquidated_html(dead, candle_ms, extreme), candle_ms, price,
-                             extreme, subscriptions.LIQUIDATED))  # fmt: skip
+            messages.append(
+                (
+                    sub,
+                    liquidated_html(dead, candle_ms, extreme),
+                    candle_ms,
+                    price,
+                    extreme,
+                    subscriptions.LIQUIDATED,
+                )
+            )
         elif fates.outcome[i] == STOPPED:
             price = float(sub.stop_price or extreme)
             text = await trade_note(s, sub, price, candle_ms, heading="🛑 Stopped out")

@@ -214,20 +214,30 @@ class Refresher:
         with self.db.atomic():
             for c, closed in candles:
                 out.candles += history.upsert_candles(
-                    self.db, venue, symbol, TIMEFRAME, c.time[closed], c.open[closed],
-                    c.high[closed], c.low[closed], c.close[closed], c.volume[closed],
+                    self.db,
+                    venue,
+                    symbol,
+                    TIMEFRAME,
+                    c.time[closed],
+                    c.open[closed],
+                    c.high[closed],
+                    c.low[closed],
+                    c.close[closed],
+                    c.volume[closed],
                     taker_buy(c)[closed],
-                )  # fmt: skip
+                )
             for t, base, usd, tf in oi_rows:
                 out.oi_points += history.upsert_open_interest(
                     self.db, venue, symbol, tf, t, base, usd
                 )
             if funding is not None:
                 if past is not None and len(past):
-                    history.upsert_funding(self.db, venue, symbol, past.time_ms, past.rate,
-                                           funding.interval_h)  # fmt: skip
-                history.upsert_funding(self.db, venue, symbol, [now], np.array([funding.rate]),
-                                       funding.interval_h)  # fmt: skip
+                    history.upsert_funding(
+                        self.db, venue, symbol, past.time_ms, past.rate, funding.interval_h
+                    )
+                history.upsert_funding(
+                    self.db, venue, symbol, [now], np.array([funding.rate]), funding.interval_h
+                )
         if book is not None:
             self.books[symbol] = book
             self._book_at[symbol] = now
@@ -236,9 +246,14 @@ class Refresher:
             raise errors[0]
 
     async def _open_interest(
-        self, feed: VenueFeed, symbol: str, now: int, oi_page: int,
-        oi_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]], out: RefreshOutcome,
-    ) -> None:  # fmt: skip
+        self,
+        feed: VenueFeed,
+        symbol: str,
+        now: int,
+        oi_page: int,
+        oi_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]],
+        out: RefreshOutcome,
+    ) -> None:
         venue = feed.venue
         prev = self._last_oi(venue, symbol, now)
         if oi_page:
@@ -266,11 +281,13 @@ class Refresher:
             if not plausible_oi(np.array([oi.base]), prev)[0]:
                 raise MalformedResponseError(
                     f"open interest {oi.base:g} after {prev}: not plausible",
-                    venue=venue, operation="open_interest",
-                )  # fmt: skip
+                    venue=venue,
+                    operation="open_interest",
+                )
             stamp = now - now % STEP_MS
-            oi_rows.append((np.array([stamp]), np.array([oi.base]), np.array([oi.usd]),
-                            history.SNAPSHOT))  # fmt: skip
+            oi_rows.append(
+                (np.array([stamp]), np.array([oi.base]), np.array([oi.usd]), history.SNAPSHOT)
+            )
 
     def _last_oi(self, venue: str, symbol: str, now: int) -> float | None:
         _, base, _ = history.read_open_interest(self.db, venue, symbol, now - DAY_MS, now)

@@ -92,8 +92,10 @@ class _Worker:
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-c", BOOT],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-            )  # fmt: skip
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
             path = [os.path.abspath(p) for p in sys.path]
             write_frame(cast(IO[bytes], self.proc.stdin), pickle.dumps(path))
         except OSError as exc:
@@ -183,8 +185,9 @@ class Renderer:
             if not done:
                 job.cancel()  # if still queued, it never runs
                 self._stop_if_running(call)
-                log.error("chart not drawn within %g s (%s)", self.timeout,
-                          getattr(fn, "__name__", fn))  # fmt: skip
+                log.error(
+                    "chart not drawn within %g s (%s)", self.timeout, getattr(fn, "__name__", fn)
+                )
                 raise RenderTimeout(f"chart not drawn within {self.timeout:g} s")
             try:
                 return job.result()

@@ -43,4 +43,3 @@ class Services:
     def clock_speed(self) -> float:
         """Market seconds per wall second (retry delays are wall time)."""
         return float(getattr(self.clock, "speed", 1.0))
-

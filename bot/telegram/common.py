@@ -98,6 +98,13 @@ def position_args(
 
 
 __all__ = [
-    "InputError", "chat_id", "command_args", "needs_market", "position_args", "register",
-    "reject", "reply", "symbol_arg",
-]  # fmt: skip
+    "InputError",
+    "chat_id",
+    "command_args",
+    "needs_market",
+    "position_args",
+    "register",
+    "reject",
+    "reply",
+    "symbol_arg",
+]

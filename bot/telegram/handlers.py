@@ -182,8 +182,10 @@ async def check_command(update: Update, context: Context) -> None:
             account = user.account_usd if user else None
             advice_for = p.risk.usd(account)
             if advice_for is None:
-                raise InputError("set your account size once with /account 10000, or give the "
-                                 "risk in USD: risk 200")  # fmt: skip
+                raise InputError(
+                    "set your account size once with /account 10000, or give the "
+                    "risk in USD: risk 200"
+                )
         report = await s.maps.report(p.symbol, "1d")
         result = check_position(report, p.side, p.entry, p.leverage)
     except (InputError, CheckError) as e:
@@ -192,8 +194,9 @@ async def check_command(update: Update, context: Context) -> None:
     advice = size_advice(result, advice_for) if advice_for is not None else None
     label = ""
     if p.risk is not None and advice_for is not None:
-        label = fmt.usd(advice_for) + (f" = {p.risk.value:g}% of your account" if p.risk.percent
-                                       else "")  # fmt: skip
+        label = fmt.usd(advice_for) + (
+            f" = {p.risk.value:g}% of your account" if p.risk.percent else ""
+        )
     await reply(update, check_html(result, report, advice, label))
 
 
@@ -246,12 +249,18 @@ async def tz_command(update: Update, context: Context) -> None:
     zone, choices = parse_zone(typed, _zones())
     if zone is None and choices:
         rows = [[InlineKeyboardButton(z, callback_data=f"tz|{z}")] for z in choices]
-        await reply(update, f"Which zone did you mean by <code>{html.escape(typed[:40])}</code>?",
-                    reply_markup=InlineKeyboardMarkup(rows))  # fmt: skip
+        await reply(
+            update,
+            f"Which zone did you mean by <code>{html.escape(typed[:40])}</code>?",
+            reply_markup=InlineKeyboardMarkup(rows),
+        )
         return
     if zone is None:
-        await reject(update, "tz", f"{typed[:40]!r} is not a time zone I know (try Europe/London, "
-                     "berlin, CET or +3)")  # fmt: skip
+        await reject(
+            update,
+            "tz",
+            f"{typed[:40]!r} is not a time zone I know (try Europe/London, berlin, CET or +3)",
+        )
         return
     await _set_zone(update, context, zone)
 
@@ -288,8 +297,11 @@ async def plain_text(update: Update, context: Context) -> None:
     names = tuple(c.name for c in COMMANDS)
     guess = suggest_command(text[:200], services(context).source.symbols, names)
     if guess is not None:
-        await reply(update, f"Commands start with a slash. Did you mean <code>{html.escape(guess)}"
-                    "</code>? Tap it to copy, or send /help for the list.")  # fmt: skip
+        await reply(
+            update,
+            f"Commands start with a slash. Did you mean <code>{html.escape(guess)}"
+            "</code>? Tap it to copy, or send /help for the list.",
+        )
     else:
         hint = "Hi! I answer commands: try <code>/map BTC</code> or "
         hint += "<code>/check BTC long 116000 20</code>, or send /help for the list."

@@ -101,8 +101,11 @@ async def tick_job(context: Context) -> None:
                 s.db, now - int(s.settings.outbox_retention_days * DAY_MS), now - DAY_MS
             )
             if pruned:
-                log.info("outbox: %d rows older than %g days deleted", pruned,
-                         s.settings.outbox_retention_days)  # fmt: skip
+                log.info(
+                    "outbox: %d rows older than %g days deleted",
+                    pruned,
+                    s.settings.outbox_retention_days,
+                )
     finally:
         await flush(context)  # whatever happened above, queued messages still go out
 

@@ -84,11 +84,13 @@ def liquidated_keyboard(sub_id: int) -> InlineKeyboardMarkup:
 
 def position_keyboard(sub_id: int, muted: bool) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[
-            InlineKeyboardButton(f"✖ Close #{sub_id}", callback_data=f"pos|close|{sub_id}"),
-            InlineKeyboardButton(
-                f"{'🔔 Unmute' if muted else '🔕 Mute'} #{sub_id}",
-                callback_data=f"pos|{'unmute' if muted else 'mute'}|{sub_id}",
-            ),
-        ]]
-    )  # fmt: skip
+        [
+            [
+                InlineKeyboardButton(f"✖ Close #{sub_id}", callback_data=f"pos|close|{sub_id}"),
+                InlineKeyboardButton(
+                    f"{'🔔 Unmute' if muted else '🔕 Mute'} #{sub_id}",
+                    callback_data=f"pos|{'unmute' if muted else 'mute'}|{sub_id}",
+                ),
+            ]
+        ]
+    )

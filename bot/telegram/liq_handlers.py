@@ -49,8 +49,11 @@ async def liqs_command(update: Update, context: Context) -> None:
     s = services(context)
     feed = s.liquidations
     if feed is None:
-        await reply(update, "No liquidation feed runs in this mode (it runs with live market "
-                    "data); nothing was recorded.")  # fmt: skip
+        await reply(
+            update,
+            "No liquidation feed runs in this mode (it runs with live market "
+            "data); nothing was recorded.",
+        )
         return
     statuses = feed.status()
     streaming = [st.venue for st in statuses if st.support != "none"]

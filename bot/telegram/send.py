@@ -62,9 +62,13 @@ CONCURRENCY = 16  # requests in flight (Telegram answers in ~0.1-0.3 s; 30/s nee
 
 
 async def dispatch(
-    bot: Bot, db: Database, now: int, limit: int | None = None, speed: float = 1.0,
+    bot: Bot,
+    db: Database,
+    now: int,
+    limit: int | None = None,
+    speed: float = 1.0,
     concurrency: int = CONCURRENCY,
-) -> DispatchResult:  # fmt: skip
+) -> DispatchResult:
     """Send everything due at market time ``now`` (at most ``limit`` rows), several requests
     in flight but one per chat, so a chat's messages keep their order. The pace is the bot's
     rate limiter's (:class:`~bot.telegram.rate_limit.SendLimiter`: 30/s overall, 1/s per
@@ -208,9 +212,11 @@ async def _deliver(bot: Bot, db: Database, msg: OutMessage) -> None:
         )
     else:
         await bot.send_message(
-            msg.chat_id, msg.text, disable_notification=msg.silent,
+            msg.chat_id,
+            msg.text,
+            disable_notification=msg.silent,
             reply_markup=_markup(msg.keyboard),
-        )  # fmt: skip
+        )
 
 
 def _markup(rows: list[list[list[str]]] | None) -> InlineKeyboardMarkup | None:

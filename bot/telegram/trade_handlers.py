@@ -61,21 +61,35 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         if len(subscriptions.open_for_chat(s.db, chat_id(update))) >= MAX_OPEN:
             raise InputError(f"you already follow {MAX_OPEN} positions and watches; /close some")
     except FarEntry as e:
-        again = " ".join([p.symbol.split("/")[0], p.side, f"{p.entry:g}", f"{p.leverage:g}"]
-                         + ([f"{p.size:g}"] if p.size is not None else []))  # fmt: skip
+        again = " ".join(
+            [p.symbol.split("/")[0], p.side, f"{p.entry:g}", f"{p.leverage:g}"]
+            + ([f"{p.size:g}"] if p.size is not None else [])
+        )
         markup = far_entry_keyboard(again) if len(again) <= 56 else None
-        await reject(update, "open", f"{e}. If it is a limit entry, confirm with the button.",
-                     reply_markup=markup)  # fmt: skip
+        await reject(
+            update,
+            "open",
+            f"{e}. If it is a limit entry, confirm with the button.",
+            reply_markup=markup,
+        )
         return
     except (InputError, CheckError) as e:
         await reject(update, "open", str(e))
         return
     register(update, context)
     sub = subscriptions.open_position(
-        s.db, chat_id(update), p.symbol, p.side, p.entry, p.leverage, size,
-        check.liquidation_price, entry_snapshot(report, p.side), s.clock.now_ms(),
+        s.db,
+        chat_id(update),
+        p.symbol,
+        p.side,
+        p.entry,
+        p.leverage,
+        size,
+        check.liquidation_price,
+        entry_snapshot(report, p.side),
+        s.clock.now_ms(),
         checked_to=report.liq.as_of,
-    )  # fmt: skip
+    )
     await reply(
         update,
         f"✅ Watching position <b>#{sub.id}</b>. I'll alert you when the map turns against it, "
@@ -186,8 +200,10 @@ def _exit_price(text: str, price_now: float) -> float:
     if not (math.isfinite(value) and value > 0):
         raise InputError("the exit price must be a positive price")
     if abs(value / price_now - 1) > 0.5:
-        raise InputError(f"exit {fmt.price(value)} is more than 50% from the price now "
-                         f"({fmt.price(price_now)}); check the number")  # fmt: skip
+        raise InputError(
+            f"exit {fmt.price(value)} is more than 50% from the price now "
+            f"({fmt.price(price_now)}); check the number"
+        )
     return value
 
 
@@ -213,9 +229,11 @@ async def close_command(update: Update, context: Context) -> None:
 
 
 async def _close(
-    update: Update, context: Context, sub: subscriptions.Subscription,
+    update: Update,
+    context: Context,
+    sub: subscriptions.Subscription,
     exit_price: float | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Close at ``exit_price`` (default: the price of the map every answer quotes now; a
     liquidated position at its liquidation price): PnL, R, the note; the follow-up later."""
     s = services(context)
@@ -285,8 +303,12 @@ async def account_command(update: Update, context: Context) -> None:
     if not args:
         user = users.get(s.db, chat_id(update))
         size = user.account_usd if user else None
-        await reply(update, "No account size set: <code>/account 10000</code>." if size is None
-                    else f"Account size: {html.escape(fmt.usd(size))}.")  # fmt: skip
+        await reply(
+            update,
+            "No account size set: <code>/account 10000</code>."
+            if size is None
+            else f"Account size: {html.escape(fmt.usd(size))}.",
+        )
         return
     try:
         if len(args) != 1:
@@ -330,8 +352,11 @@ async def watch_command(update: Update, context: Context) -> None:
     _, created = subscriptions.add_watch(s.db, chat_id(update), symbol, s.clock.now_ms())
     base = html.escape(symbol.split("/")[0])
     if created:
-        await reply(update, f"👀 Watching <b>{base}</b>: cluster edges, OI drops, funding, "
-                    "squeezes and asymmetry. /unwatch " + base + " to stop.")  # fmt: skip
+        await reply(
+            update,
+            f"👀 Watching <b>{base}</b>: cluster edges, OI drops, funding, "
+            "squeezes and asymmetry. /unwatch " + base + " to stop.",
+        )
     else:
         await reply(update, f"You already watch <b>{base}</b>.")
 
@@ -342,8 +367,11 @@ async def unwatch_command(update: Update, context: Context) -> None:
     if symbol is None:
         return
     s = services(context)
-    found = [x for x in subscriptions.open_for_chat(s.db, chat_id(update))
-             if x.kind == "watch" and x.symbol == symbol]  # fmt: skip
+    found = [
+        x
+        for x in subscriptions.open_for_chat(s.db, chat_id(update))
+        if x.kind == "watch" and x.symbol == symbol
+    ]
     base = html.escape(symbol.split("/")[0])
     if not found:
         await reply(update, f"You were not watching <b>{base}</b>.")
@@ -382,8 +410,13 @@ async def _set_min_cluster(update: Update, context: Context, chat: int, text: st
 def _rule(text: str) -> str:
     """A rule name as typed (aliases allowed), or InputError listing the rules."""
     key = text.strip().lower().replace("-", "_")
-    aliases = {"edge": "cluster_edge", "lfr": "lfr_degraded", "oi": "oi_drop",
-               "funding": "funding_extreme", "lp": "own_lp_in_cluster"}  # fmt: skip
+    aliases = {
+        "edge": "cluster_edge",
+        "lfr": "lfr_degraded",
+        "oi": "oi_drop",
+        "funding": "funding_extreme",
+        "lp": "own_lp_in_cluster",
+    }
     key = aliases.get(key, key)
     if key not in CATALOGUE_BY_NAME:
         raise InputError(f"unknown rule; rules: {', '.join(CATALOGUE_BY_NAME)}")
@@ -399,8 +432,9 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
         mode, threshold = mine.get(rule.name, (None, None))
         mode = mode or "on"
         value = rule.default if threshold is None else threshold
-        kinds = " and ".join({"watch": "watches", "position": "positions"}[k]
-                             for k in rule.applies_to)  # fmt: skip
+        kinds = " and ".join(
+            {"watch": "watches", "position": "positions"}[k] for k in rule.applies_to
+        )
         lines.append(
             f"{'🟢' if mode == 'on' else '🔕' if mode == 'silent' else '⚪'} <b>{rule.title}</b> "
             f"<code>{rule.name}</code>: {mode}, threshold {value:g} {html.escape(rule.unit)}"
@@ -408,8 +442,13 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
         )
         order = {"on": "silent", "silent": "off", "off": "on"}
         nxt = order.get(mode, "on")
-        rows.append([InlineKeyboardButton(f"{rule.title}: {mode} → {nxt}",
-                                          callback_data=f"alert|{rule.name}|{nxt}")])  # fmt: skip
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    f"{rule.title}: {mode} → {nxt}", callback_data=f"alert|{rule.name}|{nxt}"
+                )
+            ]
+        )
     lines.append("Change a threshold: <code>/alerts set cluster_edge 0.8</code>")
     lines.append("Only clusters of at least an amount: <code>/alerts set min_cluster 5M</code>")
     return "\n".join(lines), InlineKeyboardMarkup(rows)

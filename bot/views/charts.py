@@ -242,6 +242,7 @@ def marked_clusters(r: MapReport) -> list[tuple[Cluster, str]]:
             marks[key] = (c, f"{marks[key][1]}, {tag}")
         else:
             marks[key] = (c, tag)
+
     def rank(mark: tuple[Cluster, str]) -> tuple[bool, bool]:
         tags = mark[1].split(", ")  # exact tags: "2nd nearest" is not "nearest"
         return "nearest" not in tags, "largest" not in tags
@@ -399,8 +400,9 @@ def map_figure(r: MapReport, by_tier: bool = False, real: RealLiquidations | Non
         ax_real.axvline(r.price, color=INK, ls="--", lw=1.0, zorder=2)
         off = draw_map_strip(ax_real, real, d_grid.edges)
         ax_real.tick_params(labelbottom=False, length=0)
-        ax_real.set_ylabel("real", fontsize=TICK_PT, color=GREY, rotation=0, ha="right",
-                           va="center")  # fmt: skip
+        ax_real.set_ylabel(
+            "real", fontsize=TICK_PT, color=GREY, rotation=0, ha="right", va="center"
+        )
         ax_real.set_xlim(lo, hi)
         add_legend(fig, real, (0.5, 0.0), "lower center", TICK_PT, off)
     fig.legend(  # type: ignore[call-overload]  # tuples of patches: HandlerTuple draws them

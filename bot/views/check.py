@@ -79,9 +79,13 @@ def validate_position(
 
 
 def check_position(
-    r: MapReport, side: str, entry: float, leverage: float, size_usd: float | None = None,
+    r: MapReport,
+    side: str,
+    entry: float,
+    leverage: float,
+    size_usd: float | None = None,
     far_ok: bool = False,
-) -> PositionCheck:  # fmt: skip
+) -> PositionCheck:
     """Everything the pre-trade check says, computed from one report. A position that would
     already be liquidated at the report's price is refused (:class:`AlreadyLiquidated`)."""
     validate_position(r.symbol, side, entry, leverage, r.price, far_ok)
@@ -141,9 +145,17 @@ def _position_risk(
     funding = r.funding.rate * 8 / r.funding.interval_h if r.funding else None  # per 8 h
     when = r.as_of
     return position_risk(
-        r.liq, r.clusters, side, entry, leverage, lp, funding, when.hour, when.weekday(),
+        r.liq,
+        r.clusters,
+        side,
+        entry,
+        leverage,
+        lp,
+        funding,
+        when.hour,
+        when.weekday(),
         realised_range=r.risk.range_pct,
-    )  # fmt: skip
+    )
 
 
 def _lfr_words(x: float) -> str:

@@ -48,8 +48,7 @@ def _head(sub: Subscription) -> str:
 def pnl_lines(sub: Subscription, exit_price: float) -> list[str]:
     p = pnl(sub, exit_price)
     e = html.escape
-    text = (f"PnL: <b>{e(fmt.pct(p.margin_pct))}</b> of margin, {e(fmt.pct(p.price_pct))} "
-            "of price")  # fmt: skip
+    text = f"PnL: <b>{e(fmt.pct(p.margin_pct))}</b> of margin, {e(fmt.pct(p.price_pct))} of price"
     if p.usd is not None:
         gain = "+" if p.usd > 0 else ""  # a loss already reads "-$500"
         text += f", <b>{e(gain + fmt.usd(p.usd))}</b>"
@@ -146,8 +145,11 @@ def trade_note_html(
             "the PnL is as you typed it; the look back uses the range that traded."
         )
     at = exit_cluster(sub, exit_price)
-    swept = [c for c in _clusters(sub, True) + _clusters(sub, False)
-             if low <= float(c["high"]) and high >= float(c["low"])]  # fmt: skip
+    swept = [
+        c
+        for c in _clusters(sub, True) + _clusters(sub, False)
+        if low <= float(c["high"]) and high >= float(c["low"])
+    ]
     if at is not None:
         where, c = at
         sweeping = " while price swept it" if c in swept else ""
@@ -197,12 +199,16 @@ def followup_html(
         went = low <= far if sub.side == "long" else high >= far
         back = sign * (price_now - exit_price) > 0
         if went and back:
-            lines.append(f"The {e(_span(c))} cluster you exited at was swept and price came back "
-                         "past your exit: your stop sat in the cascade zone. Next time, put it "
-                         "beyond the cluster or size down.")  # fmt: skip
+            lines.append(
+                f"The {e(_span(c))} cluster you exited at was swept and price came back "
+                "past your exit: your stop sat in the cascade zone. Next time, put it "
+                "beyond the cluster or size down."
+            )
         elif went:
-            lines.append(f"The {e(_span(c))} cluster you exited at was swept and price kept going:"
-                         " the exit saved you from the rest of the move.")  # fmt: skip
+            lines.append(
+                f"The {e(_span(c))} cluster you exited at was swept and price kept going:"
+                " the exit saved you from the rest of the move."
+            )
         else:
             lines.append(f"The {e(_span(c))} cluster you exited at was not swept (yet).")
     else:

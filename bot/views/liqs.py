@@ -58,9 +58,10 @@ def liqs_html(
             without.append(venue_name(v.venue))
             continue
         cover = (
-            "not connected in this window" if v.covered_ms == 0
+            "not connected in this window"
+            if v.covered_ms == 0
             else f"connected {duration(v.covered_ms)} of {duration(w)}"
-        )  # fmt: skip
+        )
         if v.prints:
             lines.append(
                 f"{venue_name(v.venue)}: longs {fmt.usd(v.long_usd)}, shorts "
@@ -125,9 +126,10 @@ def cascade_html(
     side = cascade.side
     forced = "forced selling" if side == "long" else "forced buying"
     where = (
-        f"at {fmt.price(cascade.low)}" if cascade.low == cascade.high
+        f"at {fmt.price(cascade.low)}"
+        if cascade.low == cascade.high
         else f"{fmt.price(cascade.low)} - {fmt.price(cascade.high)}"
-    )  # fmt: skip
+    )
     lines = [
         f"🚨 <b>{_coin(symbol)} {side} liquidation cascade now</b>",
         f"{fmt.usd(cascade.usd)} of {side}s force-closed in 5 minutes to "
@@ -136,8 +138,10 @@ def cascade_html(
     ]
     if positions:
         ids = ", ".join(f"#{i}" for i in positions)
-        lines.append(f"Your {side} position{'s' if len(positions) > 1 else ''} {ids} "
-                     "is on the side being liquidated.")  # fmt: skip
+        lines.append(
+            f"Your {side} position{'s' if len(positions) > 1 else ''} {ids} "
+            "is on the side being liquidated."
+        )
     elif watching:
         lines.append(f"You watch {_coin(symbol)}.")
     advice = (
@@ -174,7 +178,10 @@ def marks_caption(real: RealLiquidations, heatmap: bool = False) -> str:
 
 
 def swept_since_line(
-    real: RealLiquidations, price: float, price_at: int, below: Sequence[float],
+    real: RealLiquidations,
+    price: float,
+    price_at: int,
+    below: Sequence[float],
     above: Sequence[float],
 ) -> str:
     """When the feed recorded liquidations after the candle whose close the map quotes, and they

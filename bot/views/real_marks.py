@@ -69,9 +69,13 @@ def _handle(size_pt: float) -> tuple[Line2D, Line2D]:
 
 
 def add_legend(
-    fig: Figure, real: RealLiquidations, anchor: tuple[float, float], loc: str, fontsize: float,
+    fig: Figure,
+    real: RealLiquidations,
+    anchor: tuple[float, float],
+    loc: str,
+    fontsize: float,
     off_chart_usd: float = 0.0,
-) -> None:  # fmt: skip
+) -> None:
     """One legend line: a long and a short dot, then the totals."""
     fig.legend(  # type: ignore[call-overload]  # a tuple of dots: HandlerTuple draws them
         [_handle(7.0)],
@@ -107,9 +111,16 @@ def draw_map_strip(ax: Axes, real: RealLiquidations, edges: FloatArray) -> float
         d = _diameters(per_bin[row][hit], biggest, MAP_DOT_PT)
         order = np.argsort(-d)  # big dots first, small ones drawn on top stay visible
         ax.scatter(
-            mids[hit][order], np.full(int(hit.sum()), y), s=d[order] ** 2, c=color,
-            edgecolors="white", linewidths=0.5, alpha=0.9, zorder=3, clip_on=True,
-        )  # fmt: skip
+            mids[hit][order],
+            np.full(int(hit.sum()), y),
+            s=d[order] ** 2,
+            c=color,
+            edgecolors="white",
+            linewidths=0.5,
+            alpha=0.9,
+            zorder=3,
+            clip_on=True,
+        )
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     ax.set_facecolor("#f4f4f4")
@@ -149,7 +160,14 @@ def draw_heat_marks(
         d = _diameters(cell_usd, biggest, HEAT_DOT_PT)
         order = np.argsort(-d)
         ax.scatter(
-            xs[order], ys[order], s=d[order] ** 2, c=color, edgecolors="white",
-            linewidths=0.8, alpha=0.85, zorder=5, clip_on=True,
-        )  # fmt: skip
+            xs[order],
+            ys[order],
+            s=d[order] ** 2,
+            c=color,
+            edgecolors="white",
+            linewidths=0.8,
+            alpha=0.85,
+            zorder=5,
+            clip_on=True,
+        )
     return off

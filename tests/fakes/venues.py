@@ -2044,7 +2044,12 @@ def fast_feeds(
     if timeout_ms is not None:
         config["timeout"] = timeout_ms
     return {
-        v: VenueFeed(v, base_url=fakes.urls[v], config=dict(config),
-                     retry=RetryPolicy(max_attempts=attempts), sleep=_no_wait)
+        v: VenueFeed(
+            v,
+            base_url=fakes.urls[v],
+            config=dict(config),
+            retry=RetryPolicy(max_attempts=attempts),
+            sleep=_no_wait,
+        )
         for v in venues
-    }  # fmt: skip
+    }
