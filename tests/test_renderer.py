@@ -14,7 +14,8 @@ import pytest
 
 from bot.clock import ReplayClock
 from bot.pipeline.maps import MapService
-from bot.pipeline.renderer import Renderer, RenderTimeout, warm
+from bot.render.calls import warm
+from bot.render.renderer import Renderer, RenderTimeout
 from market.replay import DEFAULT_AT, ReplaySource
 
 PNG = b"\x89PNG"
@@ -112,7 +113,8 @@ async def test_a_charts_own_timeout_error_is_not_taken_for_the_renderers() -> No
 
 ORPHAN = """
 import asyncio, sys, time
-from bot.pipeline.renderer import Renderer, warm
+from bot.render.calls import warm
+from bot.render.renderer import Renderer
 from tests.test_renderer import stuck
 
 async def main():
