@@ -31,7 +31,8 @@ import numpy.typing as npt
 
 from backtest.claims import FAILS, FEW, HOLDS, MIN_CASES, MIN_DAYS, Claim, Context
 from backtest.path import first_true
-from backtest.stats import DAY_MS, LEVEL, REPS
+from backtest.stats import LEVEL, REPS
+from liqmap.times import DAY_MS
 from liqmap.touch import (
     DEFAULT_TOUCH,
     rolling_volatility,

@@ -32,10 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from liqmap.times import HOUR_MS
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-HOUR_MS = 3_600_000
 PARKINSON = 1.0 / (4.0 * math.log(2.0))
 TYPICAL_MOVE_H = 4.0  # "typical 4-hour moves": sigma over this many hours
 
