@@ -10,7 +10,6 @@ from alerts.advice import position_stop
 from bot.views import fmt
 from bot.views.report import MapReport
 from bot.views.structure import chain_warning
-from bot.views.summary import is_proxy
 from liqmap import (
     Cluster,
     PositionRisk,
@@ -22,6 +21,7 @@ from liqmap import (
     position_risk,
 )
 from liqmap.brackets import brackets_for, max_leverage
+from liqmap.model import is_proxy
 
 MAX_ENTRY_DISTANCE_PCT = 50.0
 

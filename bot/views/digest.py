@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from alerts.advice import position_stop
 from bot.views import fmt
 from bot.views.report import MapReport
-from bot.views.summary import cluster_line, is_proxy, largest_lines
+from bot.views.summary import cluster_line, largest_lines
 from liqmap import fuel_ratio
+from liqmap.model import is_proxy
 from storage.subscriptions import Subscription
 from storage.users import User
 
