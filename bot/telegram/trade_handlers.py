@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
 from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
-from bot.pipeline.alert_pass import MIN_CLUSTER
+from bot.pipeline.alert_pass import MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
@@ -408,6 +408,23 @@ async def _set_min_cluster(update: Update, context: Context, chat: int, text: st
     await reply(update, f"Cluster alerts: {said} per cluster (and a large share of its side).")
 
 
+async def _set_wake(update: Update, context: Context, chat: int, text: str) -> None:
+    """``/alerts set wake on|off``: the liquidation warning reaches you in quiet hours (on, the
+    default) or waits for them to end like every other alert (off)."""
+    choice = text.strip().lower()
+    if choice not in ("on", "off"):
+        await reject(update, "alerts", "use /alerts set wake on, or /alerts set wake off")
+        return
+    register(update, context)
+    alert_settings.set_threshold(services(context).db, chat, WAKE, 1.0 if choice == "on" else 0.0)
+    said = (
+        "reaches you in quiet hours too"
+        if choice == "on"
+        else "waits for your quiet hours to end, like the other alerts"
+    )
+    await reply(update, f"Liquidation warning: {said}.")
+
+
 def _rule(text: str) -> str:
     """A rule name as typed (aliases allowed), or InputError listing the rules."""
     key = text.strip().lower().replace("-", "_")
@@ -452,6 +469,12 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
         )
     lines.append("Change a threshold: <code>/alerts set cluster_edge 0.8</code>")
     lines.append("Only clusters of at least an amount: <code>/alerts set min_cluster 5M</code>")
+    wakes = mine.get(WAKE, (None, None))[1] != 0
+    lines.append(
+        "The liquidation warning "
+        + ("reaches you in quiet hours" if wakes else "waits out your quiet hours")
+        + f": <code>/alerts set wake {'off' if wakes else 'on'}</code>"
+    )
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -468,6 +491,9 @@ async def alerts_command(update: Update, context: Context) -> None:
             raise InputError("use /alerts, or /alerts set RULE VALUE")
         if args[1].strip().lower() == MIN_CLUSTER:
             await _set_min_cluster(update, context, chat, args[2])
+            return
+        if args[1].strip().lower() == WAKE:
+            await _set_wake(update, context, chat, args[2])
             return
         rule = _rule(args[1])
         value = parse_number(args[2], "the threshold")
