@@ -17,12 +17,12 @@ from alerts.rules import evaluate
 from alerts.session import drop_watch_echoes
 from bot.clock import quiet_ends_at
 from bot.pipeline.alert_book import MIN_CLUSTER, WAKE, AlertBook
-from bot.pipeline.position_fate import candles_between, run_followups, run_position_fate
+from bot.pipeline.moves import extremes_since, recent_candles, volatility_of
+from bot.pipeline.position_fate import run_followups, run_position_fate
 from bot.pipeline.services import Services
 from bot.views.alert_message import alert_messages, held_note
 from liqmap import ModelInputError
-from liqmap.times import HOUR_MS, MINUTE_MS
-from liqmap.touch import volatility_now
+from liqmap.times import MINUTE_MS
 from market.snapshot import MarketDataError
 from storage import alert_state, outbox, subscriptions
 
@@ -31,7 +31,6 @@ ALERT_WINDOW = "1d"  # the map every alert rule reads
 # The /open reply already warns when the liquidation price sits in a cluster: the rule's first
 # firing within this long after the open is that same news, consumed without a second message.
 TOLD_AT_OPEN_MS = 15 * 60_000
-VOLATILITY_HOURS = 72  # liqmap.touch's slow window
 FIRST_LOOK_MS = 15 * MINUTE_MS  # the candles a symbol's first pass looks back over
 __all__ = ["ALERT_WINDOW", "MIN_CLUSTER", "WAKE", "run_alerts", "run_symbol"]
 
@@ -169,11 +168,7 @@ def _recent_moves(
     """The liquidation warning's inputs: (fast, slow) volatility from the last 72 h of candles,
     and the lowest low / highest high of the candles closed since the previous pass (``last``;
     the last 15 minutes on a symbol's first pass), so a wick between two refreshes counts."""
-    candles = candles_between(s, symbol, tick - VOLATILITY_HOURS * HOUR_MS, tick)
-    if candles is None or len(candles) == 0:
-        return None, None
-    vol = volatility_now(candles.high, candles.low, candles.close_time, candles.interval_ms, tick)
-    start = tick - FIRST_LOOK_MS if last is None else last
-    new = (candles.close_time > start) & (candles.close_time <= tick)
-    since = (float(candles.low[new].min()), float(candles.high[new].max())) if new.any() else None
+    candles = recent_candles(s, symbol, tick)
+    vol = volatility_of(candles, tick)
+    since = extremes_since(candles, tick - FIRST_LOOK_MS if last is None else last, tick)
     return (None if vol is None else (vol.fast, vol.slow)), since

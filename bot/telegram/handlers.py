@@ -16,6 +16,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.parsing import InputError, parse_window, parse_zone, suggest_command
 from bot.pipeline.liquidations import recorded_marks
+from bot.pipeline.moves import volatility_at
 from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
     chat_id,
@@ -197,7 +198,8 @@ async def check_command(update: Update, context: Context) -> None:
         label = fmt.usd(advice_for) + (
             f" = {p.risk.value:g}% of your account" if p.risk.percent else ""
         )
-    await reply(update, check_html(result, report, advice, label))
+    vol = volatility_at(services(context), p.symbol, report.liq.as_of)
+    await reply(update, check_html(result, report, advice, label, vol))
 
 
 async def status_command(update: Update, context: Context) -> None:

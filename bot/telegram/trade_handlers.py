@@ -12,6 +12,7 @@ from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
 from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
 from bot.pipeline.alert_pass import MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
+from bot.pipeline.moves import volatility_at
 from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
     chat_id,
@@ -35,6 +36,7 @@ from bot.views.check import (
     position_risk_line,
     position_risk_now,
 )
+from bot.views.distance import liquidation_distance
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
 from bot.views.report import MapReport
@@ -95,7 +97,7 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         update,
         f"✅ Watching position <b>#{sub.id}</b>. I'll alert you when the map turns against it, "
         f"and tell you if it is liquidated. <code>/stop {sub.id} PRICE</code> sets a stop.\n\n"
-        + check_html(check, report),
+        + check_html(check, report, volatility=volatility_at(s, p.symbol, report.liq.as_of)),
         reply_markup=position_keyboard(sub.id, False),
     )
 
@@ -152,6 +154,7 @@ async def positions_command(update: Update, context: Context) -> None:
         now = lfr_now(report, sub.side)
         then = sub.entry_snapshot.get("lfr")
         lp = sub.liquidation_price or math.nan
+        vol = volatility_at(s, sub.symbol, report.liq.as_of)
         below, above = report.nearest(1)
         proxy = is_proxy(report)  # relative units: never a `$`
         nearest = "; ".join(cluster_line(c, report.price, proxy) for c in below + above) or "none"
@@ -170,8 +173,8 @@ async def positions_command(update: Update, context: Context) -> None:
             + "\n".join(pnl_lines(sub, report.price))
             + f"\nFuel ratio {html.escape(fmt.ratio(now))} now vs "
             f"{html.escape(fmt.ratio(then) if then is not None else 'n/a')} at entry{worse}"
-            f"\nLiquidation {html.escape(fmt.price(lp))} "
-            f"({html.escape(fmt.pct((lp / report.price - 1) * 100))} away)"
+            + "\n"
+            + html.escape(_cap(liquidation_distance(report.price, lp, vol)))
             + stop
             + f"\nNearest clusters: {html.escape(nearest)}"
             + f"\nMarket risk {report.risk.total:.0f}/100 | "
@@ -182,6 +185,10 @@ async def positions_command(update: Update, context: Context) -> None:
             )
         )
         await reply(update, text, reply_markup=position_keyboard(sub.id, sub.muted))
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _own_open(context: Context, chat_id: int, text: str) -> subscriptions.Subscription:
