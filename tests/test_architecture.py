@@ -40,6 +40,8 @@ ALLOWED: dict[str, set[str]] = {
                      "bot.parsing", "bot.tiers", "liqmap", "alerts", "market", "storage",
                      "telegram",
                      "sqlite_utils"},
+    "bot.web": {"bot.web", "bot.pipeline", "bot.views", "bot.clock", "bot.settings", "bot.parsing",
+                "bot.tiers", "liqmap", "market", "storage", "numpy", "aiohttp"},
     "bot.clock": {"bot.clock"},
     "bot.settings": {"bot.settings", "bot.clock", "pydantic", "pydantic_settings"},
     "bot.parsing": {"bot.parsing", "bot.views", "liqmap"},
