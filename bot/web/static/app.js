@@ -160,6 +160,7 @@
 
   function resize() {
     const r = canvas.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
+    if (r.width === W && r.height === H && canvas.width === Math.round(W * dpr)) return;
     W = Math.max(200, r.width); H = Math.max(200, r.height);
     canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -286,8 +287,8 @@
     ctx.strokeStyle = C.price; ctx.setLineDash([2, 3]); ctx.lineWidth = 1;
     ctx.beginPath(); ctx.moveTo(0, y); ctx.lineTo(L.axis, y); ctx.stroke();
     for (const [p, color, text, dash] of levels()) {
-      const yy = yOf(p);
-      ctx.strokeStyle = color; ctx.setLineDash(dash); ctx.lineWidth = 1.5;
+      const yy = Math.round(yOf(p)); // 2 px on whole rows: crisp on any background
+      ctx.strokeStyle = color; ctx.setLineDash(dash); ctx.lineWidth = 2;
       ctx.beginPath(); ctx.moveTo(0, yy); ctx.lineTo(L.axis, yy); ctx.stroke();
       ctx.setLineDash([]);
       label(text, 4, yy - 8, "left", color);
@@ -457,7 +458,9 @@
   canvas.addEventListener("pointerup", up);
   canvas.addEventListener("pointercancel", up);
   canvas.addEventListener("dblclick", () => { if (data) { view = initialView(); draw(); } });
-  window.addEventListener("resize", resize);
+  // the header's chips arrive with the data and shrink the chart's box: follow the box itself
+  if (window.ResizeObserver) new ResizeObserver(resize).observe(canvas);
+  else window.addEventListener("resize", resize);
 
   // for people and tests: the view and the scales (read-only use)
   window.liqmap = {
