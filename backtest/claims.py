@@ -29,6 +29,7 @@ from backtest.stats import (
     spearman_gain,
 )
 from liqmap import LONG, RISK_CHOSEN_UNTIL_MS, Cluster, cascade_chains
+from liqmap.times import DAY_MS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -87,7 +88,7 @@ def _span(ci: tuple[float, float], digits: int = 2) -> str:
 
 
 def _days(at: IntArray) -> int:
-    return int(np.unique(np.asarray(at) // 86_400_000).size)
+    return int(np.unique(np.asarray(at) // DAY_MS).size)
 
 
 class Context:

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
 from liqmap.model import LiqMap
+from liqmap.times import HOUR_MS
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -259,7 +260,7 @@ def realised_range_pct(
     """Today's realised volatility: (highest high - lowest low) over the candles that closed in
     the last ``hours`` before ``as_of``, in % of the last close's low-high midpoint. None when
     no candle closed in that span."""
-    sel = (close_time <= as_of) & (close_time > as_of - hours * 3_600_000)
+    sel = (close_time <= as_of) & (close_time > as_of - hours * HOUR_MS)
     if not sel.any():
         return None
     hi, lo = float(high[sel].max()), float(low[sel].min())
