@@ -28,7 +28,7 @@ from telegram.ext import (
 from bot.pipeline.live import SymbolChoiceError, validate_symbols
 from bot.pipeline.services import KEY, Services
 from bot.settings import ConfigError, Settings
-from bot.telegram import handlers, jobs, liq_handlers, trade_handlers
+from bot.telegram import errors, handlers, jobs, liq_handlers, trade_handlers
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.keyboards import (
@@ -171,7 +171,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & fresh, handlers.plain_text))
-    app.add_error_handler(handlers.on_error)
+    app.add_error_handler(errors.on_error)
     if app.job_queue is not None:
         one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
         if services.refresher is not None:

@@ -378,15 +378,3 @@ async def map_button(update: Update, context: Context) -> None:
     except BadRequest as e:
         if "not modified" not in str(e).lower():
             raise
-
-
-async def on_error(update: object, context: Context) -> None:
-    """One error handler: log (no secrets: PTB errors carry no token) and answer politely."""
-    log.error("handler failed: %s", context.error, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message is not None:
-        try:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. Please try again in a minute."
-            )
-        except Exception:  # the apology itself failed (network, blocked): nothing more to do
-            log.warning("could not send the error apology")
