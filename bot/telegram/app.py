@@ -92,12 +92,21 @@ async def _post_init(app: Application) -> None:
         found.sender.start()
 
 
+async def _post_stop(app: Application) -> None:
+    """After the updates and jobs have ended, while the bot's HTTP client is still open: the
+    sends in flight finish and are recorded (``app.shutdown`` closes the client next)."""
+    found = app.bot_data.get(KEY)
+    if isinstance(found, Services) and found.sender is not None:
+        await found.sender.stop()
+        found.sender = None
+
+
 async def _post_shutdown(app: Application) -> None:
     found = app.bot_data.get(KEY)
     if isinstance(found, Services):
         if found.liquidations is not None:
             await found.liquidations.stop()  # every websocket closed before the database
-        if found.sender is not None:
+        if found.sender is not None:  # post_stop did not run (the app never started)
             await found.sender.stop()
             found.sender = None
         if found.refresher is not None:
@@ -127,6 +136,7 @@ def build_application(settings: Settings, services: Services) -> Application:
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerChatOrder(CONCURRENT_UPDATES))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
