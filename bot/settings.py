@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.clock import parse_utc_ms
+from bot.redaction import url_secrets
 
 Venue = Literal["binanceusdm", "bybit", "okx", "bitget"]
 VENUES: tuple[Venue, ...] = ("binanceusdm", "bybit", "okx", "bitget")
@@ -157,6 +158,14 @@ class Settings(BaseSettings):
             scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
             out[venue] = f"{scheme}://{rest}".rstrip("/")
         return out
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never be written out (see :mod:`bot.redaction`): the token,
+        the webhook secret, and the passwords in ``LIQBOT_EXCHANGE_URLS``."""
+        found = [s.get_secret_value() for s in (self.telegram_bot_token, self.webhook_secret) if s]
+        for url in self.exchange_urls.values():
+            found += url_secrets(str(url))
+        return found
 
     @property
     def webhook_base(self) -> str | None:

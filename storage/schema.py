@@ -260,9 +260,10 @@ def m009_dirty_marks_never_conflict(db: Database) -> None:
     ``INSERT ... ON CONFLICT DO UPDATE``) of an already-marked chat's setting failed with
     UNIQUE constraint failed: alert_dirty.chat_id. The marks now insert only a missing chat,
     which cannot conflict whatever statement fires them."""
-    names = ("subs_ins", "subs_upd", "subs_del", "users_upd", "users_del")
-    names += ("settings_ins", "settings_upd", "settings_del")
-    for name in names:
+    for name in (
+        *("subs_ins", "subs_upd", "subs_del", "users_upd", "users_del"),
+        *("settings_ins", "settings_upd", "settings_del"),
+    ):
         db.execute(f"drop trigger if exists {name}")
 
     def mark(who: str) -> str:

@@ -95,7 +95,7 @@ async def dispatch(
     queued during a long digest round is due at once and goes ahead of the digests left.
     ``stopping`` set: nothing more starts; the requests in flight are awaited (at most
     :data:`STOP_WAIT_S`) and their outcome recorded before this returns."""
-    clock: Callable[[], int] = now if callable(now) else (lambda: now)  # type: ignore[assignment]
+    clock: Callable[[], int] = now if callable(now) else (lambda: now)
     limiter = getattr(bot, "rate_limiter", None)
     gaps = limiter if isinstance(limiter, SendLimiter) else None
     result = DispatchResult()
