@@ -162,7 +162,7 @@ async def _finish(running: dict[asyncio.Task[None], int], wait_s: float) -> None
     for task in late:
         task.cancel()
     if late:
-        log.warning("stopping: %d sends unanswered after %.0f s, left pending", len(late), wait_s)
+        log.warning("%d sends cancelled in flight, left pending (sent again later)", len(late))
         await asyncio.gather(*late, return_exceptions=True)
     for task in done:
         task.result()
