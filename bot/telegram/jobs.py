@@ -19,12 +19,8 @@ from bot.pipeline.cascade_pass import run_cascades
 from bot.pipeline.digest_pass import run_digests
 from bot.pipeline.services import Services
 from bot.telegram.context import Context, services
-<<<<<<< HEAD
 from bot.telegram.send import STOP_WAIT_S, DispatchResult, Now, dispatch
-=======
-from bot.telegram.send import DispatchResult, dispatch
 from liqmap.times import DAY_MS, HOUR_MS
->>>>>>> main
 from storage import outbox
 
 log = logging.getLogger(__name__)
