@@ -154,26 +154,27 @@ async def test_in_flight_is_what_the_cap_needs_at_the_answer_time(tmp_path: Path
     db = _outbox_with(tmp_path, 40)
     async with FakeTelegram() as fake:
         fake.set_delay(0.1, "sendMessage")
-        at_once, most = 0, 0
+        at_once, most, bound = 0, 0, 0
         pause = fake._pause
+        limiter = SendLimiter()
 
         async def counted(method: str) -> None:
-            nonlocal at_once, most
+            nonlocal at_once, most, bound
             at_once += 1
             most = max(most, at_once)
+            bound = max(bound, in_flight_bound(limiter.answer_s))  # as measured so far
             try:
                 await pause(method)
             finally:
                 at_once -= 1
 
         fake._pause = counted  # type: ignore[method-assign]
-        limiter = SendLimiter()
         bot = ExtBot(fake.token, base_url=fake.base_url, rate_limiter=limiter)
         async with bot:
             result = await dispatch(bot, db, NOW)
     assert result.sent == 40
-    assert 0.1 <= limiter.answer_s < 0.2  # measured
-    assert most <= in_flight_bound(limiter.answer_s) <= 7, most
+    assert limiter.answer_s >= 0.1  # measured: the delay and the round trip
+    assert most <= bound < 16, (most, bound)
 
 
 def test_sigterm_waits_for_sends_in_flight_and_records_them(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from bot.parsing import InputError, parse_window, parse_zone, suggest_command
+from bot.pipeline.health import check, health_lines
 from bot.pipeline.liquidations import recorded_marks
+from bot.telegram import owner
 from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
     chat_id,
@@ -229,6 +231,8 @@ async def status_command(update: Update, context: Context) -> None:
         f"Model: OI-delta seeding (volume proxy without OI), tiers {html.escape(tiers)}, "
         f"buckets {m.bucket_pct:g}%, refresh every {s.settings.refresh_minutes:g} min"
     )
+    if owner.is_owner(update, context):  # the owner also sees what /healthz says
+        lines += ["", *map(html.escape, health_lines(check(s)))]
     await reply(update, "\n".join(lines))
 
 

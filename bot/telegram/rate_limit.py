@@ -66,9 +66,12 @@ class SendLimiter(BaseRateLimiter[None]):
 
     @property
     def answer_s(self) -> float:
-        """The slowest of Telegram's last 32 answers (timeouts aside): what the outbox sizes
-        its requests in flight by (:func:`bot.telegram.send.in_flight_bound`)."""
-        return max(self._answers) if self._answers else FIRST_ANSWER_S
+        """Telegram's answer time: the (upper) median of its last 32 answers, timeouts aside,
+        so one slow upload does not count as the norm. The outbox sizes its requests in flight
+        by it (:func:`bot.telegram.send.in_flight_bound`)."""
+        if not self._answers:
+            return FIRST_ANSWER_S
+        return sorted(self._answers)[len(self._answers) // 2]
 
     async def initialize(self) -> None:
         pass
