@@ -44,6 +44,8 @@ ALLOWED: dict[str, set[str]] = {
                      "bot.parsing", "bot.tiers", "bot.memory", "bot.version", "liqmap", "alerts",
                      "market", "storage", "telegram", "sqlite_utils",
                      "aiohttp"},  # aiohttp: the webhook and health server
+    "bot.web": {"bot.web", "bot.pipeline", "bot.views", "bot.clock", "bot.settings", "bot.parsing",
+                "bot.tiers", "liqmap", "market", "storage", "numpy", "aiohttp"},
     "bot.clock": {"bot.clock"},
     "bot.memory": {"bot.memory"},
     "bot.settings": {"bot.settings", "bot.clock", "bot.redaction", "pydantic",
