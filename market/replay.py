@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, OrderBook, unified_symbol
-from liqmap.times import HOUR_MS
+from liqmap.times import DAY_MS, HOUR_MS
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
+from market.source import FUNDING_P95_DAYS
 
 DATA = Path(__file__).resolve().parent / "data"
 FloatArray = npt.NDArray[np.float64]
@@ -190,10 +191,12 @@ def _book_snapshot() -> tuple[FloatArray, FloatArray, float]:
 
 
 class ReplaySource:
-    """The bundled data as a market source. Symbols: BTC and ETH USDT perpetuals."""
+    """The bundled data as a :class:`market.source.MarketSource`. Symbols: BTC and ETH USDT
+    perpetuals."""
 
     name = "demo"
     venues = (VENUE,)
+    version = 0  # the bundled past never changes
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -331,10 +334,19 @@ class ReplaySource:
         nxt = int(t[i] + interval[i] * HOUR_MS)
         return Funding(float(rate[i]), float(interval[i]), nxt)
 
-    def funding_history(self, symbol: str, since: int, until: int) -> tuple[IntArray, FloatArray]:
-        t, rate, _ = _funding(self.resolve(symbol))
-        keep = (t >= since) & (t <= until)
-        return t[keep], rate[keep]
+    def funding_p95(self, symbol: str, at: int) -> float | None:
+        """95th percentile of |funding| per 8 h over the 30 days to ``at`` (None under 10
+        settlements), as the live store computes it."""
+        t, rate, interval = _funding(self.resolve(symbol))
+        keep = (t >= at - FUNDING_P95_DAYS * DAY_MS) & (t <= at)
+        if int(keep.sum()) < 10:
+            return None
+        per_8h = np.abs(rate[keep]) * 8.0 / np.where(interval[keep] > 0, interval[keep], 8.0)
+        return float(np.percentile(per_8h, 95))
+
+    def optional_status(self) -> list[str]:
+        """Nothing optional is fetched: the bundled book and tiers are always there."""
+        return []
 
     def order_book(self, symbol: str, price: float) -> OrderBook | None:
         """The bundled BTC book re-centred on ``price`` (same USD depth per % from mid)."""

@@ -21,7 +21,7 @@ from bot.app import build_application, build_services
 from bot.pipeline.services import Services
 from bot.settings import Settings
 from market.replay import DEFAULT_AT, ReplaySource
-from market.snapshot import MarketSource
+from market.source import MarketSource
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 
 T = TypeVar("T")
