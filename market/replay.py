@@ -27,7 +27,7 @@ IntArray = npt.NDArray[np.int64]
 
 TIMEFRAME_MS = {"5m": 300_000, "15m": 900_000, "1h": HOUR_MS}
 WINDOW_MS = {"1d": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS, "30d": 30 * 24 * HOUR_MS}
-# Fine candles for short windows, coarser for long ones (liquidation-model.md §2).
+# Fine candles for short windows, coarser for long ones (docs/model.md §2).
 WINDOW_TIMEFRAMES = {"1d": ("5m", "15m", "1h"), "7d": ("15m", "1h"), "30d": ("1h",)}
 OKX_LOCAL_OFFSET_MS = 5 * HOUR_MS  # OKX file times are Asia/Almaty (UTC+5)
 OKX_CONTRACT_USD = 100.0  # BTC-USD-SWAP face value
@@ -55,8 +55,8 @@ def _header(name: str) -> list[str]:
 
 
 def _numbers(name: str, *columns: str) -> FloatArray:
-    """Numeric columns of a bundled CSV, one row per column (numpy's C parser: a 1 MB file in
-    ~10 ms, where csv.DictReader took ~100 ms)."""
+    """Numeric columns of a bundled CSV, one row per column (numpy's C parser: about ten times
+    ``csv.DictReader``'s speed)."""
     head = _header(name)
     use = [head.index(c) for c in columns]
     table = np.loadtxt(DATA / name, delimiter=",", skiprows=1, usecols=use, ndmin=2)

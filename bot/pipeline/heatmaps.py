@@ -9,8 +9,8 @@ from market.replay import WINDOW_MS
 from market.source import MarketSource
 
 # A column an hour, every two hours over 30 days: 360 columns are still more than a phone shows
-# across the plot (~290 px in a 430 px wide chat), and half the columns cut the chart worker's
-# peak by 8 MB (a 30-day heatmap was the largest thing it drew) and the time by half.
+# across the plot (~290 px in a 430 px wide chat), and half the columns halve the largest
+# chart's memory and time in the chart worker.
 COLUMN_MS = {"30d": 2 * HOUR_MS}
 
 
