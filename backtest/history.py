@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from liqmap import Candles
-from market.replay import WINDOW_MS, ReplaySource
+from market.replay import ReplaySource
 from market.snapshot import MarketSnapshot
+from market.source import WINDOW_MS
 
 
 @runtime_checkable

@@ -17,16 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, OrderBook, unified_symbol
-from liqmap.times import DAY_MS, HOUR_MS
+from liqmap.times import DAY_MS, HOUR_MS, utc_minute
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
-from market.source import FUNDING_P95_DAYS
+from market.source import FUNDING_P95_DAYS, WINDOW_MS
 
 DATA = Path(__file__).resolve().parent / "data"
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 TIMEFRAME_MS = {"5m": 300_000, "15m": 900_000, "1h": HOUR_MS}
-WINDOW_MS = {"1d": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS, "30d": 30 * 24 * HOUR_MS}
 # Fine candles for short windows, coarser for long ones (docs/model.md §2).
 WINDOW_TIMEFRAMES = {"1d": ("5m", "15m", "1h"), "7d": ("15m", "1h"), "30d": ("1h",)}
 OKX_LOCAL_OFFSET_MS = 5 * HOUR_MS  # OKX file times are Asia/Almaty (UTC+5)
@@ -241,8 +240,8 @@ class ReplaySource:
                 return self.candles(unified, tf, since, at), tf
         start, end = self.coverage(unified)
         raise ReplayError(
-            f"no {window} of data before {_iso(at)} for {unified}: "
-            f"the bundled data runs {_iso(start)} .. {_iso(end)}"
+            f"no {window} of data before {utc_minute(at)} for {unified}: "
+            f"the bundled data runs {utc_minute(start)} .. {utc_minute(end)}"
         )
 
     def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot:
@@ -359,7 +358,3 @@ class ReplaySource:
             bids=np.column_stack((bids[:, 0] * scale, bids[:, 1] / scale)),
             asks=np.column_stack((asks[:, 0] * scale, asks[:, 1] / scale)),
         )
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from liqmap import Candles
+from liqmap.times import DAY_MS
 from market.snapshot import MarketSnapshot, VenueStatus
 
+# The map windows every source serves: how far back positions are seeded.
+WINDOW_MS = {"1d": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS}
 FUNDING_P95_DAYS = 30  # the funding rule's "unusual for this market" looks back this far
 
 

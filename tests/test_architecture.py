@@ -189,8 +189,11 @@ DEFINED_ONCE = {
     "HOUR_MS": "liqmap.times",
     "DAY_MS": "liqmap.times",
     "is_proxy": "liqmap.model",
+    "utc_minute": "liqmap.times",
     "MarketSource": "market.source",  # the one contract of the replay and the live store
+    "WINDOW_MS": "market.source",
     "FUNDING_P95_DAYS": "market.source",
+    "TIMEFRAME": "bot.pipeline.refresh",  # the stored candles' timeframe
 }
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from bot.render.calls import HeatmapInputs, heatmap_columns
 from liqmap import Heatmap, ModelSettings
 from liqmap.times import HOUR_MS
-from market.replay import WINDOW_MS
-from market.source import MarketSource
+from market.source import WINDOW_MS, MarketSource
 
 # A column an hour, every two hours over 30 days: 360 columns are still more than a phone shows
 # across the plot (~290 px in a 430 px wide chat), and half the columns halve the largest

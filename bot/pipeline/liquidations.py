@@ -24,9 +24,8 @@ from liqmap import Candles, unified_symbol
 from liqmap.times import HOUR_MS
 from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.liquidation_summary import WINDOWS_MS, LiqsSummary, covered_ms, summarise
-from market.replay import WINDOW_MS
 from market.snapshot import MarketDataError
-from market.source import MarketSource
+from market.source import WINDOW_MS, MarketSource
 from storage import liquidations
 
 SKILL_DAYS = 7

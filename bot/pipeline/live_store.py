@@ -14,9 +14,8 @@ from bot.pipeline.refresh import STALE_AFTER, STEP_MS, TIMEFRAME, Refresher
 from liqmap import Candles, unified_symbol
 from liqmap.times import DAY_MS, HOUR_MS
 from market.aggregate import attach_oi, oi_change, weighted_funding
-from market.replay import WINDOW_MS
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
-from market.source import FUNDING_P95_DAYS
+from market.source import FUNDING_P95_DAYS, WINDOW_MS
 from storage import PerThread, db_file
 from storage import market_history as history
 

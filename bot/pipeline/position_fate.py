@@ -14,6 +14,7 @@ import logging
 import numpy as np
 
 from alerts.fate import LIQUIDATED, OPEN, STOPPED, position_fates
+from bot.pipeline.refresh import TIMEFRAME
 from bot.pipeline.services import Services
 from bot.views.exit import followup_html, liquidated_html, range_of, trade_note_html
 from bot.views.report import MapReport
@@ -24,7 +25,6 @@ from storage import outbox, subscriptions
 from storage.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
-TIMEFRAME = "5m"
 PRICE_WINDOW = "1d"  # the map whose price every answer quotes
 
 
