@@ -21,7 +21,7 @@ from alerts.catalogue import (
 )
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
 from liqmap.metrics import DEFAULT_MIN_SHARE, asymmetry, band_share, band_totals, fuel_ratio
-from liqmap.model import MODEL_VOLUME_PROXY, LiqMap
+from liqmap.model import LiqMap, is_proxy
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -176,7 +176,7 @@ def metrics_from_map(
         band_pct=band_pct,
         venues=tuple(venues),
         stale=tuple(stale),
-        relative_units=liq.model == MODEL_VOLUME_PROXY,
+        relative_units=is_proxy(liq),
     )
 
 

@@ -26,6 +26,7 @@ from backtest.stats import (
     ratio_of_means,
 )
 from liqmap import LONG, Cluster, cascade_chains
+from liqmap.times import DAY_MS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -84,7 +85,7 @@ def _span(ci: tuple[float, float], digits: int = 2) -> str:
 
 
 def _days(at: IntArray) -> int:
-    return int(np.unique(np.asarray(at) // 86_400_000).size)
+    return int(np.unique(np.asarray(at) // DAY_MS).size)
 
 
 class Context:

@@ -13,7 +13,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from liqmap import Candles
-from market.replay import HOUR_MS, WINDOW_MS, ReplaySource
+from liqmap.times import HOUR_MS
+from market.replay import WINDOW_MS, ReplaySource
 from market.snapshot import MarketSnapshot
 
 FUNDING_P95_DAYS = 30

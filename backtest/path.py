@@ -12,7 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from backtest.history import History, as_history
-from market.replay import HOUR_MS, ReplaySource
+from liqmap.times import HOUR_MS
+from market.replay import ReplaySource
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -19,9 +19,10 @@ from backtest.path import PricePath
 from backtest.positions import FIRST_POSITION_ID
 from backtest.run import Replay
 from backtest.stats import bootstrap, mean
+from liqmap.times import DAY_MS
 
 FOLLOW_H = 4
-WEEK_MS = 7 * 86_400_000
+WEEK_MS = 7 * DAY_MS
 
 
 @dataclass

@@ -21,6 +21,7 @@ from backtest.positions import (
     watcher_subscriptions,
 )
 from liqmap import ModelSettings
+from liqmap.times import DAY_MS, HOUR_MS
 from market.replay import WINDOW_MS, ReplayError, ReplaySource
 
 Progress = Callable[[int, int], None]
@@ -35,7 +36,7 @@ class Spec:
     start: int
     end: int
     window: str = "1d"
-    every_ms: int = 3_600_000
+    every_ms: int = HOUR_MS
     rules: tuple[str, ...] = RULES
     config: AlertConfig = DEFAULT_CONFIG
     sweep: tuple[tuple[str, float], ...] = ()
@@ -71,7 +72,7 @@ class Replay:
 
     @property
     def weeks(self) -> float:
-        return len(self.steps) * self.spec.every_ms / (7 * 86_400_000)
+        return len(self.steps) * self.spec.every_ms / (7 * DAY_MS)
 
 
 def check_spec(source: History | ReplaySource, spec: Spec) -> str:

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from liqmap.times import DAY_MS
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-DAY_MS = 86_400_000
 REPS = 1000
 LEVEL = 0.95
 

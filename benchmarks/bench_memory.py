@@ -143,10 +143,10 @@ async def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     import urllib.request
 
     from bot.app import build_application, build_services
+    from bot.memory import map_large_blocks_apart, release_freed_memory
     from bot.pipeline.alert_pass import run_alerts
     from bot.pipeline.digest_pass import run_digests
     from bot.pipeline.liquidations import open_liquidation_feed
-    from bot.pipeline.memory import map_large_blocks_apart, release_freed_memory
     from bot.settings import Settings
     from bot.telegram.send import dispatch
 

@@ -18,9 +18,10 @@ import numpy as np
 from grading.api import grade_totals_file
 from grading.cli import HELD_OUT_FROM, HELD_OUT_TO, TUNE_FROM
 from grading.data import bundled_candles, bundled_totals
-from grading.hourly import DEFAULT_LOOKBACK_H, HOUR_MS
+from grading.hourly import DEFAULT_LOOKBACK_H
 from liqmap import Candles, ModelSettings, build_map
 from liqmap.model import DEFAULT_HALF_LIVES_H, DEFAULT_TIER_WEIGHTS
+from liqmap.times import HOUR_MS
 
 
 def _halves(k: float | None) -> ModelSettings:

@@ -9,10 +9,10 @@ import logging
 import re
 
 from bot.clock import Clock, ReplayClock, WallClock
+from bot.memory import map_large_blocks_apart
 from bot.pipeline.liquidations import open_liquidation_feed
 from bot.pipeline.live import open_live
 from bot.pipeline.maps import MapService
-from bot.pipeline.memory import map_large_blocks_apart
 from bot.pipeline.services import Services
 from bot.settings import ConfigError, Settings, replay_start_ms
 from bot.telegram.app import build_application, serve

@@ -9,8 +9,6 @@ from datetime import time as day_time
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-HOUR_MS = 3_600_000
-
 
 def parse_utc_ms(text: str) -> int:
     """ISO time (``2025-10-10T20:00``, ``2025-10-10 20:00Z``, ``2025-10-10``; UTC when no zone is

@@ -35,6 +35,7 @@ from bot.settings import Settings, replay_start_ms
 from bot.views import fmt
 from fakes.liquidation_ws import LIQ_VENUES, FakeLiquidationVenue, TapePrint, load_tape
 from fakes.telegram_api import FakeTelegram, SentMessage
+from liqmap.times import DAY_MS
 from market.errors import RetryPolicy
 from market.liquidation_feed import FeedTiming
 from market.replay import DATA
@@ -89,7 +90,7 @@ def _at(hhmm: str, start_ms: int) -> int:
     h, m = (int(x) for x in hhmm.split(":"))
     t = datetime(day.year, day.month, day.day, h, m, tzinfo=UTC)
     ms = int(t.timestamp() * 1000)
-    return ms if ms >= start_ms else ms + 86_400_000
+    return ms if ms >= start_ms else ms + DAY_MS
 
 
 def _plain(text: str) -> str:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from grading.data import Events, Totals
-from grading.hourly import DEFAULT_LOOKBACK_H, HOUR_MS, hour_views
+from grading.hourly import DEFAULT_LOOKBACK_H, hour_views
 from grading.skill import Grade, grade_events, grade_totals
 from liqmap import Candles, ModelSettings
+from liqmap.times import HOUR_MS
 
 
 def hours_between(start_ms: int, end_ms: int) -> np.ndarray:

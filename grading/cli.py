@@ -21,10 +21,10 @@ from grading.data import (
     read_events,
     read_totals,
 )
-from grading.hourly import HOUR_MS
 from grading.report import grade_json, grade_text
 from grading.skill import Grade, TooLittleData
 from liqmap import Candles, unified_symbol
+from liqmap.times import HOUR_MS
 
 
 def _utc(y: int, m: int, d: int, h: int = 0) -> int:

@@ -15,12 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles
+from liqmap.times import HOUR_MS
 from market.replay import DATA
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-HOUR_MS = 3_600_000
 BUNDLED_CANDLES = "binance_BTCUSDT_1h.csv"
 BUNDLED_OI = "coinglass_BTC_binance_oi_1h.csv"
 BUNDLED_TOTALS = "coinglass_BTC_liquidation_1h.csv"

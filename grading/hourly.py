@@ -14,11 +14,11 @@ import numpy.typing as npt
 
 from liqmap import Candles, ModelSettings
 from liqmap.model import resolve_tiers, resting_pool, surviving_levels
+from liqmap.times import HOUR_MS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-HOUR_MS = 3_600_000
 # The bot's default /map and /heatmap window: the map a trader sees is built from 7 days.
 DEFAULT_LOOKBACK_H = 7 * 24
 

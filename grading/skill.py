@@ -19,6 +19,7 @@ from grading.scoring import (
     pooled_share,
     top_third_notional,
 )
+from liqmap.times import HOUR_MS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -111,7 +112,7 @@ def grade_events(
     rng = np.random.default_rng(seed)
     starts = np.array([v.start for v in views], dtype=np.int64)
     hour_ix = np.searchsorted(starts, time_ms, side="right") - 1
-    inside = (hour_ix >= 0) & (time_ms < starts[np.maximum(hour_ix, 0)] + 3_600_000)
+    inside = (hour_ix >= 0) & (time_ms < starts[np.maximum(hour_ix, 0)] + HOUR_MS)
     if len(views) < MIN_HOURS or int(inside.sum()) < MIN_EVENTS:
         raise TooLittleData(
             f"{len(views)} hours and {int(inside.sum())} events in the period: a figure needs "

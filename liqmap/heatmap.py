@@ -22,6 +22,7 @@ from liqmap.model import (
     resolve_tiers,
     seed_levels,
 )
+from liqmap.times import HOUR_MS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -109,7 +110,7 @@ def build_heatmap(
 
     # Per-level factor / per-column factor: keep = C[e]/C[t] * 0.5**((e_close - t_close)/h).
     kept = np.cumprod(np.maximum(oi_decrease_factors(candles), 1e-12))
-    hours = (candles.close_time - candles.close_time[0]).astype(np.float64) / 3_600_000.0
+    hours = (candles.close_time - candles.close_time[0]).astype(np.float64) / HOUR_MS
     halving = np.array([t.half_life_h or np.inf for t in tiers])
     level_factor = np.power(2.0, hours[:, None] / halving[None, :]) / kept[:, None]
     col_factor = np.power(0.5, hours[eval_idx][:, None] / halving[None, :])

@@ -13,7 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
-from liqmap.model import MODEL_VOLUME_PROXY, LiqMap
+from liqmap.model import LiqMap, is_proxy
+from liqmap.times import HOUR_MS
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -259,7 +260,7 @@ def realised_range_pct(
     """Today's realised volatility: (highest high - lowest low) over the candles that closed in
     the last ``hours`` before ``as_of``, in % of the last close's low-high midpoint. None when
     no candle closed in that span."""
-    sel = (close_time <= as_of) & (close_time > as_of - hours * 3_600_000)
+    sel = (close_time <= as_of) & (close_time > as_of - hours * HOUR_MS)
     if not sel.any():
         return None
     hi, lo = float(high[sel].max()), float(low[sel].min())
@@ -339,7 +340,7 @@ def risk_score(
         proximity = 40 * max(0.0, 1 - d / reach)
     pressure = 0.0
     # a volume-proxy map is in relative units: it cannot be weighed against the book's USD
-    if book is not None and liq.model != MODEL_VOLUME_PROXY:
+    if book is not None and not is_proxy(liq):
         nearest = [side[0] for side in (clusters.below, clusters.above) if side]
         cps = [cluster_pressure(liq, book, c) for c in nearest]
         worst = max((cp for cp in cps if not math.isnan(cp)), default=0.0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,7 @@ from liqmap.brackets import (
 )
 from liqmap.grid import PriceGrid, make_grid
 from liqmap.stops import round_levels, spread_beyond, unrevisited_extremes
+from liqmap.times import HOUR_MS
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -32,6 +34,19 @@ DEFAULT_HALF_LIVES_H: Mapping[float, float | None] = {5: 480, 10: 120, 25: 48, 5
 
 MODEL_OI_DELTA = "oi-delta"
 MODEL_VOLUME_PROXY = "volume-proxy"
+
+
+class Modelled(Protocol):
+    """Anything drawn by one model: a map, a heatmap, a report of a map."""
+
+    @property
+    def model(self) -> str: ...
+
+
+def is_proxy(drawn: Modelled) -> bool:
+    """Drawn by the volume proxy (no OI history): its amounts are relative units, never USD."""
+    return drawn.model == MODEL_VOLUME_PROXY
+
 
 SPLIT_TAKER = "taker"
 SPLIT_RATIO = "long-short-ratio"
@@ -395,7 +410,7 @@ def seed_levels(c: Candles, tiers: tuple[Tier, ...], clip: tuple[float, float]) 
 
 def decay_factors(c: Candles, tiers: tuple[Tier, ...], as_of: int) -> FloatArray:
     """(candles, tiers) weight left after each tier's half-life, by age at ``as_of``."""
-    age_h = (as_of - c.close_time).astype(np.float64) / 3_600_000.0
+    age_h = (as_of - c.close_time).astype(np.float64) / HOUR_MS
     out = np.ones((len(c), len(tiers)))
     for k, t in enumerate(tiers):
         if t.half_life_h:
@@ -430,8 +445,8 @@ def hours_untouched(c: Candles, prices: FloatArray, side: str, as_of: int) -> Fl
         reach = np.maximum.accumulate(c.high[::-1])[::-1]
         last = np.searchsorted(-reach, -prices, side="right") - 1
     close = c.close_time
-    span = (as_of - int(close[0])) / 3_600_000.0 + 1.0
-    age = np.where(last >= 0, (as_of - close[np.maximum(last, 0)]) / 3_600_000.0, span)
+    span = (as_of - int(close[0])) / HOUR_MS + 1.0
+    age = np.where(last >= 0, (as_of - close[np.maximum(last, 0)]) / HOUR_MS, span)
     return np.maximum(np.asarray(age, dtype=np.float64), 0.0)
 
 
@@ -471,7 +486,7 @@ def resting_pool(
     empty = np.zeros(0)
     if not settings.has_pool or len(c) == 0:
         return RestingPool(empty, empty, empty, empty)
-    window_h = max((as_of - int(c.time[0])) / 3_600_000.0, 1.0)
+    window_h = max((as_of - int(c.time[0])) / HOUR_MS, 1.0)
     per_hour = float(levels.long_amount.sum() + levels.short_amount.sum()) / window_h
     parts = {"long": ([empty], [empty]), "short": ([empty], [empty])}
     if settings.resting_rate:
@@ -499,9 +514,9 @@ def _stop_levels(
     out = []
     below = side == "long"
     if settings.swing_rate:
-        pivot = round(settings.swing_pivot_h * 3_600_000.0 / c.interval_ms)
+        pivot = round(settings.swing_pivot_h * HOUR_MS / c.interval_ms)
         ix = unrevisited_extremes(c.low, c.high, pivot, side)
-        held = (as_of - c.close_time[ix]).astype(np.float64) / 3_600_000.0
+        held = (as_of - c.close_time[ix]).astype(np.float64) / HOUR_MS
         if settings.swing_hours:
             ix, held = ix[held <= settings.swing_hours], held[held <= settings.swing_hours]
         pts = (c.low if below else c.high)[ix]

@@ -13,7 +13,6 @@ import numpy.typing as npt
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-HOUR_MS = 3_600_000.0
 # Points inside a stop band sit 0.01% apart (ten per 0.1% bucket), like the resting pool.
 BAND_STEP_PCT = 0.01
 

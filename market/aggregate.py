@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from liqmap import LiqMap, ModelSettings, build_map, combine_maps, make_grid
 from liqmap.model import MODEL_OI_DELTA
+from liqmap.times import HOUR_MS
 from market.snapshot import MarketSnapshot
 
 FloatArray = npt.NDArray[np.float64]
@@ -43,7 +44,7 @@ def oi_change(
 
     Only venues with a value at both ends count; with none, the change is unknown (None).
     """
-    then_t = at - int(hours * 3_600_000)
+    then_t = at - int(hours * HOUR_MS)
     now_sum = then_sum = 0.0
     used = []
     for venue, (times, usd) in series.items():

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from liqmap.times import DAY_MS, HOUR_MS
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-WINDOWS_MS = {"1h": 3_600_000, "4h": 4 * 3_600_000, "24h": 24 * 3_600_000}
+WINDOWS_MS = {"1h": HOUR_MS, "4h": 4 * HOUR_MS, "24h": DAY_MS}
 # Measured, see market/data/PROVENANCE.md: p99.5 of 5-minute one-side sums, three venues, BTC.
 CASCADE_LIVE_USD = 5_000_000.0
 CASCADE_WINDOW_MS = 5 * 60_000

@@ -17,13 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, OrderBook, unified_symbol
+from liqmap.times import HOUR_MS
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
 
 DATA = Path(__file__).resolve().parent / "data"
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-HOUR_MS = 3_600_000
 TIMEFRAME_MS = {"5m": 300_000, "15m": 900_000, "1h": HOUR_MS}
 WINDOW_MS = {"1d": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS, "30d": 30 * 24 * HOUR_MS}
 # Fine candles for short windows, coarser for long ones (liquidation-model.md §2).

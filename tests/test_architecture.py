@@ -2,8 +2,10 @@
 
 - the pure engine stays pure: ``liqmap`` imports nothing of ours; ``alerts`` only ``liqmap``;
 - ``market`` and ``storage`` never import each other or ``bot``;
-- inside ``bot``: ``views`` <- ``pipeline`` <- ``telegram`` <- the root's app, CLI and demo; only
-  ``bot.telegram`` (and the fake Bot API in ``fakes``) imports ``telegram``;
+- inside ``bot``: ``views`` <- ``render`` <- ``pipeline`` <- ``telegram`` <- the root's app, CLI
+  and demo; only ``bot.telegram`` (and the fake Bot API in ``fakes``) imports ``telegram``;
+- ``bot.pipeline`` holds pipeline steps: no process, pipe or malloc code (that is ``bot.render``
+  and ``bot.memory``);
 - no import cycle between any two modules of the project;
 - only ``bot`` reads the environment, and only ``storage`` writes SQL.
 """
@@ -34,13 +36,15 @@ ALLOWED: dict[str, set[str]] = {
     "backtest": {"backtest", "liqmap", "alerts", "market", "numpy", "matplotlib"},
     "bot.views": {"bot.views", "bot.clock", "bot.tiers", "liqmap", "alerts", "market",
                   "storage", "numpy", "matplotlib", "grading"},
-    "bot.pipeline": {"bot.pipeline", "bot.views", "bot.clock", "bot.tiers", "bot.settings",
-                     "liqmap", "alerts", "market", "storage", "numpy", "sqlite_utils", "grading"},
+    "bot.render": {"bot.render", "bot.views", "bot.memory", "liqmap"},
+    "bot.pipeline": {"bot.pipeline", "bot.render", "bot.views", "bot.clock", "bot.tiers",
+                     "bot.settings", "liqmap", "alerts", "market", "storage", "numpy",
+                     "sqlite_utils", "grading"},
     "bot.telegram": {"bot.telegram", "bot.pipeline", "bot.views", "bot.clock", "bot.settings",
-                     "bot.parsing", "bot.tiers", "liqmap", "alerts", "market", "storage",
-                     "telegram",
-                     "sqlite_utils"},
+                     "bot.parsing", "bot.tiers", "bot.memory", "liqmap", "alerts", "market",
+                     "storage", "telegram", "sqlite_utils"},
     "bot.clock": {"bot.clock"},
+    "bot.memory": {"bot.memory"},
     "bot.settings": {"bot.settings", "bot.clock", "pydantic", "pydantic_settings"},
     "bot.parsing": {"bot.parsing", "bot.views", "liqmap"},
     "bot.tiers": {"bot.tiers", "liqmap"},
@@ -164,3 +168,49 @@ def test_only_storage_writes_sql() -> None:
         if module.startswith(("storage", "fakes")):
             continue
         assert not SQL.search(path.read_text()), f"{path} runs SQL; that belongs in storage/"
+
+
+def defined_at_top(path: Path) -> set[str]:
+    """Names a module defines at its top level (assignments, functions, classes)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names
+
+
+# Shared constants and helpers: each lives once, in the lowest layer that needs it.
+DEFINED_ONCE = {
+    "MINUTE_MS": "liqmap.times",
+    "HOUR_MS": "liqmap.times",
+    "DAY_MS": "liqmap.times",
+    "is_proxy": "liqmap.model",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEFINED_ONCE))
+def test_a_shared_name_is_defined_once(name: str) -> None:
+    where = sorted(m for m, p in MODULES.items() if name in defined_at_top(p))
+    assert where == [DEFINED_ONCE[name]], f"{name} is defined in {where}"
+
+
+def stdlib_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & STDLIB
+
+
+def test_the_pipeline_holds_pipeline_steps_only() -> None:
+    """Processes, pipes and malloc tuning live in bot.render and bot.memory, not bot.pipeline."""
+    machinery = {"subprocess", "multiprocessing", "ctypes", "pickle", "struct"}
+    for module, path in MODULES.items():
+        if module.startswith("bot.pipeline"):
+            assert not stdlib_imports(path) & machinery, f"{path} holds process or memory code"

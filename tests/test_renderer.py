@@ -14,7 +14,8 @@ import pytest
 
 from bot.clock import ReplayClock
 from bot.pipeline.maps import MapService
-from bot.pipeline.renderer import Renderer, RenderTimeout, warm
+from bot.render.calls import warm
+from bot.render.renderer import Renderer, RenderTimeout
 from market.replay import DEFAULT_AT, ReplaySource
 
 PNG = b"\x89PNG"
@@ -47,15 +48,17 @@ def stuck(seconds: float) -> int:
 
 
 async def test_a_stuck_chart_is_stopped_and_the_next_one_drawn() -> None:
-    renderer = Renderer(timeout=1.0)
+    renderer = Renderer(timeout=60.0)
     try:
-        worker = await renderer.run(warm)
+        worker = await renderer.run(warm)  # started and warm: a busy machine takes seconds
+        renderer.timeout = 1.0
         with pytest.raises(RenderTimeout):
             await renderer.run(stuck, 30.0)
         deadline = time.monotonic() + 10
         while _alive(worker) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert not _alive(worker)  # killed, not left running its 30 s
+        renderer.timeout = 60.0  # the fresh worker's start is not the stuck chart's
         assert await renderer.run(stuck, 0.0) != worker  # a fresh worker answers
     finally:
         renderer.close()
@@ -112,7 +115,8 @@ async def test_a_charts_own_timeout_error_is_not_taken_for_the_renderers() -> No
 
 ORPHAN = """
 import asyncio, sys, time
-from bot.pipeline.renderer import Renderer, warm
+from bot.render.calls import warm
+from bot.render.renderer import Renderer
 from tests.test_renderer import stuck
 
 async def main():

@@ -12,10 +12,11 @@ import pytest
 
 from grading.api import grade_recorded
 from grading.data import DataError, read_events, read_totals
-from grading.hourly import HOUR_MS, HourView, SideLevels, hours_untouched
+from grading.hourly import HourView, SideLevels, hours_untouched
 from grading.scoring import partial_spearman, ranks, top_third_notional, top_third_weights
 from grading.skill import ALIGNMENTS, TooLittleData, _hour_tops
 from liqmap import Candles
+from liqmap.times import HOUR_MS
 from tests.conftest import make_candles
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from bot.clock import in_quiet_hours, quiet_ends_at
 from bot.pipeline.services import Services
 from bot.views.liqs import cascade_html
+from liqmap.times import HOUR_MS
 from market.liquidation_summary import (
     CASCADE_LIVE_USD,
     CASCADE_WINDOW_MS,
@@ -36,7 +37,7 @@ from storage import liquidations, outbox, subscriptions
 from storage.liquidations import StoredPrints
 
 log = logging.getLogger(__name__)
-LOOKBACK_MS = 3_600_000
+LOOKBACK_MS = HOUR_MS
 FRESH_MS = 15 * 60_000
 
 

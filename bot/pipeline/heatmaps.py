@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from liqmap import Candles, Heatmap, ModelSettings, build_heatmap
-from market.replay import HOUR_MS, WINDOW_MS
+from bot.render.calls import HeatmapInputs, heatmap_columns
+from liqmap import Candles, Heatmap, ModelSettings
+from liqmap.times import HOUR_MS
+from market.replay import WINDOW_MS
 
 
 @runtime_checkable
@@ -26,16 +27,6 @@ class CandleSource(Protocol):
 COLUMN_MS = {"30d": 2 * HOUR_MS}
 
 
-@dataclass(frozen=True, eq=False)
-class HeatmapInputs:
-    """What a heatmap is computed from: plain data, so the chart worker can build it."""
-
-    candles: Candles  # the window plus up to one window of warm-up, aligned to the columns
-    symbol: str
-    every: int  # candles per column (COLUMN_MS)
-    columns: int  # the window's columns (the warm-up ones are dropped)
-
-
 def heatmap_inputs(source: CandleSource, symbol: str, window: str, at: int) -> HeatmapInputs:
     """Columns every hour (30 days: two) over ``window`` up to ``at``; positions seeded from up
     to one window earlier (less where the data starts later)."""
@@ -49,13 +40,6 @@ def heatmap_inputs(source: CandleSource, symbol: str, window: str, at: int) -> H
     lead = (len(warm) - skip) % every
     warm = warm.slice(skip % every if skip else lead, len(warm))
     return HeatmapInputs(warm, unified, every, len(candles) // every)
-
-
-def heatmap_columns(inputs: HeatmapInputs, settings: ModelSettings | None) -> Heatmap:
-    """The heatmap itself (numpy, no I/O): the window's columns, the warm-up dropped."""
-    whole = len(inputs.candles) // inputs.every
-    first = max(0, whole - inputs.columns)
-    return build_heatmap(inputs.candles, inputs.symbol, inputs.every, settings, first=first)
 
 
 def make_heatmap(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from bot.clock import HOUR_MS, Clock
+from bot.clock import Clock
 from bot.pipeline.liquidation_sink import StorageLiquidationSink
 from bot.settings import Settings
 from bot.views.liqs import RealLiquidations, chart_prints
@@ -21,6 +21,7 @@ from grading.api import grade_recorded
 from grading.hourly import DEFAULT_LOOKBACK_H
 from grading.skill import Grade, TooLittleData
 from liqmap import Candles, unified_symbol
+from liqmap.times import HOUR_MS
 from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.liquidation_summary import WINDOWS_MS, LiqsSummary, covered_ms, summarise
 from market.replay import WINDOW_MS

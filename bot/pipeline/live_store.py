@@ -12,13 +12,12 @@ from sqlite_utils import Database
 
 from bot.pipeline.refresh import STALE_AFTER, STEP_MS, TIMEFRAME, Refresher
 from liqmap import Candles, unified_symbol
+from liqmap.times import DAY_MS, HOUR_MS
 from market.aggregate import attach_oi, oi_change, weighted_funding
 from market.replay import WINDOW_MS
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
 from storage import PerThread, db_file
 from storage import market_history as history
-
-HOUR_MS = 3_600_000
 
 
 class LiveDataError(MarketDataError):
@@ -162,9 +161,7 @@ class LiveStore:
         symbol = self.resolve(symbol)
         values = []
         for venue in self.venues:
-            _, rate, interval = history.read_funding(
-                self.db, venue, symbol, at - days * 86_400_000, at
-            )
+            _, rate, interval = history.read_funding(self.db, venue, symbol, at - days * DAY_MS, at)
             values.append(np.abs(rate) * 8.0 / np.where(interval > 0, interval, 8.0))
         joined = np.concatenate(values) if values else np.array([])
         return float(np.percentile(joined, 95)) if joined.size >= 10 else None

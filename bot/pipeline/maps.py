@@ -15,8 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot.clock import Clock
-from bot.pipeline import renderer as charts
 from bot.pipeline.heatmaps import CandleSource, heatmap_inputs
+from bot.render import calls
+from bot.render.renderer import Renderer, shared
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport, make_report
 from liqmap import ModelSettings
@@ -64,14 +65,14 @@ class MapService:
         clock: Clock,
         refresh_ms: int,
         settings: ModelSettings | None = None,
-        renderer: charts.Renderer | None = None,
+        renderer: Renderer | None = None,
     ) -> None:
         self.source = source
         self.clock = clock
         self.refresh_ms = refresh_ms
         self.settings = settings or ModelSettings()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqbot-maps")
-        self.renderer = renderer or charts.shared()
+        self.renderer = renderer or shared()
         # Sized for one refresh of 20 symbols: a report is ~70 kB (20 symbols x 3 windows), a
         # chart 100-200 kB (the default maps and a few heatmaps). The LRU drops the previous
         # refresh's first, which no request at the new tick reads. Digest charts live in the
@@ -129,7 +130,7 @@ class MapService:
             real.cache_key() if real else None,
         )
         png: bytes = await self._charts.get(
-            key, lambda: self.renderer.run(charts.draw_map, report, by_tier, real)
+            key, lambda: self.renderer.run(calls.draw_map, report, by_tier, real)
         )
         return png
 
@@ -154,7 +155,7 @@ class MapService:
             # and drawn in the worker.
             inputs = await self._in_thread(lambda: heatmap_inputs(source, symbol, window, tick))
             return await self.renderer.run(
-                charts.draw_heatmap, inputs, settings, window, venues, tiers, real
+                calls.draw_heatmap, inputs, settings, window, venues, tiers, real
             )
 
         key = ("heat", symbol, window, tick, tiers, real.cache_key() if real else None)

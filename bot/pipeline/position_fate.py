@@ -14,11 +14,11 @@ import logging
 import numpy as np
 
 from alerts.fate import LIQUIDATED, OPEN, STOPPED, position_fates
-from bot.clock import HOUR_MS
 from bot.pipeline.services import Services
 from bot.views.exit import followup_html, liquidated_html, range_of, trade_note_html
 from bot.views.report import MapReport
 from liqmap import Candles, ModelInputError
+from liqmap.times import HOUR_MS
 from market.snapshot import MarketDataError
 from storage import outbox, subscriptions
 from storage.subscriptions import Subscription

@@ -17,12 +17,12 @@ import numpy as np
 from bot.pipeline.live_store import LiveDataError, LiveStore
 from bot.pipeline.refresh import STEP_MS, TIMEFRAME
 from liqmap import Candles
+from liqmap.times import HOUR_MS
 from market.replay import WINDOW_MS
 from market.snapshot import MarketSnapshot
 from storage import db_file
 from storage import market_history as history
 
-HOUR_MS = 3_600_000
 PER_HOUR = HOUR_MS // STEP_MS
 
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from sqlite_utils import Database
 
 from liqmap import Bracket, Candles, OrderBook, brackets_from_tiers
+from liqmap.times import DAY_MS
 from market.errors import (
     EmptyResponseError,
     MalformedResponseError,
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 
 TIMEFRAME = "5m"
 STEP_MS = 300_000
-DAY_MS = 86_400_000
 STALE_AFTER = 3
 BOOK_DEPTH = 500
 # The book's depth profile changes slowly, and a 500-level Binance book weighs 10 requests.

@@ -13,17 +13,15 @@ import logging
 
 from telegram import Bot
 
-from bot.clock import HOUR_MS
+from bot.memory import release_freed_memory
 from bot.pipeline.alert_pass import run_alerts
 from bot.pipeline.cascade_pass import run_cascades
 from bot.pipeline.digest_pass import run_digests
-from bot.pipeline.memory import release_freed_memory
 from bot.pipeline.services import Services
 from bot.telegram.context import Context, services
 from bot.telegram.send import DispatchResult, dispatch
+from liqmap.times import DAY_MS, HOUR_MS
 from storage import outbox
-
-DAY_MS = 24 * HOUR_MS
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ import math
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
-from bot.clock import HOUR_MS
 from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
 from bot.pipeline.alert_pass import MIN_CLUSTER
 from bot.pipeline.digest_pass import queue_digest
@@ -40,7 +39,9 @@ from bot.views.check import (
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
 from bot.views.report import MapReport
-from bot.views.summary import cluster_line, is_proxy
+from bot.views.summary import cluster_line
+from liqmap.model import is_proxy
+from liqmap.times import HOUR_MS
 from storage import alert_settings, subscriptions, users
 
 ALERT_WINDOW = "1d"

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 
 import matplotlib
 
+from liqmap.times import DAY_MS
+
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import numpy as np
@@ -38,7 +40,7 @@ from bot.views.real_marks import add_legend, draw_heat_marks, draw_map_strip
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
 from liqmap import Candles, Cluster, Heatmap, PriceGrid, cumulative_curves, rebin
-from liqmap.model import MODEL_VOLUME_PROXY
+from liqmap.model import is_proxy
 
 LONG_RED = "#d63a43"
 SHORT_GREEN = "#1a9a5e"
@@ -68,10 +70,6 @@ class PriceFormatter(Formatter):
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         return fmt.price_tick(x, self.step) if self.step else fmt.price(x)
-
-
-def is_proxy(r: MapReport) -> bool:
-    return r.liq.model == MODEL_VOLUME_PROXY
 
 
 def units_note(proxy: bool) -> str:
@@ -458,7 +456,7 @@ def heatmap_title(
     base = h.symbol.split("/")[0]
     when = datetime.fromtimestamp(int(h.times[-1]) / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     note = tier_note(tiers) if tiers else ""
-    proxy = h.model == MODEL_VOLUME_PROXY
+    proxy = is_proxy(h)
     third = f"model {h.model} · {units_note(proxy)}"
     if note:
         third = f"{note} · {third}"
@@ -492,7 +490,7 @@ def heatmap_figure(
     real: RealLiquidations | None = None,
 ) -> Figure:
     """The heatmap as a matplotlib figure."""
-    proxy = h.model == MODEL_VOLUME_PROXY
+    proxy = is_proxy(h)
     real = real if real and real.prints else None
     fig = _figure(5.6)
     head, sublines = heatmap_title(h, window, venues, tiers)
@@ -523,7 +521,7 @@ def heatmap_figure(
     if candles is not None and len(candles):
         t0, o, hh, ll, cl, dur = _hourly_candles(candles, 90)
         xs = np.asarray(mdates.date2num([datetime.fromtimestamp(t / 1000, tz=UTC) for t in t0]))
-        w = dur / 86_400_000
+        w = dur / DAY_MS
         up = cl >= o
         for i in range(xs.size):
             color = "#4fe3a0" if up[i] else "#ff6b8a"
@@ -542,7 +540,7 @@ def heatmap_figure(
     else:
         ax.plot(x - step / 2, h.price, color="#3fd8ff", lw=1.3, zorder=3)
     if real:
-        col_ms = [int(h.times[0]) - int(step * 86_400_000)] + [int(t) for t in h.times]
+        col_ms = [int(h.times[0]) - int(step * DAY_MS)] + [int(t) for t in h.times]
         off = draw_heat_marks(ax, real, col_ms, float(d_grid.edges[0]), float(d_grid.edges[-1]))
         add_legend(fig, real, (0.03, legend_y), "upper left", SUB_PT, off)
     last = float(h.price[-1])

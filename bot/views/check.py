@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from bot.views import fmt
 from bot.views.report import MapReport
 from bot.views.structure import chain_warning
-from bot.views.summary import is_proxy
 from liqmap import (
     Cluster,
     PositionRisk,
@@ -22,6 +21,7 @@ from liqmap import (
     suggest_stop,
 )
 from liqmap.brackets import brackets_for, max_leverage
+from liqmap.model import is_proxy
 
 MAX_ENTRY_DISTANCE_PCT = 50.0
 

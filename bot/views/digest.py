@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from bot.views import fmt
 from bot.views.report import MapReport
-from bot.views.summary import cluster_line, is_proxy, largest_lines
+from bot.views.summary import cluster_line, largest_lines
 from liqmap import fuel_ratio
+from liqmap.model import is_proxy
 from storage.subscriptions import Subscription
 from storage.users import User
 

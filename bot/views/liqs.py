@@ -13,6 +13,7 @@ from bot.views import fmt
 from bot.views.real_prints import ChartPrint, RealLiquidations, window_prints
 from grading.report import grade_text
 from grading.skill import Grade
+from liqmap.times import HOUR_MS
 from market.liquidation_feed import VenueStreamStatus
 from market.liquidation_summary import Cascade, LiqsSummary
 from storage.liquidations import StoredPrints
@@ -20,7 +21,6 @@ from storage.liquidations import StoredPrints
 __all__ = ["ChartPrint", "RealLiquidations", "chart_prints", "window_prints"]
 
 VENUE_NAMES = {"binanceusdm": "Binance", "bybit": "Bybit", "okx": "OKX", "bitget": "Bitget"}
-HOUR_MS = 3_600_000
 CLOCK = "%H:%M %Z"
 
 

@@ -24,6 +24,7 @@ from liqmap import (
     risk_score,
 )
 from liqmap.model import MODEL_OI_DELTA
+from liqmap.times import HOUR_MS
 from market.aggregate import summed_map
 from market.snapshot import Funding, MarketSnapshot, MarketSource
 
@@ -66,6 +67,10 @@ class MapReport:
         return self.liq.price
 
     @property
+    def model(self) -> str:
+        return self.liq.model
+
+    @property
     def price_at(self) -> int:
         """ms of the price quoted (the last complete candle's close), else the map's time."""
         return self.price_time if self.price_time is not None else self.liq.as_of
@@ -106,7 +111,7 @@ def build_report(
     )  # where the OI came from
     oi_usd = [v.open_interest_usd for v in used if v.open_interest_usd is not None]
     ref = used[0].candles
-    start = int(np.searchsorted(ref.close_time, snap.at - 4 * 3_600_000, side="right")) - 1
+    start = int(np.searchsorted(ref.close_time, snap.at - 4 * HOUR_MS, side="right")) - 1
     change_4h = float(liq.price / ref.close[start] - 1) if start >= 0 else None
     return MapReport(
         liq=liq,

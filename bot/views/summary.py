@@ -11,7 +11,7 @@ from bot.views import fmt
 from bot.views.report import MapReport, finite_or_none
 from bot.views.structure import structure_lines
 from liqmap import Cluster, cumulative_curves, largest_each_side
-from liqmap.model import MODEL_VOLUME_PROXY
+from liqmap.model import is_proxy
 
 
 def _plain(text: str) -> str:
@@ -34,10 +34,6 @@ def price_time(r: MapReport) -> str:
     if r.price_at >= r.liq.as_of - 60_000:
         return ""
     return f" ({fmt.when(r.price_at, pattern='%H:%M')} close)"
-
-
-def is_proxy(r: MapReport) -> bool:
-    return r.liq.model == MODEL_VOLUME_PROXY
 
 
 def summary_lines(

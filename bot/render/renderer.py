@@ -8,7 +8,7 @@ every chat, the send limiter and the SQLite commits of the loop. A process has i
 numpy part of a heatmap (hundreds of map columns, ~12 MB at its peak for 30 days) runs there too,
 so neither its time nor its memory lands on the bot.
 
-One worker per bot process (``chart_worker``: a fresh interpreter, as forking a process that runs
+One worker per bot process (``worker``: a fresh interpreter, as forking a process that runs
 threads and holds SQLite connections is unsafe), shared by every ``MapService``, fed through a
 pipe by one thread of the bot. If the worker dies (killed, out of memory) a new one is started
 and the chart drawn once more.
@@ -25,51 +25,15 @@ import pickle
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any, TypeVar, cast
 
-from bot.pipeline.chart_worker import BOOT, read_frame, write_frame
-from bot.pipeline.heatmaps import HeatmapInputs, heatmap_columns
-from bot.views.real_prints import RealLiquidations
-from bot.views.report import MapReport
-from liqmap import ModelSettings
+from bot.render.calls import warm
+from bot.render.worker import BOOT, read_frame, write_frame
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-# --- what the worker runs (module-level: they travel by name) -----------------------------------
-
-
-def warm() -> int:
-    """Import matplotlib and the chart code before the first request needs them."""
-    import bot.views.charts  # noqa: F401
-
-    return os.getpid()
-
-
-def draw_map(report: MapReport, by_tier: bool, real: RealLiquidations | None) -> bytes:
-    from bot.views.charts import render_map  # matplotlib only in the worker
-
-    return render_map(report, by_tier=by_tier, real=real)
-
-
-def draw_heatmap(
-    inputs: HeatmapInputs,
-    settings: ModelSettings | None,
-    window: str,
-    venues: tuple[str, ...],
-    tiers: Sequence[float] | None,
-    real: RealLiquidations | None,
-) -> bytes:
-    from bot.views.charts import render_heatmap  # matplotlib only in the worker
-
-    heat = heatmap_columns(inputs, settings)
-    return render_heatmap(heat, window, venues, tiers=tiers, real=real)
-
-
-# --- the bot's side -----------------------------------------------------------------------------
 
 
 class RenderTimeout(TimeoutError):
@@ -87,7 +51,7 @@ class _Worker:
     def __init__(self) -> None:
         # Isolated (-I: no PYTHON* variables, no script directory ahead of the standard library)
         # and without the bot's settings: it draws, so it needs no token, secret or URL. Its
-        # sys.path is the bot's, sent first (chart_worker.BOOT).
+        # sys.path is the bot's, sent first (worker.BOOT).
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LIQBOT_", "TELEGRAM_"))}
         try:
             self.proc = subprocess.Popen(

@@ -21,7 +21,7 @@ import threading
 import time
 from typing import IO, Any
 
-from bot.pipeline.memory import map_large_blocks_apart, release_freed_memory
+from bot.memory import map_large_blocks_apart, release_freed_memory
 
 _HEADER = struct.Struct(">Q")
 MAX_FRAME = 1 << 30  # no chart or report comes near; a larger length is a corrupt stream
@@ -90,7 +90,7 @@ BOOT = (
     "head = sys.stdin.buffer.read(8)\n"
     "if len(head) == 8:\n"
     "    sys.path[:] = pickle.loads(sys.stdin.buffer.read(struct.unpack('>Q', head)[0]))\n"
-    "    from bot.pipeline.chart_worker import main\n"
+    "    from bot.render.worker import main\n"
     "    main()\n"
 )
 
