@@ -21,8 +21,8 @@ from bot.views.price_alert import (
     price_alert_keyboard,
 )
 from bot.views.report import MapReport
-from bot.views.summary import is_proxy
 from liqmap import Candles, ModelInputError
+from liqmap.model import is_proxy
 from market.snapshot import MarketDataError
 from storage import outbox, price_alerts, users
 from storage.price_alerts import ABOVE, PriceAlert
@@ -115,6 +115,6 @@ def _finding(a: PriceAlert, report: MapReport, candles: Candles, j: int) -> Pric
         price_now=report.price,
         price_at=report.price_at,
         beyond=clusters_beyond(below_c, above_c, a.level, a.direction),
-        relative_units=is_proxy(report),
+        relative_units=is_proxy(report.liq),
         rearm_at=(a.level - margin if above else a.level + margin) if a.every else None,
     )
