@@ -19,8 +19,11 @@ from bot.parsing import (
     parse_zone,
     suggest_typo,
 )
+from bot.pipeline.trader_levels import chat_levels
+from bot.views.charts import map_figure
 from bot.views.fmt import when, zone_label
-from storage import open_db, price_alerts, users
+from storage import open_db, price_alerts, subscriptions, users
+from tests.test_charts import TRADER_LEVELS, _btc
 from tests.test_parsing import BTC, KNOWN, ZONES
 
 ETH = "ETH/USDT:USDT"
@@ -148,3 +151,34 @@ def test_storage_limit_delete_and_firing_twice_in_a_row() -> None:
     assert price_alerts.delete(db, 1, a.id) is None  # fired: nothing to delete
     assert price_alerts.delete(db, 2, 2) is None  # another chat's alert
     assert price_alerts.delete(db, 1, 2) is not None and price_alerts.count_active(db, 1) == 0
+
+
+def test_the_traders_levels_are_drawn_and_labelled_on_the_map() -> None:
+    """Every level a line in the bars and the cumulative panel, and its label placed (the
+    overlap checks of every label: tests/test_charts.py, case btc-1d-trader-levels)."""
+    fig = map_figure(_btc("1d"), levels=TRADER_LEVELS)
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    bars, cumulative = fig.axes[0], fig.axes[1]
+    labels = {t.get_text() for t in bars.texts}
+    for level in TRADER_LEVELS:
+        assert level.label in labels
+        for ax in (bars, cumulative):
+            xs = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() != ":"]
+            assert level.price in xs
+    assert {"109,944.0\n$4.03M nearest, largest", "123,089.8\n$1.47M nearest"} <= labels
+
+
+def test_trader_levels_of_a_symbol() -> None:
+    db = open_db(None)
+    users.register(db, 1, 1, "Ana", 0)
+    pos = subscriptions.open_position(db, 1, BTC, "long", 116_000.0, 20.0, None, 110_642.6, {}, 0)
+    subscriptions.set_stop(db, pos.id, 113_000.0)
+    subscriptions.open_position(db, 1, ETH, "long", 4_000.0, 10.0, None, 3_650.0, {}, 0)
+    price_alerts.add(db, 1, BTC, 112_000.0, "below", False, PRICE, 0, 0)
+    assert [(v.kind, v.price, v.label) for v in chat_levels(db, 1, BTC)] == [
+        ("entry", 116_000.0, "entry 116,000.0"),
+        ("liquidation", 110_642.6, "liq. 110,642.6"),
+        ("stop", 113_000.0, "stop 113,000.0"),
+        ("alert", 112_000.0, "alert 112,000.0"),
+    ]
+    assert chat_levels(db, 2, BTC) == ()

@@ -25,6 +25,13 @@ def stored(bot: BotHarness) -> int:
     return int(db.execute("select count(*) from price_alerts").fetchone()[0])
 
 
+def _map_png(bot: BotHarness, chat: int) -> bytes:
+    ask(bot, "/map BTC", chat)
+    photo = bot.fake.messages(chat, include_edits=False)[-1].photo
+    assert photo is not None
+    return photo
+
+
 def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
     tmp_path: Path,
 ) -> None:
@@ -33,6 +40,9 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
         reply = ask(bot, "/alert BTC 112k", CHAT)
         assert reply.startswith("🔔 Price alert #1: BTC below 112,000.0 (-3.95% from 116,605.3")
         assert "once, when a candle's low reaches it" in reply
+        # the chart of a symbol with the trader's alert draws it: not the chart everyone gets
+        mine = _map_png(bot, CHAT)
+        assert mine != _map_png(bot, CHAT + 1) and mine == _map_png(bot, CHAT)
         step(bot, at("20:45"))
         assert "Time zone set to UTC+03:00" in ask(bot, "/tz +3", CHAT)
         assert "#2: BTC below 113,000.0" in ask(bot, "/alert btc under 113,000", CHAT)

@@ -23,6 +23,7 @@ from bot.parsing import (
     suggest_typo,
 )
 from bot.pipeline.liquidations import recorded_marks
+from bot.pipeline.trader_levels import chat_levels
 from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
     ask_symbol,
@@ -86,7 +87,8 @@ async def _send_map(
         await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     report = await s.maps.report(symbol, window, tiers=tiers)
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
-    png = await s.maps.chart(report, by_tier=stacked, real=real)
+    mine = chat_levels(s.db, chat.id, symbol) if chat is not None else ()
+    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine)
     if update.effective_message is not None:
         await update.effective_message.reply_photo(
             png,
@@ -399,7 +401,8 @@ async def map_button(update: Update, context: Context) -> None:
     message = query.message
     report = await s.maps.report(symbol, window, tiers=tiers)
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
-    png = await s.maps.chart(report, by_tier=stacked, real=real)
+    mine = chat_levels(s.db, chat_id(update), symbol)
+    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine)
     keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked)
     if message is None or not getattr(message, "photo", None):
         # a button on a text message
