@@ -1,6 +1,7 @@
 """Alert rules as pure functions (liquidation-model.md §4): one vectorised pass per symbol.
 
-``evaluate(metrics, subs, state, now_ms) -> (events, new_state)``; see ``alerts.rules``.
+``evaluate(metrics, subs, state, now_ms) -> (findings, new_state)``; see ``alerts.rules`` and,
+for what a finding holds, ``alerts.findings``.
 """
 
 from alerts.catalogue import (
@@ -22,8 +23,9 @@ from alerts.catalogue import (
     RuleInfo,
     rule_catalogue,
 )
+from alerts.findings import Act, Action, Finding, Position, Urgency
 from alerts.inputs import AlertInputError, Subscriptions, SymbolMetrics, metrics_from_map
-from alerts.rules import DEFAULT_CONFIG, AlertConfig, AlertEvent, evaluate
+from alerts.rules import DEFAULT_CONFIG, AlertConfig, evaluate
 from alerts.state import AlertState
 
 __all__ = [
@@ -43,13 +45,17 @@ __all__ = [
     "SLOTS",
     "SQUEEZE",
     "WATCH",
+    "Act",
+    "Action",
     "AlertConfig",
-    "AlertEvent",
     "AlertInputError",
     "AlertState",
+    "Finding",
+    "Position",
     "RuleInfo",
     "Subscriptions",
     "SymbolMetrics",
+    "Urgency",
     "evaluate",
     "metrics_from_map",
     "rule_catalogue",

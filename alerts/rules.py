@@ -4,7 +4,7 @@ subscriptions.
 ``evaluate(metrics, subs, state, now_ms)`` is pure: no I/O, no clock, no Telegram, no SQL. Every
 rule is a column operation over all subscriptions; the only Python loops are over the rules'
 state slots, the two nearest clusters per side, the same-side clusters of the own-LP check, and
-over the events that actually fire (to format their text).
+over the findings that actually fire (to attach their advice, :mod:`alerts.advice`).
 
 Per (subscription, slot), in this order:
 
@@ -21,14 +21,15 @@ Per (subscription, slot), in this order:
 3. **Fire** when the rule applies to the subscription's kind, the data it needs is known, the
    condition holds, the slot is armed, its cooldown has passed, the user's mode for the rule is
    not off and the user is not muted. Firing disarms the slot, stamps ``last_fired_ms`` and
-   bumps the episode counter; the event's dedupe key is
+   bumps the episode counter; the finding's (:class:`alerts.findings.Finding`) dedupe key is
    ``f"{symbol}:{sub_id}:{rule}:{key}:{episode}"``.
 
-Mute and mode ``off`` suppress the event *without* disarming: if the condition still holds when
-the mute ends (or the rule is switched on) the alert fires then. Quiet hours never suppress: the
-event is produced (and the slot disarmed) with ``held=True`` (policy "hold": deliver when the
-quiet hours end) or ``silent=True`` (policy "silent": deliver now without sound). Mode
-``silent`` always gives ``silent=True``.
+Mute and mode ``off`` suppress the finding *without* disarming: if the condition still holds
+when the mute ends (or the rule is switched on) the alert fires then. Quiet hours never
+suppress: the finding is produced (and the slot disarmed) with ``held=True`` (policy "hold":
+deliver when the quiet hours end) or ``silent=True`` (policy "silent": deliver now without
+sound), unless it is ``Urgency.CRITICAL`` (delivered now, with sound). Mode ``silent`` always
+gives ``silent=True``.
 
 The dedupe key deliberately leaves out the cluster's price: a retried evaluation (a crash before
 the state was committed) sees the same stored episode and so yields the same key even if the
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from alerts.advice import STOP_BUFFER_PCT, StopBook, advise
 from alerts.catalogue import (
     ASYMMETRY,
     CLUSTER_EDGE,
@@ -59,9 +61,9 @@ from alerts.catalogue import (
     SLOTS,
     SQUEEZE,
 )
+from alerts.findings import Action, Finding, Position, Urgency
 from alerts.inputs import Subscriptions, SymbolMetrics
 from alerts.state import NEVER, AlertState
-from alerts.text import MessageContext, SubView, render
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.metrics import DEFAULT_MIN_SHARE
 
@@ -115,33 +117,13 @@ class AlertConfig:
     own_lp_rearm_factor: float = 2.0
     cluster_match_pct: float = 0.15  # over one 0.1% bucket, under liqmap's 0.2% merge gap
     zone_track_pct: float = 0.5  # follow a matched cluster once an edge moved this much
-    stop_buffer_pct: float = 0.4
+    stop_buffer_pct: float = STOP_BUFFER_PCT
     min_share: float = DEFAULT_MIN_SHARE
     lfr_round: int = 2
     lfr_cooldown_ms: int = 4 * 3_600_000
 
 
 DEFAULT_CONFIG = AlertConfig()
-
-
-@dataclass(frozen=True, slots=True)
-class AlertEvent:
-    """One alert to put in the outbox. ``held``: deliver when the user's quiet hours end;
-    ``silent``: deliver without sound (Telegram ``disable_notification``)."""
-
-    dedupe_key: str
-    chat_id: int
-    sub_id: int
-    symbol: str
-    rule: str
-    key: str
-    episode: int
-    silent: bool
-    held: bool
-    text: str
-    at_ms: int
-    cluster: Cluster | None = None  # the cluster it fired on (cluster edge, own LP)
-    threshold: float = math.nan  # the subscription's threshold for the rule
 
 
 class _Pass:
@@ -169,6 +151,9 @@ class _Pass:
         self.lp_cluster: list[Cluster] = []  # own-LP hit index -> cluster
         self.lp_hit = np.full(self.n, -1, dtype=np.int64)
         self.min_cluster = subs.min_cluster
+        # slot -> per-subscription ``findings.Urgency``; a slot not here is NORMAL. A rule that
+        # escalates (closer means more urgent) sets its slot's row when it steps.
+        self.urgency: dict[int, IntArray] = {}
 
     def large(self, side: str) -> tuple[Cluster, ...]:
         """The significant clusters of ``side``, nearest first (see ``AlertConfig.min_share``)."""
@@ -425,16 +410,38 @@ class _Pass:
         self.track(slot, matched, low, high)
         self.forget_settled(slot)
 
-    # -- events -------------------------------------------------------------------------------
+    # -- findings -----------------------------------------------------------------------------
 
-    def events(self, with_text: bool = True) -> list[AlertEvent]:
+    def value_of(self, rule: str, cluster: Cluster | None, side: int, lp: float | None) -> float:
+        """The measured number of a fired rule (``findings.VALUE_UNITS``)."""
+        m = self.m
+        if rule == CLUSTER_EDGE and cluster is not None:
+            return m.edge_distance_pct(cluster)
+        if rule == LFR_DEGRADED:
+            return m.lfr_long if side > 0 else m.lfr_short
+        if rule == OI_DROP:
+            return (m.oi_change or 0.0) * 100.0
+        if rule in (FUNDING_EXTREME, SQUEEZE):
+            return (m.funding or 0.0) * 100.0
+        if rule == ASYMMETRY:
+            return m.asymmetry
+        if rule == OWN_LP_IN_CLUSTER and lp is not None:
+            return lp
+        return math.nan
+
+    def findings(self, with_advice: bool = True) -> list[Finding]:
         rows, slots = np.nonzero(self.fire.T)  # by subscription, then slot
         if rows.size == 0:
             return []
         subs, m = self.subs, self.m
         rule_of_slot = np.array([RULE_INDEX[rule] for rule, _ in SLOTS])[slots]
         modes = self.modes[rule_of_slot, rows]
-        quiet = subs.in_quiet_hours[rows]
+        urgency = np.full(rows.size, int(Urgency.NORMAL), dtype=np.int64)
+        for slot, per_sub in self.urgency.items():
+            pick = slots == slot
+            urgency[pick] = per_sub[rows[pick]]
+        # quiet hours hold or silence a finding, unless it is critical
+        quiet = subs.in_quiet_hours[rows] & (urgency < Urgency.CRITICAL)
         held = quiet & subs.hold_in_quiet[rows]
         silent = (modes == MODE_SILENT) | (quiet & ~subs.hold_in_quiet[rows])
         columns: list[list[Any]] = [
@@ -452,45 +459,53 @@ class _Pass:
             self.thr[rule_of_slot, rows].tolist(),
             self.lp_hit[rows].tolist(),
             slots.tolist(),
+            urgency.tolist(),
         ]
-        # One context per evaluation: the symbol, its levels and its units (USD or relative,
-        # a per-symbol fact) are the same for every event, so the memo key below can leave
-        # them out; ``texts`` lives only for this call.
-        ctx = MessageContext.of(m)
-        texts: dict[tuple[Any, ...], str] = {}  # many subscriptions share one message
+        stops = StopBook(m.map_clusters(), self.cfg.stop_buffer_pct)  # one per evaluation
+        advice: dict[tuple[Any, ...], Action] = {}  # many subscriptions share one piece
         out = []
-        for sub_id, chat_id, episode, sil, hld, kind, side, entry, lev, lp, elfr, t, hit, s in zip(
-            *columns, strict=True
-        ):
+        for (
+            sub_id,
+            chat_id,
+            episode,
+            sil,
+            hld,
+            kind,
+            side,
+            entry,
+            lev,
+            lp,
+            elfr,
+            t,
+            hit,
+            s,
+            u,
+        ) in zip(*columns, strict=True):
             rule, key = SLOTS[s]
-            position = kind == POSITION and side != 0
+            position = (
+                Position(side, entry, lev, lp, elfr) if kind == POSITION and side != 0 else None
+            )
             if rule == OWN_LP_IN_CLUSTER:
                 cluster: Cluster | None = self.lp_cluster[hit]
             else:
                 cluster = self.slot_cluster.get(s)
-            memo: tuple[Any, ...] = (s, t, hit if rule == OWN_LP_IN_CLUSTER else -1)
-            memo += (side, entry, lev, lp, elfr) if position else (0,)
-            text = texts.get(memo) if with_text else ""
-            if text is None:
-                view = (
-                    SubView(kind, side, entry, lev, lp, elfr)
-                    if position
-                    else SubView(kind, 0, None, None, None, None)
-                )
-                text = render(
-                    rule,
-                    key,
-                    ctx,
-                    view,
-                    t,
-                    cluster,
-                    squeeze_band_pct=self.cfg.squeeze_band_pct,
-                    stop_buffer_pct=self.cfg.stop_buffer_pct,
-                    own_lp_rearm_factor=self.cfg.own_lp_rearm_factor,
-                )
-                texts[memo] = text
+            action = None
+            if with_advice:
+                memo = (s, t, hit, side, entry, lp) if position else (s, t)
+                action = advice.get(memo)
+                if action is None:
+                    action = advice[memo] = advise(
+                        rule,
+                        key,
+                        m,
+                        position,
+                        cluster,
+                        t,
+                        stops,
+                        own_lp_rearm_factor=self.cfg.own_lp_rearm_factor,
+                    )
             out.append(
-                AlertEvent(
+                Finding(
                     dedupe_key=f"{m.symbol}:{sub_id}:{rule}:{key}:{episode}",
                     chat_id=chat_id,
                     sub_id=sub_id,
@@ -498,12 +513,15 @@ class _Pass:
                     rule=rule,
                     key=key,
                     episode=episode,
+                    at_ms=self.now,
                     silent=sil,
                     held=hld,
-                    text=text,
-                    at_ms=self.now,
-                    cluster=cluster,
+                    value=self.value_of(rule, cluster, side, lp),
                     threshold=t,
+                    cluster=cluster,
+                    position=position,
+                    action=action,
+                    urgency=Urgency(u),
                 )
             )
         return out
@@ -519,15 +537,15 @@ def evaluate(
     state: AlertState,
     now_ms: int,
     config: AlertConfig = DEFAULT_CONFIG,
-    with_text: bool = True,
-) -> tuple[list[AlertEvent], AlertState]:
+    with_advice: bool = True,
+) -> tuple[list[Finding], AlertState]:
     """Evaluate every rule for every subscription of ``metrics.symbol`` at ``now_ms``.
 
-    Returns the events (ordered by subscription, then rule slot) and the new state: ``state``
+    Returns the findings (ordered by subscription, then rule slot) and the new state: ``state``
     with the rows of ``subs`` replaced (other subscriptions' rows are kept; drop deleted ones
-    with ``AlertState.prune``). Persist both in one transaction; inserting events with
-    ``dedupe_key`` unique makes a retried evaluation harmless. ``with_text=False`` leaves
-    the texts empty (benchmarks: the decisions alone).
+    with ``AlertState.prune``). Persist both in one transaction; inserting messages keyed by
+    the findings' ``dedupe_key`` makes a retried evaluation harmless. ``with_advice=False``
+    leaves ``Finding.action`` None (benchmarks, backtests: the decisions alone).
     """
     p = _Pass(metrics, subs, state, now_ms, config)
     p.cluster_edge()
@@ -537,4 +555,4 @@ def evaluate(
     p.squeeze()
     p.asymmetry()
     p.own_lp_in_cluster()
-    return p.events(with_text), state.merge(subs.sub_id, p.new)
+    return p.findings(with_advice), state.merge(subs.sub_id, p.new)

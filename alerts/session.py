@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alerts.catalogue import POSITION
+from alerts.findings import Finding
 from alerts.inputs import Subscriptions, SymbolMetrics
-from alerts.rules import DEFAULT_CONFIG, AlertConfig, AlertEvent, evaluate
+from alerts.rules import DEFAULT_CONFIG, AlertConfig, evaluate
 from alerts.state import AlertState
 
 
-def drop_watch_echoes(events: list[AlertEvent], subs: Subscriptions) -> list[AlertEvent]:
+def drop_watch_echoes(events: list[Finding], subs: Subscriptions) -> list[Finding]:
     """A chat that watches a symbol and holds a position in it would get the symbol-wide alerts
     twice: keep the position's (it carries the position's numbers), drop the watch's."""
     kind = dict(zip(subs.sub_id.tolist(), subs.kind.tolist(), strict=True))
@@ -37,12 +38,12 @@ class AlertSession:
     state: AlertState = field(default_factory=AlertState.empty)
 
     def step(
-        self, metrics: SymbolMetrics, subs: Subscriptions, now_ms: int, with_text: bool = False
-    ) -> list[AlertEvent]:
+        self, metrics: SymbolMetrics, subs: Subscriptions, now_ms: int, with_advice: bool = False
+    ) -> list[Finding]:
         state = self.state
         if len(state) and not (
             state.sub_id.shape == subs.sub_id.shape and (state.sub_id == subs.sub_id).all()
         ):
             state = state.prune(subs.sub_id.tolist())
-        events, self.state = evaluate(metrics, subs, state, now_ms, self.config, with_text)
+        events, self.state = evaluate(metrics, subs, state, now_ms, self.config, with_advice)
         return drop_watch_echoes(events, subs)

@@ -198,11 +198,12 @@ def run(args: argparse.Namespace, history: History | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, source: History) -> int:
-    from backtest.claims import all_claims
+    from backtest.claims import Context, all_claims
     from backtest.output import results_json, text_table
     from backtest.path import PricePath
     from backtest.progress import ProgressBar
     from backtest.rule_stats import rule_stats
+    from backtest.touch_claim import liquidation_touch_claim
 
     every = parse_every(args.every)
     start, end = parse_time(args.start, "--from"), parse_time(args.end, "--to")
@@ -220,7 +221,7 @@ def _run(args: argparse.Namespace, source: History) -> int:
         bar.close()
     path = PricePath.hourly(source, replay.symbol)
     stats = rule_stats(replay, path)
-    claims = all_claims(replay, path)
+    claims = [*all_claims(replay, path), liquidation_touch_claim(Context(replay, path))]
     if args.html:
         from backtest.html import html_page
 

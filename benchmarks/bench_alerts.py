@@ -101,7 +101,7 @@ def main() -> None:
         if label.startswith("first"):  # the same pass without wording the messages
             t0 = time.perf_counter()
             for i, m in enumerate(maps):
-                evaluate(m, subs[i], states[i], m.as_of, with_text=False)
+                evaluate(m, subs[i], states[i], m.as_of, with_advice=False)
             decisions = time.perf_counter() - t0
         events = 0
         t0 = time.perf_counter()

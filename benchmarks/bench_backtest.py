@@ -14,10 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backtest.claims import all_claims
+from backtest.claims import Context, all_claims
 from backtest.path import PricePath
 from backtest.rule_stats import rule_stats
 from backtest.run import Spec, run_backtest
+from backtest.touch_claim import liquidation_touch_claim
 from market.replay import ReplaySource
 
 
@@ -35,6 +36,7 @@ def main() -> None:
     path = PricePath.hourly(source, replay.symbol)
     rule_stats(replay, path)
     all_claims(replay, path)
+    liquidation_touch_claim(Context(replay, path))
     t2 = time.perf_counter()
     n = len(replay.steps)
     print(

@@ -23,19 +23,22 @@ from alerts import (
     OWN_LP_IN_CLUSTER,
     RULES,
     SQUEEZE,
-    AlertEvent,
+    Act,
     AlertInputError,
     AlertState,
+    Finding,
     Subscriptions,
     SymbolMetrics,
     evaluate,
     metrics_from_map,
     rule_catalogue,
 )
-from alerts.text import MAX_CHARS, notional
+from alerts.advice import position_stop
+from bot.views.alert_message import MAX_CHARS, alert_messages
 from liqmap import Cluster, LiqMap, check_own_liquidation, make_grid, map_clusters
 from liqmap.metrics import asymmetry, fuel_ratio
 from liqmap.model import MODEL_OI_DELTA, MODEL_VOLUME_PROXY, ModelSettings, resolve_tiers
+from liqmap.units import notional
 
 MIN = 60_000
 HOUR = 60 * MIN
@@ -110,9 +113,19 @@ class Feed:
         self.subs = subs_of(*records)
         self.state = AlertState.empty()
 
-    def __call__(self, m: SymbolMetrics, now: int, rule: str | None = None) -> list[AlertEvent]:
+    def __call__(self, m: SymbolMetrics, now: int, rule: str | None = None) -> list[Finding]:
         events, self.state = evaluate(m, self.subs, self.state, now)
         return [e for e in events if rule is None or e.rule == rule]
+
+
+def received(m: SymbolMetrics, findings: list[Finding], now: int = T0) -> dict[int, str]:
+    """What each chat receives: the outbox text of its one message about ``m.symbol``."""
+    return {msg.chat_id: msg.text for msg in alert_messages(findings, m, {}, now)}
+
+
+def said(m: SymbolMetrics, finding: Finding) -> str:
+    """The message the chat of ``finding`` receives when it fires alone."""
+    return received(m, [finding], finding.at_ms)[finding.chat_id]
 
 
 def test_catalogue_matches_section_4() -> None:
@@ -303,8 +316,9 @@ def test_short_position_reads_the_short_fuel_ratio() -> None:
     short = {**SHORT_POS, "entry_lfr": 1.2}
     feed = Feed(short)
     assert feed(at(lfr_long=0.2, lfr_short=1.5), T0, LFR_DEGRADED) == []
-    [e] = feed(at(lfr_long=5.0, lfr_short=0.7), T0 + MIN, LFR_DEGRADED)
-    assert "0.70" in e.text and "1.20" in e.text
+    m = at(lfr_long=5.0, lfr_short=0.7)
+    [e] = feed(m, T0 + MIN, LFR_DEGRADED)
+    assert "#3 short x10" in said(m, e) and "now 0.70 vs 1.20 at entry" in said(m, e)
 
 
 @pytest.mark.parametrize("unknown", [None, math.nan])
@@ -329,8 +343,10 @@ def test_missing_funding_or_asymmetry_never_fires() -> None:
 def test_funding_beyond_its_30_day_p95() -> None:
     feed = Feed(WATCH)
     # p95 0.03%: 0.035% is beyond it (and at least half the 0.05% threshold).
-    [e] = feed(at(funding_rate=-0.00035, funding_p95_abs=0.0003), T0, FUNDING_EXTREME)
-    assert "95th percentile 0.0300%" in e.text and "-0.0350%" in e.text
+    m = at(funding_rate=-0.00035, funding_p95_abs=0.0003)
+    [e] = feed(m, T0, FUNDING_EXTREME)
+    assert e.value == pytest.approx(-0.035) and e.threshold == 0.05
+    assert "Funding <b>-0.0350% per 8h</b>" in said(m, e)
     # Re-arms under 80% of the level that fired (0.03% -> 0.024%).
     assert feed(at(funding_rate=-0.00025, funding_p95_abs=0.0003), T0 + HOUR) == []
     assert not feed.state.row(1, FUNDING_EXTREME, "funding")["armed"]
@@ -349,8 +365,10 @@ def test_squeeze_needs_dense_liquidations_within_3_percent() -> None:
     )  # shorts only 8% above
     feed = Feed(WATCH)
     assert feed(far_shorts, T0, SQUEEZE) == []
-    [e] = feed(at(funding_rate=-0.0004), T0 + MIN, SQUEEZE)
-    assert e.key == "short_squeeze" and "$3M" in e.text and "102,000.0" in e.text
+    m = at(funding_rate=-0.0004)
+    [e] = feed(m, T0 + MIN, SQUEEZE)
+    assert e.key == "short_squeeze" and e.action is not None and e.action.kind == Act.AVOID_NEW
+    assert "avoiding new shorts under the cluster: a rise into 102,000.0" in said(m, e)
     # Positive funding with no longs within 3% below: no long squeeze.
     assert Feed(WATCH)(at(funding_rate=0.0004), T0, SQUEEZE) == []
 
@@ -399,10 +417,11 @@ def test_a_new_cluster_is_a_new_alert() -> None:
     # Price rallied and the map grew a different cluster, now the nearest and within 0.5%;
     # the first one is #2, 1.9% away. A new cluster is a new alert, even within the cooldown.
     other = cl("long", 98_400, 98_100, 1e6)
-    [second] = feed(with_longs(other, LONG_1, price=98_850.0), T0 + 5 * MIN)
+    m = with_longs(other, LONG_1, price=98_850.0)
+    [second] = feed(m, T0 + 5 * MIN)
     assert (second.key, second.episode) == ("below1", 2)
     assert second.dedupe_key != first.dedupe_key
-    assert "98,400.0" in second.text
+    assert "• Price is <b>0.46%</b> from 98,400.0" in said(m, second)
     # The first cluster kept its history at rank 2 (re-armed, still cooling down).
     assert feed.state.row(1, CLUSTER_EDGE, "below2")["last_fired_ms"] == T0
 
@@ -422,9 +441,10 @@ def test_the_next_cluster_of_a_cascade_alerts_and_a_flicker_does_not() -> None:
     [e1] = feed(with_longs(first, second, price=97_800.0), T0)  # 0.41% from 97,400
     assert e1.key == "below1"
     # The first cluster is swept; the old #2 is now #1 and price is 0.2% from it.
-    [e2] = feed(with_longs(second, LONG_2, price=97_100.0), T0 + 5 * MIN)
+    m = with_longs(second, LONG_2, price=97_100.0)
+    [e2] = feed(m, T0 + 5 * MIN)
     assert (e2.key, e2.episode) == ("below1", 2)
-    assert "96,900.0" in e2.text
+    assert "from 96,900.0, the near edge" in said(m, e2)
     # The cluster drops out of the map for one refresh, then comes back: no repeat.
     assert feed(with_longs(LONG_2, price=97_050.0), T0 + 40 * MIN) == []
     assert feed.state.row(1, CLUSTER_EDGE, "below_lost")["zone_low"] == 96_500.0
@@ -454,12 +474,17 @@ def test_rank_two_fires_with_its_own_key() -> None:
 
 def test_own_lp_just_past_the_far_edge_and_a_different_cluster() -> None:
     feed = Feed(LONG_POS)  # LP 89,500
-    [e] = feed(with_longs(LONG_1, cl("long", 90_200, 89_700)), T0, OWN_LP_IN_CLUSTER)
-    assert "0.22% past the far edge" in e.text
-    assert "below <b>88,803.0</b>" in e.text  # 2 x 0.5% beyond the far edge 89,700
+    m = with_longs(LONG_1, cl("long", 90_200, 89_700))
+    [e] = feed(m, T0, OWN_LP_IN_CLUSTER)
+    assert e.value == 89_500 and e.cluster is not None and e.cluster.low == 89_700  # 0.22% past
+    text = said(m, e)
+    assert "#2 long x10: liq 89,500.0 is 10.5% below" in text
+    assert "inside" not in text and "liquidation in the long cluster 89.7-90.2K" in text
+    assert "below <b>88,803.0</b>" in text  # 2 x 0.5% beyond the far edge 89,700
     # The map changes and the LP now sits in another cluster: a new alert.
-    [e2] = feed(with_longs(LONG_1, cl("long", 89_550, 89_000)), T0 + HOUR, OWN_LP_IN_CLUSTER)
-    assert e2.episode == 2 and "inside" in e2.text
+    m = with_longs(LONG_1, cl("long", 89_550, 89_000))
+    [e2] = feed(m, T0 + HOUR, OWN_LP_IN_CLUSTER)
+    assert e2.episode == 2 and "inside the 89.0-89.5K cluster" in said(m, e2)
 
 
 @settings(max_examples=60, deadline=None)
@@ -534,12 +559,13 @@ def test_symbol_and_venues_are_html_escaped() -> None:
     stale = ("okx<script>", "bybit", "bitget", "binanceusdm", "kraken")
     m = at(97_400.0, symbol="<b>X&Y</b>", stale=stale, asymmetry=3.0)
     events, _ = evaluate(m, subs_of(WATCH, LONG_POS), AlertState.empty(), T0)
-    assert events
-    for e in events:
-        assert "&lt;b&gt;X&amp;Y&lt;/b&gt;" in e.text
-        assert "okx&lt;script&gt;" in e.text and "and 2 more" in e.text
-        assert "<script>" not in e.text and "<b>X" not in e.text
-        check_html(e.text)
+    texts = received(m, events)
+    assert sorted(texts) == [100, 200]
+    for text in texts.values():
+        assert "&lt;b&gt;X&amp;Y&lt;/b&gt;" in text
+        assert "okx&lt;script&gt;" in text and "and 2 more" in text
+        assert "<script>" not in text and "<b>X" not in text
+        check_html(text)
 
 
 def small_map(model: str = MODEL_OI_DELTA) -> LiqMap:
@@ -584,30 +610,24 @@ def test_metrics_from_a_map() -> None:
     assert not m.relative_units
     events, _ = evaluate(m, subs_of(WATCH), AlertState.empty(), T0)
     assert {e.rule for e in events} == {ASYMMETRY, SQUEEZE}  # 0.04% per 8h: not extreme
-    assert all("$" in e.text and "rel." not in e.text for e in events)
 
 
 def test_a_volume_proxy_map_is_in_relative_units() -> None:
     texts = {}
+    wide = {**WATCH, "thresholds": {CLUSTER_EDGE: 3.0}}  # the longs 2.8% below count as near
     for model in (MODEL_VOLUME_PROXY, MODEL_OI_DELTA):
         liq = small_map(model)
         m = metrics_from_map(liq, map_clusters(liq), funding_rate=0.0004)
         assert m.relative_units == (model == MODEL_VOLUME_PROXY)
-        events, _ = evaluate(m, subs_of(WATCH), AlertState.empty(), T0)
-        assert {e.rule for e in events} == {ASYMMETRY, SQUEEZE}
-        texts[model] = {e.rule: e.text for e in events}
-    for rule, text in texts[MODEL_VOLUME_PROXY].items():
-        assert "$" not in text and "rel." in text
-        check_html(text)
-        usd_text = texts[MODEL_OI_DELTA][rule]
-        assert "$" in usd_text and "rel." not in usd_text
-    squeeze = texts[MODEL_VOLUME_PROXY][SQUEEZE]
-    assert "<b>6M rel.</b> of long liquidations" in squeeze
-    assert "<b>$6M</b> of long liquidations" in texts[MODEL_OI_DELTA][SQUEEZE]
-    assert (
-        "6M rel. of long liquidations below vs 2M rel. of shorts above"
-        in (texts[MODEL_VOLUME_PROXY][ASYMMETRY])
-    )
+        events, _ = evaluate(m, subs_of(wide), AlertState.empty(), T0)
+        assert {e.rule for e in events} == {CLUSTER_EDGE, ASYMMETRY, SQUEEZE}  # both sides
+        texts[model] = received(m, events)[100]
+    rel, usd = texts[MODEL_VOLUME_PROXY], texts[MODEL_OI_DELTA]
+    assert "$" not in rel and "rel." in rel and "$" in usd and "rel." not in usd
+    check_html(rel)
+    assert "97,254.5–96,963.3 (6M rel., 100% of the side within ±10%)" in rel
+    assert "97,254.5–96,963.3 ($6M, 100% of the side within ±10%)" in usd
+    assert "101,424.0–101,627.0 (2M rel., 100% of the side" in rel
 
 
 def test_notional_amounts() -> None:
@@ -693,14 +713,14 @@ def test_vectorised_evaluation_equals_one_at_a_time() -> None:
     state = AlertState.empty()
     for now, m in SEQUENCE:
         events, new_state = evaluate(m, subs, state, now)
-        one_by_one: list[AlertEvent] = []
+        one_by_one: list[Finding] = []
         for i in range(len(subs)):
             ev, single = evaluate(m, subs.take([i]), state, now)
             one_by_one += ev
             assert same_state(single, new_state, int(subs.sub_id[i]))
         assert events == one_by_one
-        for e in events:
-            check_html(e.text)
+        for text in received(m, events, now).values():
+            check_html(text)
         state = new_state
     assert len({e.rule for e in events}) >= 5  # the sequence exercises most rules
 
@@ -792,7 +812,7 @@ def check_html(text: str) -> None:
     assert not re.search(r"&(?!lt;|gt;|amp;|quot;)", text)
 
 
-def render_all(m: SymbolMetrics, records: list[Mapping[str, Any]]) -> list[AlertEvent]:
+def render_all(m: SymbolMetrics, records: list[Mapping[str, Any]]) -> list[Finding]:
     events, _ = evaluate(m, subs_of(*records), AlertState.empty(), T0)
     return events
 
@@ -800,15 +820,32 @@ def render_all(m: SymbolMetrics, records: list[Mapping[str, Any]]) -> list[Alert
 def test_every_message_names_the_numbers_and_an_action() -> None:
     m = at(97_400.0, asymmetry=3.0, oi_change_4h=-0.2, funding_rate=0.0006, lfr_long=0.6)
     pos = {**LONG_POS, "liquidation_price": 96_800.0}
-    texts = {(e.sub_id, e.rule, e.key): e.text for e in render_all(m, [WATCH, pos])}
-    edge = texts[(2, CLUSTER_EDGE, "below1")]
-    assert "97,400.0" in edge and "97,000.0" in edge and "0.41%" in edge and "$5M" in edge
-    assert "96,114.0" in edge  # stop 0.4% beyond the far edge 96,500
-    assert "Longs below:" in edge and "102,000.0" in edge  # nearest levels each side
-    assert "0.60" in texts[(2, LFR_DEGRADED, "lfr")] and "1.40" in texts[(2, LFR_DEGRADED, "lfr")]
-    assert "-20.0%" in texts[(1, OI_DROP, "oi")]
-    assert "+0.0600%" in texts[(1, FUNDING_EXTREME, "funding")]
-    assert all("<b>Consider:</b>" in t for t in texts.values())
+    texts = received(m, render_all(m, [WATCH, pos]))
+    watch, mine = texts[100].split("\n"), texts[200].split("\n")
+    # The watch: every market event once, its numbers, and what to consider.
+    assert watch[0] == "<b>BTC/USDT:USDT: price 0.41% from a long cluster below</b> (+4 more)"
+    assert watch[1] == "97,400.0 · 08:53 UTC"
+    assert watch[2] == (
+        "• Price is <b>0.41%</b> from 97,000.0, the near edge of the long-liquidation cluster "
+        "below: 97,000.0–96,500.0 ($5M, 71% of the side within ±10%)"
+    )
+    assert "• Open interest <b>-20.0%</b> in 4 h: the map is stale" in watch
+    assert "• Funding <b>+0.0600% per 8h</b>: crowded positioning" in watch
+    assert "• Long/short imbalance <b>3.00:1 (longs heavier)</b> within ±10%" in watch
+    assert watch[-1].startswith("<b>Consider:</b> avoiding new longs inside 97,000.0–96,500.0")
+    # The position: its own line with what fired for it, the stop beyond the cluster, and the
+    # most urgent advice (its liquidation sits in that cluster).
+    assert mine[0] == "<b>BTC/USDT:USDT: liquidation of #2 sits in a large cluster</b> (+6 more)"
+    [line] = [x for x in mine if x.startswith("#2 long x10")]
+    assert line.startswith("#2 long x10: liq 96,800.0 is 0.6% below, inside the 96.5-97.0K")
+    assert "liquidation in the long cluster 96.5-97.0K: cut leverage" in line
+    assert "stop 96,114.0, beyond 96.5-97.0K" in line  # 0.4% beyond the far edge 96,500
+    assert "fuel ratio fell below 1: now 0.60 vs 1.40 at entry" in line
+    assert mine[-1] == (
+        "<b>Consider:</b> reducing leverage or adding margin until your liquidation price is "
+        "below <b>95,535.0</b>; a stop beyond the cluster only protects you once the "
+        "liquidation price is past it."
+    )
     for t in texts.values():
         check_html(t)
 
@@ -818,18 +855,38 @@ def test_relative_units_change_only_the_amounts_in_every_message() -> None:
     pos = {**LONG_POS, "liquidation_price": 96_800.0}
     records = [WATCH, pos, SHORT_POS, {**pos, "sub_id": 4, "chat_id": 400}]
     usd_events = render_all(m, records)
-    rel_events = render_all(dataclasses.replace(m, relative_units=True), records)
-    assert {e.rule for e in rel_events} == set(RULES)  # every message is covered
-    assert [e.dedupe_key for e in rel_events] == [e.dedupe_key for e in usd_events]
-    for u, r in zip(usd_events, rel_events, strict=True):
-        assert "$" in u.text and "rel." not in u.text
-        assert "$" not in r.text and "rel." in r.text
+    rel_m = dataclasses.replace(m, relative_units=True)
+    rel_events = render_all(rel_m, records)
+    assert {e.rule for e in rel_events} == set(RULES)  # every rule is covered
+    assert rel_events == usd_events  # units are words, not findings
+    usd, rel = received(m, usd_events), received(rel_m, rel_events)
+    assert sorted(rel) == [100, 200, 400]
+    for chat, text in rel.items():
+        assert "$" in usd[chat] and "rel." not in usd[chat]
+        assert "$" not in text and "rel." in text
         # Same message with each "$5M" written "5M rel.": prices and percentages unchanged.
-        assert re.sub(r"\$(-?[\d.]+[KMB]?)", r"\1 rel.", u.text) == r.text
-        check_html(r.text)
-    edge = next(e.text for e in rel_events if e.sub_id == 2 and e.rule == CLUSTER_EDGE)
-    assert "5M rel. of long liquidations" in edge and "(-0.41%, 5M rel.)" in edge
-    assert "96,114.0" in edge and "97,400.0" in edge
-    # Subscriptions sharing a message (the memo) share the relative text too.
-    same = [e.text for e in rel_events if e.sub_id in (2, 4) and e.rule == ASYMMETRY]
-    assert len(same) == 2 and same[0] == same[1] and "7M rel. of long liquidations" in same[0]
+        assert re.sub(r"\$(-?[\d.]+[KMB]?)", r"\1 rel.", usd[chat]) == text
+        check_html(text)
+    assert "97,000.0–96,500.0 (5M rel., 71% of the side" in rel[200]
+    # Positions with the same numbers share one piece of advice (computed once).
+    two, four = (
+        [e.action for e in rel_events if e.sub_id == sid and e.rule == ASYMMETRY] for sid in (2, 4)
+    )
+    assert two == four and two[0] is not None and two[0].kind == Act.CUT_RISK
+
+
+def test_the_stop_clears_a_chained_cluster_as_the_pre_trade_check_does() -> None:
+    # 95,900-96,300 sits within 1% below the stop beyond 96,500: a cascade runs on through it,
+    # so the stop goes beyond both (liqmap.suggest_stop), not just past the first.
+    chained = cl("long", 96_300, 95_900, 3e6)
+    m = with_longs(LONG_1, chained, price=97_400.0)
+    [e] = Feed(LONG_POS)(m, T0, CLUSTER_EDGE)
+    check = position_stop(m.map_clusters(), "long", LONG_POS["entry"])
+    assert check is not None and check.price == pytest.approx(95_900 * 0.996)
+    assert e.action is not None and e.action.price == check.price
+    assert e.action.cluster == chained
+    text = said(m, e)
+    assert "stop 95,516.4, beyond 95.9-96.3K" in text
+    assert (
+        "a stop at <b>95,516.4</b>, 0.4% beyond the far edge of the long cluster 96,300.0" in text
+    )

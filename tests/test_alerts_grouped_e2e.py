@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.pipeline.alert_pass import run_alerts
+from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.jobs import send_due
 from storage import subscriptions, users
 from tests.bot_harness import BotHarness
@@ -91,3 +92,43 @@ def test_cascade_day_one_message_per_refresh_listing_every_position(bot: BotHarn
     assert "mute|0" not in [b["callback_data"] for b in after.buttons]
     user = users.get(s.db, CHAT)
     assert user is not None and user.muted_until is None
+
+
+@pytest.fixture
+def at_the_edge(tmp_path: Path) -> Iterator[BotHarness]:
+    """15:00, five minutes before price comes within 0.3% of the 119.6K long cluster."""
+    with BotHarness(tmp_path / "edge.db", at=at("15:00"), tick_seconds=3600) as harness:
+        yield harness
+
+
+def test_one_stop_per_position_across_check_open_alerts_and_digests(
+    at_the_edge: BotHarness,
+) -> None:
+    """The stop a trader is told for one position is the same number in the pre-trade check,
+    the /open reply, the alert and the digest (one chain-aware computation)."""
+    bot = at_the_edge
+    s = bot.services
+    assert s is not None
+
+    def stop_in(pattern: str, text: str) -> str:
+        found = re.search(pattern, text, re.M)
+        assert found is not None, text
+        return found.group(1)
+
+    bot.clock.now += 5 * MIN  # one map for all four: the check, the open, the alert, the digest
+    checked = bot.send(CHAT, "/check BTC long 121000 20").text or ""
+    told = stop_in(r"Suggested stop: ([\d,.]+)", checked)
+    opened = bot.send(CHAT, "/open BTC long 121000 20").text or ""
+    assert stop_in(r"Suggested stop: ([\d,.]+)", opened) == told
+    [pos] = subscriptions.open_for_chat(s.db, CHAT)
+    bot.run(run_alerts(s, s.maps.tick(bot.clock.now)))
+    user = users.get(s.db, CHAT)
+    assert user is not None
+    assert bot.run(queue_digest(s, user, bot.clock.now, "stop-test", quiet_ok=True))
+    bot.run(send_due(s, bot.app.bot, bot.clock.now))
+    [alert] = alert_messages(bot)
+    assert stop_in(rf"^#{pos.id} long x20: .*stop ([\d,.]+), beyond", alert) == told
+    assert f"Consider: reducing leverage, or a stop at {told}, 0.4% beyond" in alert
+    sent = bot.fake.messages(CHAT)
+    [digest] = [m.text or "" for m in sent if not m.photo and (m.text or "").startswith("Digest")]
+    assert stop_in(rf"#{pos.id} long .*suggested stop ([\d,.]+)", digest) == told

@@ -15,15 +15,15 @@ import pytest
 from alerts import (
     CLUSTER_EDGE,
     LFR_DEGRADED,
-    AlertEvent,
     AlertState,
+    Finding,
     Subscriptions,
     SymbolMetrics,
     evaluate,
 )
-from alerts.grouping import group_events
 from backtest.maps import map_steps
 from backtest.path import PricePath
+from bot.views.alert_message import alert_messages
 from liqmap import map_clusters, position_risk, risk_score
 from market.replay import ReplaySource
 from tests.test_alert_rules import BASE, HOUR, LONG_1, LONG_POS, SHORT_POS, T0, WATCH, at, cl
@@ -32,7 +32,7 @@ from tests.test_metrics import hand_map, spread
 
 def one_pass(
     m: SymbolMetrics, *records: Mapping[str, Any]
-) -> tuple[list[AlertEvent], AlertState, Subscriptions]:
+) -> tuple[list[Finding], AlertState, Subscriptions]:
     subs = Subscriptions.from_records(records)
     events, new = evaluate(m, subs, AlertState.empty(), T0)
     return events, new, subs
@@ -49,9 +49,9 @@ def test_two_positions_and_a_watch_make_one_message_listing_both() -> None:
     chat = 500
     records = [{**r, "chat_id": chat} for r in (WATCH, LONG_POS, SHORT_POS)]
     m = at(97_400.0)  # 0.41% above the $5M long cluster 97,000-96,500
-    events, _, subs = one_pass(m, *records)
+    events, _, _ = one_pass(m, *records)
     assert len(events) >= 3  # the same edge fired for the watch and both positions
-    [msg] = group_events(events, subs, m, {chat: "Europe/Berlin"}, T0)
+    [msg] = alert_messages(events, m, {chat: "Europe/Berlin"}, T0)
     lines = plain(msg.text).split("\n")
     assert "price 0.41% from a long cluster below" in lines[0]
     assert lines[1] == "97,400.0 · 10:53 Europe/Berlin"  # T0 is 08:53 UTC
@@ -70,8 +70,8 @@ def test_two_positions_and_a_watch_make_one_message_listing_both() -> None:
 
 def test_each_chat_gets_its_own_message() -> None:
     m = at(97_400.0)
-    events, _, subs = one_pass(m, WATCH, LONG_POS)  # chats 100 and 200
-    msgs = group_events(events, subs, m, {}, T0)
+    events, _, _ = one_pass(m, WATCH, LONG_POS)  # chats 100 and 200
+    msgs = alert_messages(events, m, {}, T0)
     assert sorted(x.chat_id for x in msgs) == [100, 200]
     assert "UTC" in msgs[0].text.split("\n")[1]
 
@@ -109,7 +109,11 @@ def test_fuel_ratio_wobbling_around_one_fires_once_per_episode() -> None:
         events, state = evaluate(at(lfr_long=lfr), subs, state, now)
         fired += [(k, e) for e in events if e.rule == LFR_DEGRADED]
     assert [k for k, _ in fired] == [2]  # 0.996 reads 1.00: not "below 1"; 0.99 is
-    assert "now 0.99 vs 1.40" in plain(fired[0][1].text)
+    [msg] = alert_messages([fired[0][1]], at(lfr_long=0.99), {}, T0 + 10 * 60_000)
+    assert (
+        "#2 long x10: liq 89,500.0 is 10.5% below — fuel ratio fell below 1: now 0.99 vs 1.40"
+        in (plain(msg.text))
+    )
     # It re-arms above 1.1, and fires again only after the 4 h cooldown.
     later = [(1.15, 3 * HOUR), (0.9, 3 * HOUR + 5 * 60_000), (1.15, 5 * HOUR), (0.9, 5 * HOUR + 1)]
     again = []
@@ -176,6 +180,6 @@ def test_market_risk_deciles_order_the_next_4h_range_on_a_fixed_window() -> None
 
 def test_relative_units_never_show_dollars_in_a_grouped_alert() -> None:
     m = at(97_400.0, relative_units=True)
-    events, _, subs = one_pass(m, WATCH, LONG_POS)
-    for msg in group_events(events, subs, m, {}, T0):
+    events, _, _ = one_pass(m, WATCH, LONG_POS)
+    for msg in alert_messages(events, m, {}, T0):
         assert "$" not in msg.text and "rel." in msg.text

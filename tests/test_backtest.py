@@ -210,7 +210,13 @@ def test_json_has_rules_and_claims_with_verdicts() -> None:
         "lfr_first_target",
         "risk_score_deciles",
         "cascade_reversion",
+        "liquidation_touch",
     }
+    touch = data["claims"]["liquidation_touch"]
+    assert touch["cases"] > 0 and len(touch["table"]) == 20  # 10 deciles x (4 h, 24 h)
+    assert {"decile", "predicted_pct", "observed_pct", "interval"} <= set(touch["table"][0])
+    assert sum(r["cases"] for r in touch["table"][:10]) == touch["cases"]
+    assert [r["chosen"] for r in touch["thresholds"]].count(True) == 1
     for c in data["claims"].values():
         assert c["verdict"] in (HOLDS, "does not hold", "too few cases")
         assert "cases" in c and "estimate" in c and "interval" in c and "baseline" in c

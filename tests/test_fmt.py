@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from alerts import text as alert_text
-from bot.views import fmt
+from bot.views import alert_message, fmt
 from bot.views.summary import caption_html, summary_text
 from liqmap import units
 from tests.scaled import DOGE, PEPE, scaled_report
@@ -34,7 +33,7 @@ from tests.scaled import DOGE, PEPE, scaled_report
 )
 def test_price_table(x: float | None, expected: str) -> None:
     assert units.price(x) == expected
-    assert fmt.price is units.price and alert_text.price is units.price  # one implementation
+    assert fmt.price is units.price and alert_message.fmt is fmt  # one implementation
 
 
 @pytest.mark.parametrize(

@@ -5,22 +5,21 @@ the distinct (zone, quiet hours) combinations and over the alerts that fired."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlite_utils import Database
 
 from alerts.catalogue import OWN_LP_IN_CLUSTER
-from alerts.grouping import group_events
+from alerts.findings import Finding
 from alerts.inputs import SymbolMetrics, metrics_from_map
-from alerts.rules import AlertEvent, evaluate
+from alerts.rules import evaluate
 from alerts.session import drop_watch_echoes
 from bot.clock import quiet_ends_at
 from bot.pipeline.alert_book import MIN_CLUSTER, AlertBook
 from bot.pipeline.position_fate import run_followups, run_position_fate
 from bot.pipeline.price_alert_pass import run_price_alerts
 from bot.pipeline.services import Services
+from bot.views.alert_message import alert_messages, held_note
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
 from storage import alert_state, outbox, subscriptions
@@ -35,8 +34,8 @@ __all__ = ["ALERT_WINDOW", "MIN_CLUSTER", "run_alerts", "run_symbol"]
 
 def run_symbol(
     db: Database, metrics: SymbolMetrics, now_ms: int, book: AlertBook | None = None
-) -> list[AlertEvent]:
-    """Evaluate every subscription of ``metrics.symbol``; events and the state that changed
+) -> list[Finding]:
+    """Evaluate every subscription of ``metrics.symbol``; findings and the state that changed
     committed in one transaction. ``book``: the in-memory inputs (loaded here if None)."""
     if book is None:
         book = AlertBook.load(db)
@@ -55,24 +54,24 @@ def _evaluate(
     now_ms: int,
     quiet: np.ndarray,
     bad: np.ndarray,
-) -> list[AlertEvent]:
+) -> list[Finding]:
     sb = book.symbols[metrics.symbol]
     subs, combos = book.subscriptions(metrics.symbol, quiet, bad)
     if len(subs) == 0:
         return []
     before = sb.state
-    events, after = evaluate(metrics, subs, before, now_ms)
-    events = drop_watch_echoes(events, subs)
-    shown = _drop_told_at_open(db, events, now_ms)  # fired (state) but not sent again
+    findings, after = evaluate(metrics, subs, before, now_ms)
+    findings = drop_watch_echoes(findings, subs)
+    shown = _drop_told_at_open(db, findings, now_ms)  # fired (state) but not sent again
     changed = after.changed_rows(before)
-    # One message per chat per symbol per pass (alerts.grouping), with the chat's zone and
-    # quiet-hours end (rows are ordered by id, so an event's row is found by bisection).
+    # One message per chat per symbol per pass (bot.views.alert_message), with the chat's zone
+    # and quiet-hours end (rows are ordered by id, so a finding's row is found by bisection).
     chat_zone: dict[int, tuple[str, str]] = {}
     for ev in shown:
         zone, _, end = book.combos[int(combos[int(np.searchsorted(subs.sub_id, ev.sub_id))])]
         chat_zone[int(ev.chat_id)] = (zone, end)
     zones = {c: z for c, (z, _) in chat_zone.items()}
-    messages = group_events(shown, subs, metrics, zones, now_ms)
+    messages = alert_messages(shown, metrics, zones, now_ms)
     with db.atomic():
         alert_state.save(db, changed)
         for msg in messages:
@@ -80,9 +79,7 @@ def _evaluate(
             zone, end = chat_zone[msg.chat_id]
             if msg.held and end:
                 not_before = quiet_ends_at(now_ms, zone, end)
-                fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
-                # it is read later: say so, so stale numbers are not taken for live ones
-                text = f"<i>Held during your quiet hours; fired {fired:%H:%M} {zone}.</i>\n{text}"
+                text = held_note(text, now_ms, zone)
             outbox.enqueue(
                 db,
                 msg.dedupe_key,
@@ -95,14 +92,14 @@ def _evaluate(
                 keyboard=msg.keyboard,
             )
     sb.state = after  # only once the transaction committed
-    return events
+    return findings
 
 
-def _drop_told_at_open(db: Database, events: list[AlertEvent], now_ms: int) -> list[AlertEvent]:
-    """Own-liquidation-in-a-cluster events of positions opened moments ago: the rule's state
+def _drop_told_at_open(db: Database, findings: list[Finding], now_ms: int) -> list[Finding]:
+    """Own-liquidation-in-a-cluster findings of positions opened moments ago: the rule's state
     still records them as fired (so they do not come back), but no message repeats the reply."""
     kept = []
-    for e in events:
+    for e in findings:
         if e.rule == OWN_LP_IN_CLUSTER:
             sub = subscriptions.get(db, int(e.sub_id))  # rare: one row per such event
             if sub is not None and now_ms - sub.opened_at <= TOLD_AT_OPEN_MS:

@@ -6,6 +6,7 @@ import html
 import math
 from dataclasses import dataclass
 
+from alerts.advice import position_stop
 from bot.views import fmt
 from bot.views.report import MapReport
 from bot.views.structure import chain_warning
@@ -18,7 +19,6 @@ from liqmap import (
     no_trade_warning,
     position_liquidation_price,
     position_risk,
-    suggest_stop,
 )
 from liqmap.brackets import brackets_for, max_leverage
 from liqmap.model import is_proxy
@@ -98,7 +98,7 @@ def check_position(
             f"({fmt.when(r.price_at, pattern='%H:%M %Z')}). Nothing was stored"
         )
     own = check_own_liquidation(lp, side, r.clusters)
-    stop = suggest_stop(r.clusters, side, entry)
+    stop = position_stop(r.clusters, side, entry)  # the one stop: alerts and digests too
     opposing = r.clusters.below if side == "long" else r.clusters.above
     pressure = cluster = None
     if r.book is not None and opposing and not is_proxy(r):  # relative units vs USD: no ratio

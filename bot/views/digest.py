@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from alerts.advice import position_stop
 from bot.views import fmt
 from bot.views.report import MapReport
 from bot.views.summary import cluster_line, largest_lines
@@ -63,11 +64,13 @@ def symbol_block(
         then = s.entry_snapshot.get("lfr")
         worse = " ⚠️" if then is not None and then >= 1.0 and now_lfr < 1.0 else ""
         lp = s.liquidation_price or float("nan")
+        stop = position_stop(r.clusters, s.side, s.entry)  # the stop /check and alerts name
         lines.append(
             e(
                 f"  #{s.id} {s.side} {fmt.price(s.entry)} x{s.leverage:g}: LFR {_lfr(now_lfr)}"
                 f" now vs {_lfr(then)} at entry{worse}; liq {fmt.price(lp)}"
                 f" ({fmt.pct((lp / r.price - 1) * 100)})"
+                + (f"; suggested stop {fmt.price(stop.price)}" if stop else "")
             )
         )
     return "\n".join(lines)

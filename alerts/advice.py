@@ -1,0 +1,122 @@
+"""The advice of a finding, as data (:class:`alerts.findings.Action`), and the one stop.
+
+Every stop the bot names, in the pre-trade check, ``/open``, alerts and digests, is
+:func:`position_stop`: ``liqmap.suggest_stop`` from the position's entry, beyond the nearest
+cluster that would cascade against it and beyond any cluster chained to that one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from bisect import bisect_left, bisect_right
+
+from alerts.catalogue import (
+    ASYMMETRY,
+    CLUSTER_EDGE,
+    FUNDING_EXTREME,
+    LFR_DEGRADED,
+    OI_DROP,
+    OWN_LP_IN_CLUSTER,
+    SQUEEZE,
+)
+from alerts.findings import Act, Action, Position
+from alerts.inputs import SymbolMetrics
+from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
+from liqmap.metrics import StopSuggestion, suggest_stop
+
+STOP_BUFFER_PCT = 0.4  # beyond the far edge: 0.3-0.5% keeps the stop out of the wick
+
+
+def position_stop(
+    clusters: MapClusters, side: str, entry: float, buffer_pct: float = STOP_BUFFER_PCT
+) -> StopSuggestion | None:
+    """The stop for a ``side`` position entered at ``entry`` on this map (None: no cluster
+    against it)."""
+    return suggest_stop(clusters, side, entry, buffer_pct)
+
+
+def liquidation_first(side: int, liquidation_price: float | None, stop: float) -> bool:
+    """The liquidation price sits before ``stop``: the stop would never fill."""
+    lp = liquidation_price
+    return lp is not None and ((side > 0 and lp >= stop) or (side < 0 and lp <= stop))
+
+
+class StopBook:
+    """:func:`position_stop` for many entries on one map. The answer depends on the entry only
+    through which clusters lie beyond it, so it is computed once per such set."""
+
+    def __init__(self, clusters: MapClusters, buffer_pct: float = STOP_BUFFER_PCT) -> None:
+        self.clusters, self.buffer_pct = clusters, buffer_pct
+        self._highs = sorted(c.high for c in clusters.below)  # long candidates: high < entry
+        self._lows = sorted(c.low for c in clusters.above)  # short candidates: low > entry
+        self._memo: dict[tuple[str, int], StopSuggestion | None] = {}
+
+    def at(self, side: str, entry: float) -> StopSuggestion | None:
+        if side == LONG:
+            key = (side, bisect_left(self._highs, entry))
+        else:
+            key = (side, len(self._lows) - bisect_right(self._lows, entry))
+        if key not in self._memo:
+            self._memo[key] = position_stop(self.clusters, side, entry, self.buffer_pct)
+        s = self._memo[key]
+        if s is None:
+            return None
+        return dataclasses.replace(s, distance_pct=abs(s.price / entry - 1) * 100)
+
+
+def _stop_action(kind: Act, pos: Position, m: SymbolMetrics, stops: StopBook) -> Action:
+    entry = pos.entry if pos.entry is not None else m.price
+    s = stops.at(pos.side_name, entry)
+    if s is None:
+        return Action(kind, pos.side_name)
+    first = liquidation_first(pos.side, pos.liquidation_price, s.price)
+    return Action(kind, pos.side_name, s.price, s.cluster, first)
+
+
+def advise(
+    rule: str,
+    key: str,
+    m: SymbolMetrics,
+    pos: Position | None,
+    cluster: Cluster | None,
+    threshold: float,
+    stops: StopBook,
+    own_lp_rearm_factor: float = 2.0,
+) -> Action:
+    """What to consider doing about one finding (``pos`` None for a watch)."""
+    if rule == CLUSTER_EDGE and cluster is not None:
+        if pos is None:
+            return Action(Act.AVOID_NEW, cluster.side, cluster=cluster)
+        if (pos.side > 0) == (cluster.side == LONG):  # the cluster is on the losing side
+            return _stop_action(Act.CUT_RISK, pos, m, stops)
+        kind = Act.TAKE_PROFIT if pos.in_profit(m.price) else Act.KEEP_STOP
+        return Action(kind, pos.side_name, cluster=cluster)
+    if rule == LFR_DEGRADED and pos is not None:
+        kind = Act.TAKE_PROFIT if pos.in_profit(m.price) else Act.CUT_RISK
+        return _stop_action(kind, pos, m, stops)
+    if rule == OI_DROP:
+        return Action(Act.DISCOUNT_MAP, pos.side_name if pos else "")
+    if rule in (FUNDING_EXTREME, SQUEEZE, ASYMMETRY):
+        if rule == FUNDING_EXTREME:
+            exposed = LONG if (m.funding or 0.0) > 0 else SHORT  # the crowded side
+        elif rule == SQUEEZE:
+            exposed = SHORT if key == "short_squeeze" else LONG  # the squeezed side
+        else:
+            exposed = LONG if key == "longs_heavy" else SHORT  # the fragile side
+        if pos is None:
+            if rule != ASYMMETRY:
+                return Action(Act.AVOID_NEW, exposed)
+            s = stops.at(exposed, m.price)  # a stop for a position opened now
+            return Action(Act.AVOID_NEW, exposed, s.price if s else None, s.cluster if s else None)
+        if pos.side_name == exposed:
+            return _stop_action(Act.CUT_RISK, pos, m, stops)
+        kind = Act.TAKE_PROFIT if rule == SQUEEZE else Act.KEEP_STOP
+        return Action(kind, pos.side_name)
+    if rule == OWN_LP_IN_CLUSTER and cluster is not None:
+        # clear of the re-arm margin (twice the threshold beyond the far edge by default)
+        margin = own_lp_rearm_factor * threshold / 100
+        long_cluster = cluster.side == LONG
+        target = cluster.low * (1 - margin) if long_cluster else cluster.high * (1 + margin)
+        side = pos.side_name if pos else cluster.side
+        return Action(Act.MOVE_LIQUIDATION, side, target, cluster)
+    raise ValueError(f"no advice for rule {rule!r}/{key!r}")
