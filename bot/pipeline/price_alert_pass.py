@@ -11,15 +11,11 @@ import logging
 
 import numpy as np
 
+from alerts.findings import PriceAlertFinding, clusters_beyond
 from alerts.price_levels import NO_CANDLE, REARM_PCT, price_crossings
 from bot.pipeline.position_fate import PRICE_WINDOW, candles_between
 from bot.pipeline.services import Services
-from bot.views.price_alert import (
-    PriceAlertFinding,
-    clusters_beyond,
-    price_alert_html,
-    price_alert_keyboard,
-)
+from bot.views.alert_message import price_alert_html, price_alert_keyboard
 from bot.views.report import MapReport
 from liqmap import Candles, ModelInputError
 from liqmap.model import is_proxy

@@ -414,11 +414,13 @@ def map_figure(
         labels.append(Label(c.peak, float(tops[i]), cluster_label(c, tag, proxy), color))
     # The trader's own prices get room right after the nearest cluster each side.
     nearest = 1 + sum("nearest" in tag.split(", ") for _, tag in marks)
-    for k, v in enumerate(mine):
+    own: list[Label] = []
+    for v in mine:
         color, style = LEVEL_STYLE[v.kind]
         for a in (ax, ax_cum):
             a.axvline(v.price, color=color, ls=style, lw=1.6, zorder=3.5)
-        labels.insert(nearest + k, Label(v.price, 0.0, v.label, color))
+        own.append(Label(v.price, 0.0, v.label, color))
+    labels = labels[:nearest] + own + labels[nearest:]
     # Headroom above the bars for the labels: grow it until every label finds a place (at the
     # most, keep the ones that fit: the lowest-priority label is the one left out).
     headrooms = (1.9, 2.4, 3.0, 3.8, 5.0) + ((6.5,) if mine else ())
