@@ -18,7 +18,7 @@ The contract, for whoever adds a rule or a line:
 - :class:`Action` is the advice as data: what to do (:class:`Act`), about which side, and the
   price it names (the stop, or where the liquidation price must go) with the cluster that price
   clears. Every stop is ``alerts.advice.position_stop`` (``liqmap.suggest_stop``, chain-aware,
-  from the position's entry), the one the pre-trade check, the digest and ``/positions`` show.
+  from the position's entry), the one the pre-trade check and the digest show too.
 
 To add a rule: its name and slots in ``catalogue``, its column operation in ``rules._Pass``
 (with its ``value`` in ``rules._Pass.value_of`` and its advice in ``advice.advise``), its

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from alerts.advice import STOP_BUFFER_PCT, StopBook, advise
+from alerts.advice import StopBook, advise
 from alerts.catalogue import (
     ASYMMETRY,
     CLUSTER_EDGE,
@@ -117,7 +117,6 @@ class AlertConfig:
     own_lp_rearm_factor: float = 2.0
     cluster_match_pct: float = 0.15  # over one 0.1% bucket, under liqmap's 0.2% merge gap
     zone_track_pct: float = 0.5  # follow a matched cluster once an edge moved this much
-    stop_buffer_pct: float = STOP_BUFFER_PCT
     min_share: float = DEFAULT_MIN_SHARE
     lfr_round: int = 2
     lfr_cooldown_ms: int = 4 * 3_600_000
@@ -461,7 +460,7 @@ class _Pass:
             slots.tolist(),
             urgency.tolist(),
         ]
-        stops = StopBook(m.map_clusters(), self.cfg.stop_buffer_pct)  # one per evaluation
+        stops = StopBook(m.map_clusters())  # the one stop (advice.position_stop), memoised
         advice: dict[tuple[Any, ...], Action] = {}  # many subscriptions share one piece
         out = []
         for (

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from alerts import (
     ASYMMETRY,
     CLUSTER_EDGE,
+    DEFAULT_CONFIG,
     FUNDING_EXTREME,
     LFR_DEGRADED,
     OI_DROP,
@@ -29,11 +30,14 @@ from alerts import (
     Finding,
     Subscriptions,
     SymbolMetrics,
+    Urgency,
     evaluate,
     metrics_from_map,
     rule_catalogue,
 )
 from alerts.advice import position_stop
+from alerts.catalogue import SLOT_INDEX
+from alerts.rules import _Pass
 from bot.views.alert_message import MAX_CHARS, alert_messages
 from liqmap import Cluster, LiqMap, check_own_liquidation, make_grid, map_clusters
 from liqmap.metrics import asymmetry, fuel_ratio
@@ -890,3 +894,28 @@ def test_the_stop_clears_a_chained_cluster_as_the_pre_trade_check_does() -> None
     assert (
         "a stop at <b>95,516.4</b>, 0.4% beyond the far edge of the long cluster 96,300.0" in text
     )
+
+
+def test_a_critical_finding_skips_quiet_hours_and_leads_the_message() -> None:
+    # No rule escalates yet: set the urgency the way an escalating rule does (its slot's row).
+    hold = {**LONG_POS, "in_quiet_hours": True, "hold_in_quiet": True}
+    quiet_silent = {**hold, "sub_id": 3, "chat_id": 300, "hold_in_quiet": False}
+    m = at(97_400.0, oi_change_4h=-0.2)
+    p = _Pass(m, subs_of(hold, quiet_silent), AlertState.empty(), T0, DEFAULT_CONFIG)
+    p.cluster_edge()
+    p.oi_drop()
+    edge = SLOT_INDEX[(CLUSTER_EDGE, "below1")]
+    p.urgency[edge] = np.full(2, int(Urgency.CRITICAL))
+    found = p.findings()
+    flags = {(f.sub_id, f.rule): (f.urgency, f.held, f.silent) for f in found}
+    assert flags == {
+        (2, CLUSTER_EDGE): (Urgency.CRITICAL, False, False),  # now, with sound
+        (2, OI_DROP): (Urgency.NORMAL, True, False),  # waits for the quiet hours to end
+        (3, CLUSTER_EDGE): (Urgency.CRITICAL, False, False),
+        (3, OI_DROP): (Urgency.NORMAL, False, True),
+    }
+    # The critical finding leads, whatever the rules' usual order.
+    p.urgency = {SLOT_INDEX[(OI_DROP, "oi")]: np.full(2, int(Urgency.CRITICAL))}
+    [msg, _] = alert_messages(p.findings(), m, {}, T0)
+    assert msg.text.startswith("<b>BTC/USDT:USDT: open interest -20.0% in 4 h</b> (+1 more)")
+    assert msg.rules == (OI_DROP, CLUSTER_EDGE)
