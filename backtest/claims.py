@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,10 @@ from backtest.stats import (
     median,
     random_hours,
     ratio_of_means,
+    spearman,
+    spearman_gain,
 )
-from liqmap import LONG, Cluster, cascade_chains
+from liqmap import LONG, RISK_CHOSEN_UNTIL_MS, Cluster, cascade_chains
 from liqmap.times import DAY_MS
 
 FloatArray = npt.NDArray[np.float64]
@@ -602,6 +605,69 @@ def risk_claim(ctx: Context) -> Claim:
     return claim
 
 
+def risk_volatility_claim(ctx: Context) -> Claim:
+    """The score against its naive rival, on hours the score was not chosen on."""
+    chosen = datetime.fromtimestamp(RISK_CHOSEN_UNTIL_MS / 1000, tz=UTC).strftime("%Y-%m-%d")
+    claim = Claim(
+        "risk_beats_volatility",
+        "Market risk ranks the next 4 h's range better than today's range alone",
+        "The bot's market risk score tells a trader more about the next hours than plain "
+        "volatility (the last 24 h's high-low range) does.",
+        f"Per hour: the rank correlation (Spearman) of the risk score with the next 4 h's "
+        f"range minus that of the last 24 h's realised range, on hours from {chosen} on only "
+        f"(the score's weights were fitted on BTC hours before {chosen}). Holds if the "
+        f"difference's day-block interval is above 0; the baseline is the realised range's own "
+        f"correlation.",
+        unit="rank correlation, score - realised range",
+    )
+    ok = ctx.ok(4)
+    rival = np.array(
+        [np.nan if s.realised_range is None else s.realised_range for s in ctx.replay.steps]
+    )
+    risk = np.array([s.risk for s in ctx.replay.steps])
+    usable = np.flatnonzero(ok & np.isfinite(rival))
+    y = ctx.range_pct(usable, 4)
+    at = ctx.at[usable]
+    rows: list[dict[str, Any]] = []
+    for name, sel in (
+        (f"chosen on (before {chosen})", at < RISK_CHOSEN_UNTIL_MS),
+        (f"graded (from {chosen})", at >= RISK_CHOSEN_UNTIL_MS),
+    ):
+        if sel.sum() < 3:
+            continue
+        rows.append(
+            {
+                "hours": name,
+                "cases": int(sel.sum()),
+                "days": _days(at[sel]),
+                "score_rho": spearman(risk[usable][sel], y[sel]),
+                "realised_range_rho": spearman(rival[usable][sel], y[sel]),
+            }
+        )
+    claim.table = rows
+    graded = at >= RISK_CHOSEN_UNTIL_MS
+    g_at, g_risk, g_rival, g_y = at[graded], risk[usable][graded], rival[usable][graded], y[graded]
+    claim.cases = claim.baseline_cases = int(graded.sum())
+    if claim.cases < MIN_CASES or _days(g_at) < MIN_DAYS:
+        claim.summary = (
+            f"{claim.cases} hours from {chosen} on in this run: the score was fitted on the "
+            f"hours before, so only later hours grade it."
+        )
+        return claim
+    claim.estimate, claim.interval = _ci(bootstrap(spearman_gain, g_at, g_risk, g_rival, g_y))
+    claim.baseline, claim.baseline_interval = _ci(bootstrap(spearman, g_at, g_rival, g_y))
+    score_rho = spearman(g_risk, g_y)
+    claim.summary = (
+        f"Over {claim.cases} hours from {chosen} on (on {_days(g_at)} days; the score was "
+        f"fitted before {chosen}), the risk score's rank correlation with the next 4 h's range "
+        f"was {_fmt(score_rho)} against {_fmt(claim.baseline)} "
+        f"{_span(claim.baseline_interval)} for the last 24 h's range alone: a difference of "
+        f"{_fmt(claim.estimate, 3)} {_span(claim.interval, 3)}."
+    )
+    claim.verdict = HOLDS if claim.interval[0] > 0 else FAILS
+    return claim
+
+
 # -- cascade candles: mean reversion ----------------------------------------------------------
 
 
@@ -705,5 +771,6 @@ def all_claims(replay: Replay, path: PricePath) -> list[Claim]:
         chains_claim(ctx),
         lfr_claim(ctx),
         risk_claim(ctx),
+        risk_volatility_claim(ctx),
         cascade_claim(ctx),
     ]

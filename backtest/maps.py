@@ -19,8 +19,9 @@ from liqmap import (
     MapClusters,
     ModelSettings,
     OrderBook,
+    RecentRanges,
     map_clusters,
-    realised_range_pct,
+    recent_ranges,
     risk_score,
 )
 from market.aggregate import summed_map
@@ -40,6 +41,7 @@ class MapStep:
     clusters: MapClusters
     risk: float
     model: str
+    realised_range: float | None = None  # the last 24 h's range, % (the risk claim's rival)
 
 
 def draw_map(
@@ -54,7 +56,7 @@ def draw_map(
         funding_interval_h=snap.funding.interval_h if snap.funding else 8.0,
         book=snap.book,
         stale=snap.stale,
-        realised_range=snap_realised_range(snap),
+        ranges=snap_ranges(snap),
     )
     return liq, venues, extras
 
@@ -65,13 +67,13 @@ class MarketExtras:
     funding_interval_h: float
     book: OrderBook | None
     stale: tuple[str, ...]
-    realised_range: float | None = None
+    ranges: RecentRanges | None = None
 
 
-def snap_realised_range(snap: MarketSnapshot) -> float | None:
-    """Today's realised range (% of price, last 24 h) from the reference venue's candles."""
+def snap_ranges(snap: MarketSnapshot) -> RecentRanges:
+    """The realised ranges (last 24 h, 4 h, 1 h) from the reference venue's candles."""
     c = snap.venues[0].candles
-    return realised_range_pct(c.high, c.low, c.close_time, snap.at)
+    return recent_ranges(c.high, c.low, c.close_time, snap.at)
 
 
 def map_step(
@@ -87,15 +89,7 @@ def map_step(
     liq, venues, extras = draw_map(source, symbol, window, at, settings)
     clusters = map_clusters(liq)
     when = datetime.fromtimestamp(at / 1000, tz=UTC)
-    risk = risk_score(
-        liq,
-        clusters,
-        extras.funding_rate,
-        hour_utc=when.hour,
-        weekday=when.weekday(),
-        book=extras.book,
-        realised_range=extras.realised_range,
-    )
+    risk = risk_score(extras.ranges, when.hour)
     p95 = source.funding_p95(symbol, at) if with_p95 else None
     metrics = metrics_from_map(
         liq,
@@ -108,7 +102,8 @@ def map_step(
         venues=venues,
         stale=extras.stale,
     )
-    return MapStep(at, metrics, clusters, float(risk.total), liq.model)
+    day = extras.ranges.day if extras.ranges else None
+    return MapStep(at, metrics, clusters, float(risk.total), liq.model, day)
 
 
 def map_steps(

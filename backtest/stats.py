@@ -87,3 +87,25 @@ def random_hours(n: int, candidates: Sequence[int] | IntArray, seed: int) -> Int
         return np.zeros(0, dtype=np.int64)
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(cand, size=n, replace=n > cand.size))
+
+
+def ranks(x: FloatArray) -> FloatArray:
+    """Ranks 1..n, ties given their average rank."""
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    average = np.cumsum(counts) - (counts - 1) / 2.0
+    return np.asarray(average[inverse.ravel()], dtype=np.float64)
+
+
+def spearman(x: FloatArray, y: FloatArray) -> float:
+    """Rank correlation (ties averaged); NaN under 3 cases or with no spread."""
+    if x.size < 3:
+        return np.nan
+    rx, ry = ranks(x), ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    den = float(np.sqrt(np.dot(rx, rx) * np.dot(ry, ry)))
+    return float(np.dot(rx, ry) / den) if den > 0 else np.nan
+
+
+def spearman_gain(x: FloatArray, rival: FloatArray, y: FloatArray) -> float:
+    """``spearman(x, y) - spearman(rival, y)``: how much better ``x`` ranks ``y``."""
+    return spearman(x, y) - spearman(rival, y)

@@ -86,8 +86,6 @@ for _spec in (
     "swing_rate=10,stop_power=1",
     "swing_rate=1,stop_power=0",
     "swing_rate=1,stop_power=2",
-    "round_rate=1,stop_power=1",
-    "round_rate=0.1,stop_power=1.5",
 ):
     VARIANTS[_spec] = lambda spec=_spec: _parse(spec)
 

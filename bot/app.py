@@ -16,6 +16,7 @@ from bot.pipeline.maps import MapService
 from bot.pipeline.services import Services
 from bot.settings import ConfigError, Settings, replay_start_ms
 from bot.telegram.app import build_application, serve
+from bot.web.server import WebServer
 from market.replay import ReplaySource
 from market.snapshot import MarketSource
 from storage import open_db
@@ -107,6 +108,9 @@ def run(settings: Settings) -> None:
     map_large_blocks_apart()
     services = build_services(settings)
     app = build_application(settings, services)
+    if settings.webapp_base and settings.telegram_bot_token is not None:
+        # served on the bot's loop from post_init; signatures are checked with the bot's token
+        services.web = WebServer(services, settings.telegram_bot_token.get_secret_value())
     log.info(
         "liqbot starting: market %s, %d symbols, refresh every %g min",
         settings.market_source,

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
+    # The interactive map (a Telegram Mini App): the public HTTPS base where the page is
+    # reachable; the bot serves it on LIQBOT_WEBAPP_LISTEN:LIQBOT_WEBAPP_PORT (behind a proxy).
+    webapp_url: HttpUrl | None = None
+    webapp_listen: str = "127.0.0.1"
+    webapp_port: int = Field(default=8081, ge=0, le=65535)  # 0: any free port (tests)
+    # How old Telegram's signed initData may be (the page is reopened to renew it).
+    webapp_auth_max_age_s: int = Field(default=86_400, ge=60)
     log_level: LogLevel = "INFO"
     # Sent and dropped outbox rows (the alert and digest history) are deleted after this.
     outbox_retention_days: float = Field(default=7, gt=1)
@@ -115,6 +122,13 @@ class Settings(BaseSettings):
     def _some_symbols(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one symbol is needed, e.g. BTC,ETH")
+        return value
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _https(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise ValueError("LIQBOT_WEBAPP_URL must be https:// (Telegram opens only https pages)")
         return value
 
     @field_validator("log_level", mode="before")
@@ -157,6 +171,11 @@ class Settings(BaseSettings):
             scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
             out[venue] = f"{scheme}://{rest}".rstrip("/")
         return out
+
+    @property
+    def webapp_base(self) -> str | None:
+        """``LIQBOT_WEBAPP_URL`` without the trailing slash (None: no interactive map)."""
+        return None if self.webapp_url is None else str(self.webapp_url).rstrip("/")
 
     @property
     def webhook_base(self) -> str | None:

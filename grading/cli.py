@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from grading.api import grade_event_file, grade_totals_file
@@ -21,8 +24,9 @@ from grading.data import (
     read_events,
     read_totals,
 )
-from grading.report import grade_json, grade_text
+from grading.report import grade_json, grade_text, walk_forward_json, walk_forward_text
 from grading.skill import Grade, TooLittleData
+from grading.walk_forward import WalkForward, grade_walk_forward, hourly_table
 from liqmap import Candles, unified_symbol
 from liqmap.times import HOUR_MS
 
@@ -36,6 +40,9 @@ def _utc(y: int, m: int, d: int, h: int = 0) -> int:
 TUNE_FROM = _utc(2025, 12, 11, 6)  # a full week of OI before the first graded hour
 HELD_OUT_FROM = _utc(2026, 4, 1)
 HELD_OUT_TO = _utc(2026, 5, 22, 5)
+
+
+DEFAULT_CACHE = Path.home() / ".cache" / "liqbot"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -57,6 +64,18 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     s.add_argument("--totals", help="CSV of hourly liquidated USD: time, long_usd, short_usd")
     s.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    s.add_argument(
+        "--walk-forward",
+        action="store_true",
+        help="the map refitted walk-forward (settings picked from the past only, every 4 weeks) "
+        "over the whole bundled period, next to the baseline and the fixed default",
+    )
+    s.add_argument(
+        "--cache",
+        default=str(DEFAULT_CACHE),
+        help=f"folder for the walk-forward's per-variant hourly values (default {DEFAULT_CACHE}; "
+        "'' for none)",
+    )
 
 
 def _time(text: str, flag: str) -> int:
@@ -105,10 +124,46 @@ def _grade(args: argparse.Namespace) -> tuple[Grade, str, int, int]:
     return grade, symbol, start, end
 
 
+def _walk_forward(args: argparse.Namespace) -> tuple[WalkForward, str, int, int]:
+    if args.events:
+        raise DataError("--walk-forward grades hourly totals: give --totals, not --events")
+    symbol = unified_symbol(args.symbol)
+    candles = _candles(args, symbol)
+    if args.totals:
+        totals = read_totals(args.totals)
+    elif symbol != "BTC/USDT:USDT":
+        raise DataError("bundled liquidations are BTC only: give --totals")
+    else:
+        totals = bundled_totals()
+    bundled = not args.totals
+    start = _time(args.start, "--from") if args.start else (TUNE_FROM if bundled else None)
+    end = _time(args.end, "--to") if args.end else (HELD_OUT_TO if bundled else None)
+    start = start if start is not None else int(totals.time[0])
+    end = end if end is not None else int(totals.time[-1]) + HOUR_MS
+    if end <= start:
+        raise DataError("--to must be after --from")
+    began = time.perf_counter()
+    cache = Path(args.cache) if args.cache else None
+    table = hourly_table(candles, totals, symbol, start, end, cache_dir=cache)
+    wf = grade_walk_forward(table)
+    return replace(wf, seconds=time.perf_counter() - began), symbol, start, end
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the grade; one line on stderr and exit 2 on a bad file or too little data."""
     import sys
 
+    if args.walk_forward:
+        try:
+            wf, symbol, start, end = _walk_forward(args)
+        except (DataError, TooLittleData) as e:
+            print(f"liqbot: error: {e}", file=sys.stderr)
+            return 2
+        if args.json:
+            print(json.dumps(walk_forward_json(wf, start, end), indent=1))
+        else:
+            print(walk_forward_text(wf, symbol, start, end))
+        return 0
     try:
         grade, symbol, start, end = _grade(args)
     except (DataError, TooLittleData) as e:

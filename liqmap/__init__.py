@@ -26,8 +26,10 @@ from liqmap.grid import PriceGrid, make_grid, rebin
 from liqmap.heatmap import Heatmap, build_heatmap
 from liqmap.metrics import (
     DEFAULT_MIN_SHARE,
+    RISK_CHOSEN_UNTIL_MS,
     OrderBook,
     PositionRisk,
+    RecentRanges,
     RiskScore,
     asymmetry,
     band_totals,
@@ -41,6 +43,7 @@ from liqmap.metrics import (
     no_trade_warning,
     position_risk,
     realised_range_pct,
+    recent_ranges,
     risk_score,
     significant_clusters,
     suggest_stop,
@@ -57,6 +60,7 @@ from liqmap.model import (
 __all__ = [
     "DEFAULT_MIN_SHARE",
     "LONG",
+    "RISK_CHOSEN_UNTIL_MS",
     "SHORT",
     "Bracket",
     "Candles",
@@ -71,6 +75,7 @@ __all__ = [
     "OrderBook",
     "PositionRisk",
     "PriceGrid",
+    "RecentRanges",
     "RiskScore",
     "asymmetry",
     "band_totals",
@@ -96,6 +101,7 @@ __all__ = [
     "position_risk",
     "realised_range_pct",
     "rebin",
+    "recent_ranges",
     "risk_score",
     "significant_clusters",
     "suggest_stop",

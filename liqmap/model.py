@@ -21,7 +21,7 @@ from liqmap.brackets import (
     max_leverage,
 )
 from liqmap.grid import PriceGrid, make_grid
-from liqmap.stops import round_levels, spread_beyond, unrevisited_extremes
+from liqmap.stops import spread_beyond, unrevisited_extremes
 from liqmap.times import HOUR_MS
 
 FloatArray = npt.NDArray[np.float64]
@@ -151,17 +151,15 @@ class ModelSettings:
     # Resting stops (``liqmap.stops``), also outside the tiers: at every unrevisited swing low
     # (long side) / high (short side) of the last ``swing_hours`` (0: the whole window) that was
     # the extreme of the ``swing_pivot_h`` before it, ``swing_rate`` x USD seeded per hour x
-    # (hours it has held) ** ``stop_power``; at every round price (the 1-2-5 step nearest
-    # ``round_step_pct`` of price), ``round_rate`` x USD seeded per hour x (hours untouched)
-    # ** ``stop_power``. Each spread over ``stop_band_pct`` beyond the level. 0: off.
+    # (hours it has held) ** ``stop_power``, spread over ``stop_band_pct`` beyond the level.
+    # 0: off. (Stops at round numbers were tried too and lost on every period graded, so they
+    # left the engine: README "How good is the map".)
     swing_rate: float = 0.0
     swing_hours: float = 0.0
     swing_pivot_h: float = 3.0
-    round_rate: float = 0.0
-    round_step_pct: float = 1.0
     stop_band_pct: float = 0.3
     stop_power: float = 1.0
-    # Long side of every pool above (resting, swing, round) times this: the sides differ.
+    # Long side of every pool above (resting, swing) times this: the sides differ.
     long_pool_factor: float = 1.0
 
     def __post_init__(self) -> None:
@@ -193,22 +191,20 @@ class ModelSettings:
             raise ModelInputError("resting_rate must be >= 0")
         if not (np.isfinite(self.resting_power) and 0 <= self.resting_power <= 4):
             raise ModelInputError("resting_power must be between 0 and 4")
-        nonneg = ("swing_rate", "swing_hours", "swing_pivot_h", "round_rate", "long_pool_factor")
+        nonneg = ("swing_rate", "swing_hours", "swing_pivot_h", "long_pool_factor")
         for name in nonneg:
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
                 raise ModelInputError(f"{name} must be >= 0")
         if not (np.isfinite(self.stop_power) and 0 <= self.stop_power <= 4):
             raise ModelInputError("stop_power must be between 0 and 4")
-        for name in ("round_step_pct", "stop_band_pct"):
-            v = getattr(self, name)
-            if not (np.isfinite(v) and 0 < v <= 10):
-                raise ModelInputError(f"{name} must be above 0 and at most 10")
+        if not (np.isfinite(self.stop_band_pct) and 0 < self.stop_band_pct <= 10):
+            raise ModelInputError("stop_band_pct must be above 0 and at most 10")
 
     @property
     def has_pool(self) -> bool:
-        """Any resting pool on (resting orders, swing stops, round-number stops)."""
-        return bool(self.resting_rate or self.swing_rate or self.round_rate)
+        """Any resting pool on (resting orders, swing stops)."""
+        return bool(self.resting_rate or self.swing_rate)
 
 
 @dataclass(frozen=True)
@@ -246,7 +242,7 @@ class LiqMap:
     seeded_long: float
     seeded_short: float
     brackets_bundled: bool
-    # The resting pools per bucket (``resting_rate``, ``swing_rate``, ``round_rate``), already
+    # The resting pools per bucket (``resting_rate``, ``swing_rate``), already
     # inside ``long``/``short`` but in no tier; None when all are off.
     long_resting: FloatArray | None = None
     short_resting: FloatArray | None = None
@@ -481,8 +477,8 @@ def resting_pool(
     c: Candles, levels: Levels, settings: ModelSettings, as_of: int, price: float
 ) -> RestingPool:
     """Every resting pool as points: the uniform pool (each 0.01% step away from ``price``:
-    rate x USD seeded per hour x 1 step's share of 1% x hours untouched ** power), swing stops
-    and round-number stops (``ModelSettings``). Empty when all are off."""
+    rate x USD seeded per hour x 1 step's share of 1% x hours untouched ** power) and swing
+    stops (``ModelSettings``). Empty when all are off."""
     empty = np.zeros(0)
     if not settings.has_pool or len(c) == 0:
         return RestingPool(empty, empty, empty, empty)
@@ -510,7 +506,7 @@ def resting_pool(
 def _stop_levels(
     c: Candles, settings: ModelSettings, as_of: int, price: float, per_hour: float, side: str
 ) -> list[tuple[FloatArray, FloatArray]]:
-    """Swing and round-number stop levels of one side (before spreading), with their USD."""
+    """Swing stop levels of one side (before spreading), with their USD."""
     out = []
     below = side == "long"
     if settings.swing_rate:
@@ -523,12 +519,6 @@ def _stop_levels(
         ok = (pts < price) if below else (pts > price)
         usd = settings.swing_rate * per_hour * np.power(np.maximum(held, 0.25), settings.stop_power)
         out.append((pts[ok], usd[ok]))
-    if settings.round_rate:
-        lv, _ = round_levels(price, settings.range_pct, settings.round_step_pct)
-        lv = lv[lv < price] if below else lv[lv > price]
-        age = hours_untouched(c, lv, side, as_of)
-        usd = settings.round_rate * per_hour * np.power(np.maximum(age, 0.25), settings.stop_power)
-        out.append((lv, usd))
     return out
 
 

@@ -1,8 +1,8 @@
-"""Resting stops the OI seeding cannot see: just beyond recent swing extremes and round numbers.
+"""Resting stops the OI seeding cannot see: just beyond recent swing extremes.
 
 Long stops (and late longs' liquidations) bunch just under the lows price has not revisited,
-short ones just over the unrevisited highs; both also bunch at round prices. Pure numpy on plain
-arrays, so ``liqmap.model`` can lay these points next to its other resting pool.
+short ones just over the unrevisited highs (round prices were tried too, and lost). Pure numpy on
+plain arrays, so ``liqmap.model`` can lay these points next to its other resting pool.
 """
 
 from __future__ import annotations
@@ -37,18 +37,6 @@ def unrevisited_extremes(low: FloatArray, high: FloatArray, pivot: int, side: st
         windows = np.lib.stride_tricks.sliding_window_view(padded[:-1], pivot)
         keep &= x <= windows.min(axis=1)
     return np.flatnonzero(keep).astype(np.int64)
-
-
-def round_levels(price: float, range_pct: float, step_pct: float) -> tuple[FloatArray, float]:
-    """Round prices within ``range_pct`` of ``price``: multiples of the 1-2-5 number nearest
-    ``step_pct`` of price (BTC at 90,000 and 1%: every 1,000). Returns levels and the step."""
-    raw = price * step_pct / 100.0
-    mag = 10.0 ** np.floor(np.log10(raw))
-    nice = np.array([1.0, 2.0, 5.0, 10.0]) * mag
-    step = float(nice[np.argmin(np.abs(np.log(nice / raw)))])
-    lo, hi = price * (1 - range_pct / 100.0), price * (1 + range_pct / 100.0)
-    k = np.arange(np.ceil(lo / step), np.floor(hi / step) + 1)
-    return k * step, step
 
 
 def spread_beyond(

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import pytest
 
 from alerts import (
     CLUSTER_EDGE,
@@ -24,7 +23,7 @@ from alerts import (
 from backtest.maps import map_steps
 from backtest.path import PricePath
 from bot.views.alert_message import alert_messages
-from liqmap import map_clusters, position_risk, risk_score
+from liqmap import map_clusters, position_risk
 from market.replay import ReplaySource
 from tests.test_alert_rules import BASE, HOUR, LONG_1, LONG_POS, SHORT_POS, T0, WATCH, at, cl
 from tests.test_metrics import hand_map, spread
@@ -124,18 +123,6 @@ def test_fuel_ratio_wobbling_around_one_fires_once_per_episode() -> None:
 
 
 # -- the two risk numbers ----------------------------------------------------------------------
-
-
-def test_market_risk_counts_distance_in_realised_ranges() -> None:
-    longs = {p: 1e3 for p in np.arange(85_250.0, 99_800.0, 500.0)} | spread(97_000, 5e6)
-    shorts = {p: 1e3 for p in np.arange(100_250.0, 114_800.0, 500.0)}
-    liq = hand_map(100_000, longs, shorts)
-    clusters = map_clusters(liq)
-    calm = risk_score(liq, clusters, 0.0001, 14, 2, realised_range=1.0)
-    wild = risk_score(liq, clusters, 0.0001, 14, 2, realised_range=6.0)
-    assert calm.proximity == 0  # 2.9% away is three calm days' range
-    assert wild.proximity == pytest.approx(40 * (1 - 2.9 / 6.0), abs=0.5)
-    assert wild.range_pct == 6.0
 
 
 def test_position_risk_flags_a_stop_past_the_liquidation_price() -> None:

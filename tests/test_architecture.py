@@ -43,6 +43,8 @@ ALLOWED: dict[str, set[str]] = {
     "bot.telegram": {"bot.telegram", "bot.pipeline", "bot.views", "bot.clock", "bot.settings",
                      "bot.parsing", "bot.tiers", "bot.memory", "liqmap", "alerts", "market",
                      "storage", "telegram", "sqlite_utils"},
+    "bot.web": {"bot.web", "bot.pipeline", "bot.views", "bot.clock", "bot.settings", "bot.parsing",
+                "bot.tiers", "liqmap", "market", "storage", "numpy", "aiohttp"},
     "bot.clock": {"bot.clock"},
     "bot.memory": {"bot.memory"},
     "bot.settings": {"bot.settings", "bot.clock", "pydantic", "pydantic_settings"},

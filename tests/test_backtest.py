@@ -209,6 +209,7 @@ def test_json_has_rules_and_claims_with_verdicts() -> None:
         "chains_vs_gaps",
         "lfr_first_target",
         "risk_score_deciles",
+        "risk_beats_volatility",
         "cascade_reversion",
         "liquidation_touch",
     }

@@ -90,7 +90,7 @@ async def test_backtest_replays_the_recorded_history(tmp_path: Path) -> None:
     assert data["models"] == {"oi-delta": 7}  # the venues' stored OI history drew every map
     assert len(data["rules"]) == 7
     assert all(isinstance(r["alerts_per_week"], float) for r in data["rules"].values())
-    assert len(data["claims"]) == 7
+    assert "risk_beats_volatility" in data["claims"] and "liquidation_touch" in data["claims"]
     assert {c["verdict"] for c in data["claims"].values()} <= {
         "holds",
         "does not hold",

@@ -12,6 +12,7 @@ from liqmap import (
     LiqMap,
     MapClusters,
     OrderBook,
+    RecentRanges,
     asymmetry,
     cascade_chains,
     cascade_pressure,
@@ -181,19 +182,27 @@ def test_no_trade_buffer_warns_near_a_major_cluster(liq: LiqMap) -> None:
     assert no_trade_warning(100_000, cl) is None
 
 
-def test_risk_score_terms(liq: LiqMap) -> None:
-    cl = map_clusters(liq)
-    calm = risk_score(liq, cl, funding_rate=0.0001, hour_utc=14, weekday=2)
-    # the nearest large cluster either side, 5% reach without a realised range
-    d = min(abs(c.near_edge() / 100_000 - 1) * 100 for c in (cl.below[0], cl.above[0]))
-    assert calm.proximity == pytest.approx(40 * (1 - d / 5))
-    assert calm.funding == 0 and calm.session == 0 and calm.pressure == 0
-    hot = risk_score(liq, cl, funding_rate=-0.0008, hour_utc=3, weekday=2)
-    # off-hours count in proportion to how close a large cluster is (a thin book only matters
-    # when there is fuel within reach)
-    assert hot.funding == 20 and hot.session == pytest.approx(15 * calm.proximity / 40)
-    assert hot.total == pytest.approx(calm.total + 20 + hot.session, abs=0.1)
-    assert 0 <= hot.total <= 100
+def test_risk_score_forecasts_the_range_from_realised_ranges_and_the_hour() -> None:
+    ranges = RecentRanges(day=2.0, four_hours=1.0, hour=0.5)
+    us_open = risk_score(ranges, hour_utc=13)
+    # ln E = 0.28 ln 2 + 0.20 ln 1 + 0.22 ln 0.5 - 0.07 + 0.28 (13 UTC)
+    expected = math.exp(0.28 * math.log(2) + 0.22 * math.log(0.5) - 0.07 + 0.28)
+    assert us_open.expected_range_pct == pytest.approx(expected)
+    assert us_open.total == pytest.approx(
+        round(100 * math.log(expected / 0.3) / math.log(5 / 0.3), 1), abs=0.05
+    )
+    assert us_open.total == pytest.approx(us_open.volatility + us_open.session, abs=0.05)
+    night = risk_score(ranges, hour_utc=3)
+    assert night.volatility == us_open.volatility and night.session < 0 < us_open.session
+    wilder = risk_score(RecentRanges(6.0, 3.0, 1.5), hour_utc=13)
+    assert wilder.total > us_open.total and wilder.range_pct == 6.0
+    # a missing range stands in from its neighbour; no candles at all: 0, no forecast
+    gap = risk_score(RecentRanges(2.0, 1.0, None), hour_utc=13)
+    assert gap.total == risk_score(RecentRanges(2.0, 1.0, 1.0), hour_utc=13).total
+    assert risk_score(RecentRanges(None, None, None), 13) == risk_score(None, 13)
+    assert risk_score(None, 13).total == 0 and risk_score(None, 13).expected_range_pct is None
+    assert risk_score(RecentRanges(90.0, 90.0, 90.0), 13).total == 100
+    assert risk_score(RecentRanges(0.01, 0.01, 0.01), 3).total == 0
 
 
 def test_stacked_clusters_form_a_chain_and_a_gap_stalls_it() -> None:

@@ -35,6 +35,10 @@ SAMPLES = {
     "LIQBOT_OUTBOX_RETENTION_DAYS": "3",
     "LIQBOT_CHAT_GAP_SECONDS": "2",
     "LIQBOT_SEND_LOOP": "false",
+    "LIQBOT_WEBAPP_URL": "https://bot.example.com/map",
+    "LIQBOT_WEBAPP_LISTEN": "0.0.0.0",
+    "LIQBOT_WEBAPP_PORT": "9090",
+    "LIQBOT_WEBAPP_AUTH_MAX_AGE_S": "3600",
 }
 
 

@@ -9,8 +9,7 @@ import pytest
 from grading.hourly import hour_views
 from grading.skill import traversed_notional
 from liqmap import ModelInputError, ModelSettings, build_map
-from liqmap.model import hours_untouched
-from liqmap.stops import round_levels, spread_beyond, unrevisited_extremes
+from liqmap.stops import spread_beyond, unrevisited_extremes
 from tests.conftest import make_candles
 
 HOUR = 3_600_000
@@ -32,14 +31,6 @@ def test_unrevisited_swings_are_the_extremes_price_has_not_traded_back_to() -> N
     assert unrevisited_extremes(c.low, c.high, 3, "short").tolist() == [6]
 
 
-def test_round_levels_use_the_1_2_5_step_nearest_the_share_of_price() -> None:
-    levels, step = round_levels(90_000.0, 30.0, 1.0)
-    assert step == 1000.0
-    assert levels[0] == 63_000.0 and levels[-1] == 117_000.0
-    assert round_levels(3_100.0, 5.0, 1.0)[1] == 20.0  # 1% is 31: 20 is nearer than 50
-    assert round_levels(0.42, 5.0, 1.0)[1] == pytest.approx(0.005)
-
-
 def test_spread_keeps_the_usd_and_sits_beyond_the_level() -> None:
     pts, usd = spread_beyond(np.array([100.0, 50.0]), np.array([30.0, 6.0]), 0.3, "long")
     assert usd.sum() == pytest.approx(36.0)
@@ -51,7 +42,7 @@ def test_spread_keeps_the_usd_and_sits_beyond_the_level() -> None:
 def test_off_is_the_map_as_before() -> None:
     c = make_candles(CLOSES, oi=OI)
     plain = build_map(c, "BTC")
-    off = build_map(c, "BTC", ModelSettings(swing_rate=0.0, round_rate=0.0, long_pool_factor=1))
+    off = build_map(c, "BTC", ModelSettings(swing_rate=0.0, long_pool_factor=1))
     assert plain.long_resting is None and off.long_resting is None
     np.testing.assert_array_equal(plain.long, off.long)
     np.testing.assert_array_equal(plain.short, off.short)
@@ -86,17 +77,6 @@ def test_swing_stops_sit_just_beyond_the_swing_and_grow_with_the_hours_it_held()
     np.testing.assert_allclose(tilted.short_resting, liq.short_resting)
 
 
-def test_round_stops_weigh_each_round_price_by_its_untouched_hours() -> None:
-    c = make_candles(CLOSES, spread=0.0, oi=OI)
-    s = ModelSettings(round_rate=0.2, stop_power=1.0, range_pct=5.0)
-    liq = build_map(c, "BTC", s)
-    assert liq.long_resting is not None
-    per_hour = (liq.seeded_long + liq.seeded_short) / 10.0
-    below = np.arange(96.0, 100.0)  # round prices (step 1) within 5% under 100
-    age = np.maximum(hours_untouched(c, below, "long", int(c.close_time[-1])), 0.25)
-    assert liq.long_resting.sum() == pytest.approx(0.2 * per_hour * age.sum())
-
-
 def test_the_grade_sees_the_swing_stops_an_hour_runs_through() -> None:
     # One more hour that falls from 100 through the 97 swing low to 96.
     c = make_candles([*CLOSES, 96.0], spread=0.0, oi=[*OI, 1100.0])
@@ -113,10 +93,10 @@ def test_the_grade_sees_the_swing_stops_an_hour_runs_through() -> None:
     "kwargs",
     [
         {"swing_rate": -1.0},
-        {"round_rate": float("nan")},
+        {"swing_pivot_h": float("nan")},
         {"stop_power": 5.0},
         {"stop_band_pct": 0.0},
-        {"round_step_pct": 20.0},
+        {"stop_band_pct": 20.0},
         {"long_pool_factor": -0.5},
     ],
 )

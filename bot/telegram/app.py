@@ -11,9 +11,9 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -41,11 +41,13 @@ from bot.telegram.keyboards import (
     POSITION_PATTERN,
     PRICE_ALERT_PATTERN,
     TZ_PATTERN,
+    webapp_link,
 )
 from bot.telegram.rate_limit import SendLimiter
 
 log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 16
+MENU_BUTTON = "Map"  # the chat's menu button (beside the text field) opens the interactive map
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -89,14 +91,33 @@ async def _post_init(app: Application) -> None:
     if isinstance(found, Services):
         found.maps.renderer.start()  # the chart worker imports matplotlib while we start
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    if isinstance(found, Services) and found.settings.webapp_base:
+        await _open_webapp(app, found)
     if isinstance(found, Services) and found.settings.send_loop:
         found.sender = jobs.Sender(found, app.bot)
         found.sender.start()
 
 
+async def _open_webapp(app: Application, found: Services) -> None:
+    """The interactive map: its server (on this loop) and the chat menu button that opens it."""
+    settings = found.settings
+    assert settings.webapp_base is not None
+    if found.web is not None:
+        await found.web.start(settings.webapp_listen, settings.webapp_port)
+    url = webapp_link(settings.webapp_base, settings.symbols[0], "1d")
+    try:
+        await app.bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(MENU_BUTTON, WebAppInfo(url))
+        )
+    except TelegramError as e:  # the map's buttons still work; the menu keeps /commands
+        log.warning("could not set the menu button to the interactive map: %s", e)
+
+
 async def _post_shutdown(app: Application) -> None:
     found = app.bot_data.get(KEY)
     if isinstance(found, Services):
+        if found.web is not None:
+            await found.web.stop()
         if found.liquidations is not None:
             await found.liquidations.stop()  # every websocket closed before the database
         if found.sender is not None:

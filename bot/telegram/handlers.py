@@ -10,7 +10,7 @@ import logging
 from zoneinfo import available_timezones
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
@@ -37,7 +37,7 @@ from bot.telegram.common import (
     symbol_arg,
 )
 from bot.telegram.context import Context, services
-from bot.telegram.keyboards import map_keyboard, start_keyboard
+from bot.telegram.keyboards import map_keyboard, start_keyboard, webapp_link, webapp_row
 from bot.tiers import TierError, looks_like_tiers, parse_tiers, tier_code, tier_note
 from bot.views import fmt
 from bot.views.check import CheckError, check_html, check_position, size_advice
@@ -93,8 +93,21 @@ async def _send_map(
         await update.effective_message.reply_photo(
             png,
             caption=caption_html(report, _marks(report, real)),
-            reply_markup=map_keyboard(symbol, window, tier_code(tiers), stacked),
+            reply_markup=map_keyboard(
+                symbol, window, tier_code(tiers), stacked, _webapp(update, context, symbol, window)
+            ),
         )
+
+
+def _webapp(update: Update, context: Context, symbol: str, window: str) -> str | None:
+    """The interactive map's URL for this chat: only with LIQBOT_WEBAPP_URL set and in a private
+    chat (Telegram refuses ``web_app`` buttons elsewhere, and a page opened from a plain link
+    has no Telegram login to show)."""
+    base = services(context).settings.webapp_base
+    chat = update.effective_chat
+    if base is None or chat is None or chat.type != ChatType.PRIVATE:
+        return None
+    return webapp_link(base, symbol, window)
 
 
 def _marks(report: MapReport, real: RealLiquidations | None) -> str:
@@ -182,8 +195,13 @@ async def heatmap_command(update: Update, context: Context) -> None:
     )
     if real:
         caption += "\n" + html.escape(marks_caption(real, heatmap=True))
+    url = _webapp(update, context, symbol, window)
     if update.effective_message is not None:
-        await update.effective_message.reply_photo(png, caption=caption)
+        await update.effective_message.reply_photo(
+            png,
+            caption=caption,
+            reply_markup=InlineKeyboardMarkup([webapp_row(url)]) if url else None,
+        )
 
 
 @needs_market
@@ -403,7 +421,8 @@ async def map_button(update: Update, context: Context) -> None:
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
     mine = chat_levels(s.db, chat_id(update), symbol)
     png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine)
-    keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked)
+    webapp = _webapp(update, context, symbol, window)
+    keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked, webapp)
     if message is None or not getattr(message, "photo", None):
         # a button on a text message
         await _send_map(update, context, symbol, window, tiers, stacked)

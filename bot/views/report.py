@@ -20,7 +20,7 @@ from liqmap import (
     band_totals,
     cascade_chains,
     map_clusters,
-    realised_range_pct,
+    recent_ranges,
     risk_score,
 )
 from liqmap.model import MODEL_OI_DELTA
@@ -96,15 +96,7 @@ def build_report(
     long_below, short_above = band_totals(liq, band_pct)
     when = datetime.fromtimestamp(snap.at / 1000, tz=UTC)
     ref = snap.venues[0].candles  # the reference venue: the map's price comes from it
-    risk = risk_score(
-        liq,
-        clusters,
-        snap.funding.rate if snap.funding else None,
-        hour_utc=when.hour,
-        weekday=when.weekday(),
-        book=snap.book,
-        realised_range=realised_range_pct(ref.high, ref.low, ref.close_time, snap.at),
-    )
+    risk = risk_score(recent_ranges(ref.high, ref.low, ref.close_time, snap.at), when.hour)
     used = [v for v in snap.venues if v.venue in venues]
     oi_venues = tuple(
         v.oi_venue or v.venue for v in used if liq.model == MODEL_OI_DELTA

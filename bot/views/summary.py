@@ -10,7 +10,7 @@ from bot.tiers import tier_note
 from bot.views import fmt
 from bot.views.report import MapReport, finite_or_none
 from bot.views.structure import structure_lines
-from liqmap import Cluster, cumulative_curves, largest_each_side
+from liqmap import Cluster, RiskScore, cumulative_curves, largest_each_side
 from liqmap.model import is_proxy
 
 
@@ -83,11 +83,7 @@ def summary_lines(
         esc(f"Asymmetry: {fmt.asymmetry(r.asymmetry)}"),
         esc(f"Funding: {funding}"),
         esc(f"Open interest: {oi}"),
-        bold(esc(f"Market risk: {risk.total:.0f}/100"))
-        + esc(
-            f" (cluster proximity {risk.proximity:.0f}, book pressure {risk.pressure:.0f},"
-            f" funding {risk.funding:.0f}, off-hours {risk.session:.0f})"
-        ),
+        bold(esc(f"Market risk: {risk.total:.0f}/100")) + esc(f" ({risk_terms(risk)})"),
         esc(f"Model: {r.liq.model}, long/short split: {r.liq.split}, tiers {tiers}"),
         esc(f"Units: {r.liq.units}"),
     ]
@@ -233,12 +229,20 @@ def report_json(r: MapReport) -> dict[str, Any]:
         "open_interest_usd": r.open_interest_usd,
         "risk_score": r.risk.total,
         "risk_terms": {
-            "proximity": round(r.risk.proximity, 2),
-            "pressure": round(r.risk.pressure, 2),
-            "funding": round(r.risk.funding, 2),
+            "volatility": round(r.risk.volatility, 2),
             "session": round(r.risk.session, 2),
         },
+        "expected_range_4h_pct": r.risk.expected_range_pct,
     }
+
+
+def risk_terms(risk: RiskScore) -> str:
+    """'next 4 h ~1.2%: recent moves 48, session +9': the forecast and the two named terms."""
+    parts = []
+    if risk.expected_range_pct is not None:
+        parts.append(f"next 4 h ~{risk.expected_range_pct:.1f}%:")
+    parts.append(f"recent moves {risk.volatility:.0f}, session {risk.session:+.0f}")
+    return " ".join(parts)
 
 
 def largest_lines(r: MapReport, both: bool = False) -> list[str]:

@@ -1,0 +1,126 @@
+"""Every figure against its naive rival: the risk claim's arithmetic on a series whose answer
+is known, the walk-forward's use of the past only, and the evidence file against a fresh run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import cast
+
+import numpy as np
+import pytest
+
+from backtest.claims import FAILS, HOLDS, Context, risk_volatility_claim
+from backtest.path import PricePath
+from backtest.run import Replay
+from grading.report import walk_forward_json
+from grading.walk_forward import (
+    BLOCK_H,
+    Hourly,
+    Selector,
+    blocks_of,
+    grade_walk_forward,
+    pick_before,
+    walk_forward_values,
+)
+from liqmap import RISK_CHOSEN_UNTIL_MS
+
+HOUR = 3_600_000
+T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+
+
+def synthetic(score_of: str, days: int = 12) -> Context:
+    """Hourly candles around 100 whose half-range is random; steps before and after the
+    moment the risk score was chosen. The next 4 h's range is 2 x the largest half-range."""
+    rng = np.random.default_rng(3)
+    n = days * 24 + 4
+    t0 = RISK_CHOSEN_UNTIL_MS - 3 * 86_400_000
+    half = rng.uniform(0.1, 2.0, n)
+    time = t0 + HOUR * np.arange(n, dtype=np.int64)
+    path = PricePath(time, np.full(n, 100.0), 100 + half, 100 - half, np.full(n, 100.0))
+    ahead = np.array([half[i : i + 4].max() for i in range(n - 4)])  # the known answer
+    steps = []
+    for i, a in enumerate(ahead):
+        before = time[i] < RISK_CHOSEN_UNTIL_MS
+        risk = {"perfect": a, "same": -a}[score_of]
+        if before:
+            risk = a  # the hours the score was chosen on must not count: make them flatter it
+        metrics = SimpleNamespace(price=100.0)
+        steps.append(
+            SimpleNamespace(at=int(time[i]), metrics=metrics, risk=risk, realised_range=-a)
+        )
+    replay = cast(Replay, SimpleNamespace(steps=steps))
+    return Context(replay, path)
+
+
+def test_risk_claim_is_the_score_minus_the_rival_on_unseen_hours_only() -> None:
+    perfect = risk_volatility_claim(synthetic("perfect"))
+    # the score ranks the next 4 h exactly (rho 1), the rival exactly backwards (rho -1)
+    assert perfect.estimate == pytest.approx(2.0) and perfect.baseline == pytest.approx(-1.0)
+    assert perfect.interval == pytest.approx((2.0, 2.0)) and perfect.verdict == HOLDS
+    assert perfect.cases == 9 * 24  # the 3 days before the choice moment are left out
+    same = risk_volatility_claim(synthetic("same"))
+    # the score is the rival: no gain, whatever flattered it on the hours it was chosen on
+    assert same.estimate == pytest.approx(0.0) and same.verdict == FAILS
+    assert same.table[0]["score_rho"] == pytest.approx(1.0)  # chosen-on hours, reported apart
+
+
+# -- the walk-forward reads the past only --------------------------------------------------------
+
+
+def small_table(hours: int = 3 * BLOCK_H + 100) -> Hourly:
+    """Three variants of random hourly values over liquidations that follow 'a' a little."""
+    rng = np.random.default_rng(5)
+    usd = rng.gamma(1.0, 1.0, (2, hours))
+    model = {
+        "default": rng.random((2, hours)),
+        "a": usd + rng.gamma(1.0, 3.0, (2, hours)),
+        "b": rng.random((2, hours)),
+    }
+    start = T0 + HOUR * np.arange(hours, dtype=np.int64)
+    return Hourly(start, usd, rng.random((2, hours)), rng.random((2, hours)), model)
+
+
+def future_planted(table: Hourly, at: int) -> Hourly:
+    """From ``at`` on, variant 'b' knows the liquidations exactly: only a leak can see it."""
+    later = table.start >= at
+    b = table.model["b"].copy()
+    b[:, later] = table.usd[:, later]
+    return replace(table, model={**table.model, "b": b})
+
+
+def reads_only_the_past(select: Selector, table: Hourly) -> bool:
+    """Every block's pick is unchanged when the hours at and after its start are rewritten."""
+    return all(
+        select(future_planted(table, blk.start), blk.start) == select(table, blk.start)
+        for blk in blocks_of(table, select)
+    )
+
+
+def test_walk_forward_never_reads_the_block_it_grades() -> None:
+    table = small_table()
+    picks = [b.settings for b in blocks_of(table)]
+    assert picks == ["default", "a", "a", "a"]  # no past for the first block: the default
+    assert reads_only_the_past(pick_before, table)
+
+    def leaky(t: Hourly, block_start: int) -> tuple[str, int]:  # its window ends a block late
+        return pick_before(t, block_start + BLOCK_H * HOUR)
+
+    assert not reads_only_the_past(leaky, table)
+
+
+def test_walk_forward_grades_each_block_with_its_own_pick() -> None:
+    table = small_table()
+    blocks = blocks_of(table)
+    values = walk_forward_values(table, blocks)
+    second = (table.start >= blocks[1].start) & (table.start < blocks[1].end)
+    assert np.array_equal(values[:, second], table.model["a"][:, second])
+    assert np.array_equal(values[:, :BLOCK_H], table.model["default"][:, :BLOCK_H])
+    out = walk_forward_json(grade_walk_forward(table, draws=40), int(T0), int(table.start[-1]))
+    for side in ("long", "short"):
+        assert set(out[side]) >= {"model", "baseline", "default"}
+        for figure in out[side].values():
+            assert set(figure) == {"score", "low", "high"}
+            assert figure["low"] <= figure["score"] <= figure["high"]
+    # the walk-forward follows 'a' from the second block on: above the fixed (random) default
+    assert out["long"]["model"]["score"] > out["long"]["default"]["high"]
