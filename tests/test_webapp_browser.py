@@ -185,6 +185,22 @@ def test_zooming_changes_the_visible_price_range_and_dragging_moves_it(page: Any
     assert moved[1] > zoomed[1] and moved[0] > zoomed[0]  # dragged down: higher prices in view
     page.dblclick("#chart", position={"x": 5, "y": 5})  # back to the whole map
     assert page.evaluate("() => window.liqmap.visiblePrices()") == pytest.approx(before)
+    # a pinch: two touch pointers 100 px apart spread to 200 px -> half the price range
+    lo, hi = page.evaluate(PINCH)
+    assert math.log(hi / lo) == pytest.approx(math.log(before[1] / before[0]) / 2, rel=0.02)
+    page.dblclick("#chart", position={"x": 5, "y": 5})
+
+
+PINCH = """() => {
+  const c = document.getElementById('chart'), r = c.getBoundingClientRect();
+  const ev = (type, id, y) => c.dispatchEvent(new PointerEvent(type, {pointerId: id,
+    pointerType: 'touch', isPrimary: id === 1, clientX: r.left + 100, clientY: r.top + y,
+    bubbles: true}));
+  ev('pointerdown', 1, 250); ev('pointerdown', 2, 350);
+  ev('pointermove', 2, 400); ev('pointermove', 2, 450);
+  ev('pointerup', 2, 450); ev('pointerup', 1, 250);
+  return window.liqmap.visiblePrices();
+}"""
 
 
 def test_a_tap_reads_the_level_under_the_finger(page: Any) -> None:

@@ -89,6 +89,11 @@ class MapService:
     async def _in_thread(self, fn: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        """``fn`` in the maps' thread, off the event loop (the interactive map reads the source
+        there too)."""
+        return await self._in_thread(fn)
+
     def _sliced(self, tiers: tuple[float, ...] | None) -> ModelSettings:
         return replace(self.settings, tier_filter=tiers) if tiers else self.settings
 

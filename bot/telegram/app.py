@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable
 from typing import Any
 
@@ -25,10 +26,19 @@ from telegram.ext import (
     filters,
 )
 
+from bot.pipeline import health
 from bot.pipeline.live import SymbolChoiceError, validate_symbols
 from bot.pipeline.services import KEY, Services
 from bot.settings import ConfigError, Settings
-from bot.telegram import alert_handlers, handlers, jobs, liq_handlers, pick, trade_handlers
+from bot.telegram import (
+    alert_handlers,
+    errors,
+    handlers,
+    jobs,
+    liq_handlers,
+    pick,
+    trade_handlers,
+)
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.keyboards import (
@@ -44,9 +54,11 @@ from bot.telegram.keyboards import (
     webapp_link,
 )
 from bot.telegram.rate_limit import SendLimiter
+from bot.telegram.server import WEBHOOK_PATH, HttpServer
 
 log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 16
+HTTP_KEY = "liqbot.http"  # bot_data: the HttpServer
 MENU_BUTTON = "Map"  # the chat's menu button (beside the text field) opens the interactive map
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -96,6 +108,22 @@ async def _post_init(app: Application) -> None:
     if isinstance(found, Services) and found.settings.send_loop:
         found.sender = jobs.Sender(found, app.bot)
         found.sender.start()
+    if (
+        isinstance(found, Services)
+        and found.settings.health_port
+        and not found.settings.webhook_base
+    ):
+        # polling mode: /healthz on its own port (webhook mode serves it on the webhook's)
+        await http_server(app).start(found.settings.health_host, found.settings.health_port)
+
+
+async def _post_stop(app: Application) -> None:
+    """After the updates and jobs have ended, while the bot's HTTP client is still open: the
+    sends in flight finish and are recorded (``app.shutdown`` closes the client next)."""
+    found = app.bot_data.get(KEY)
+    if isinstance(found, Services) and found.sender is not None:
+        await found.sender.stop()
+        found.sender = None
 
 
 async def _open_webapp(app: Application, found: Services) -> None:
@@ -114,13 +142,16 @@ async def _open_webapp(app: Application, found: Services) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
+    server = app.bot_data.get(HTTP_KEY)
+    if isinstance(server, HttpServer):
+        await server.stop()
     found = app.bot_data.get(KEY)
     if isinstance(found, Services):
         if found.web is not None:
             await found.web.stop()
         if found.liquidations is not None:
             await found.liquidations.stop()  # every websocket closed before the database
-        if found.sender is not None:
+        if found.sender is not None:  # post_stop did not run (the app never started)
             await found.sender.stop()
             found.sender = None
         if found.refresher is not None:
@@ -150,6 +181,7 @@ def build_application(settings: Settings, services: Services) -> Application:
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerChatOrder(CONCURRENT_UPDATES))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -199,7 +231,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & fresh, handlers.plain_text))
-    app.add_error_handler(handlers.on_error)
+    app.add_error_handler(errors.on_error)
     if app.job_queue is not None:
         one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
         if services.refresher is not None:
@@ -250,14 +282,51 @@ def serve(app: Application, settings: Settings) -> None:
 
 def _serve(app: Application, settings: Settings) -> None:
     if settings.webhook_base:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=f"{settings.webhook_base}/telegram",
+        asyncio.run(_run_webhook(app, settings))
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def http_server(app: Application) -> HttpServer:
+    """The bot's HTTP server (created on first use): mount more routes on it before the bot
+    starts. It serves in webhook mode, and in polling mode when LIQBOT_HEALTH_PORT is set."""
+    server = app.bot_data.get(HTTP_KEY)
+    if not isinstance(server, HttpServer):
+        services = app.bot_data[KEY]
+        server = HttpServer(lambda: health.check(services))
+        app.bot_data[HTTP_KEY] = server
+    return server
+
+
+async def _run_webhook(app: Application, settings: Settings) -> None:
+    """Webhook mode on our own aiohttp server (webhook and /healthz on one port), with the
+    lifecycle PTB's run_webhook has: init, post_init, listen, setWebhook, start; on SIGTERM or
+    Ctrl-C: stop, post_stop (sends in flight recorded), shutdown, post_shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
+        loop.add_signal_handler(sig, stop.set)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    server = http_server(app)
+    server.serve_webhook(app, secret)
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        await server.start(settings.webhook_listen, settings.webhook_port)
+        await app.bot.set_webhook(
+            f"{settings.webhook_base}{WEBHOOK_PATH}",
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        await stop.wait()
+    finally:
+        await server.stop()  # no more updates in
+        if app.running:
+            await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

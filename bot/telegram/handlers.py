@@ -22,8 +22,10 @@ from bot.parsing import (
     suggest_command,
     suggest_typo,
 )
+from bot.pipeline.health import check, health_lines
 from bot.pipeline.liquidations import recorded_marks
 from bot.pipeline.trader_levels import chat_levels
+from bot.telegram import owner
 from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
     ask_symbol,
@@ -263,6 +265,8 @@ async def status_command(update: Update, context: Context) -> None:
         f"Model: OI-delta seeding (volume proxy without OI), tiers {html.escape(tiers)}, "
         f"buckets {m.bucket_pct:g}%, refresh every {s.settings.refresh_minutes:g} min"
     )
+    if owner.is_owner(update, context):  # the owner also sees what /healthz says
+        lines += ["", *map(html.escape, health_lines(check(s)))]
     await reply(update, "\n".join(lines))
 
 
@@ -435,15 +439,3 @@ async def map_button(update: Update, context: Context) -> None:
     except BadRequest as e:
         if "not modified" not in str(e).lower():
             raise
-
-
-async def on_error(update: object, context: Context) -> None:
-    """One error handler: log (no secrets: PTB errors carry no token) and answer politely."""
-    log.error("handler failed: %s", context.error, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message is not None:
-        try:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. Please try again in a minute."
-            )
-        except Exception:  # the apology itself failed (network, blocked): nothing more to do
-            log.warning("could not send the error apology")

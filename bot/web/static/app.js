@@ -330,11 +330,14 @@
       ctx.fillText(fmtPrice(data.price), L.axis + 3, yp);
     }
     ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = C.hint; ctx.textBaseline = "top";
-    const span = view.t1 - view.t0, tstep = niceStep(span / 3600000, 3) * 3600000;
+    // hours within two days, else whole days (MM-DD): three labels fit under the heatmap
+    const span = view.t1 - view.t0, days = span > 2 * 86400000;
+    const unit = days ? 86400000 : 3600000, tstep = Math.max(1, Math.round(niceStep(span / unit, 3))) * unit;
     for (let t = Math.ceil(view.t0 / tstep) * tstep; t < view.t1; t += tstep) {
       const x = xOfT(t);
       if (x < 16 || x > L.heat[1] - 16) continue;
-      ctx.textAlign = "center"; ctx.fillText(fmtTime(t, span > 2 * 86400000), x, L.bottom + 3);
+      ctx.textAlign = "center";
+      ctx.fillText(days ? fmtTime(t, true).slice(0, 5) : fmtTime(t, false), x, L.bottom + 3);
     }
     ctx.textAlign = "center";
     ctx.fillText("liquidations by price", (L.bars[0] + L.bars[1]) / 2, L.bottom + 3);
@@ -421,7 +424,7 @@
     zoom(e.shiftKey ? 1 : f, e.shiftKey || e.ctrlKey ? f : 1, e.offsetX, e.offsetY);
   }, { passive: false });
   canvas.addEventListener("pointerdown", (e) => {
-    canvas.setPointerCapture(e.pointerId);
+    try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* a synthetic pointer */ }
     pointers.set(e.pointerId, { x: e.offsetX, y: e.offsetY });
     gesture = { moved: false, start: { x: e.offsetX, y: e.offsetY } };
   });
