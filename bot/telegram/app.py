@@ -12,7 +12,14 @@ import signal
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -36,6 +43,7 @@ from bot.telegram import (
     handlers,
     jobs,
     liq_handlers,
+    owner,
     pick,
     trade_handlers,
 )
@@ -103,6 +111,8 @@ async def _post_init(app: Application) -> None:
     if isinstance(found, Services):
         found.maps.renderer.start()  # the chart worker imports matplotlib while we start
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    if isinstance(found, Services):
+        await _owner_commands(app, found.settings.admin_chat_ids)
     if isinstance(found, Services) and found.settings.webapp_base:
         await _open_webapp(app, found)
     if isinstance(found, Services) and found.settings.send_loop:
@@ -115,6 +125,17 @@ async def _post_init(app: Application) -> None:
     ):
         # polling mode: /healthz on its own port (webhook mode serves it on the webhook's)
         await http_server(app).start(found.settings.health_host, found.settings.health_port)
+
+
+async def _owner_commands(app: Application, owners: list[int]) -> None:
+    """The owner's command list also shows /admin (a chat-scoped list: nobody else sees it)."""
+    listed = [BotCommand(c.name, c.description) for c in COMMANDS]
+    listed.append(BotCommand("admin", "Owner: users, subscriptions, backlog, errors"))
+    for chat in owners:
+        try:
+            await app.bot.set_my_commands(listed, scope=BotCommandScopeChat(chat))
+        except TelegramError as e:  # the owner never started the bot: /admin still answers
+            log.warning("owner command list for chat %s not set: %s", chat, e)
 
 
 async def _post_stop(app: Application) -> None:
@@ -217,6 +238,9 @@ def build_application(settings: Settings, services: Services) -> Application:
     fresh = ~filters.UpdateType.EDITED
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=fresh))
+    # owner only, and not in /help: anyone else gets the unknown-command answer from it
+    app.add_handler(CommandHandler("admin", owner.admin_command, filters=fresh))
+    owner.attach(app, services)
     app.add_handler(CallbackQueryHandler(handlers.map_button, pattern=MAP_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.help_button, pattern=HELP_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.position_button, pattern=POSITION_PATTERN))
@@ -240,6 +264,14 @@ def build_application(settings: Settings, services: Services) -> Application:
                 interval=settings.refresh_seconds,
                 first=1,
                 name="refresh",
+                job_kwargs=one_at_a_time,
+            )
+        if settings.admin_chat_ids:
+            app.job_queue.run_repeating(
+                owner.watch_job,
+                interval=owner.WATCH_SECONDS,
+                first=owner.WATCH_SECONDS,
+                name="owner watch",
                 job_kwargs=one_at_a_time,
             )
         app.job_queue.run_repeating(
