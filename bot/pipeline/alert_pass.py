@@ -19,6 +19,7 @@ from bot.clock import quiet_ends_at
 from bot.pipeline.alert_book import MIN_CLUSTER, WAKE, AlertBook
 from bot.pipeline.moves import extremes_since, recent_candles, volatility_of
 from bot.pipeline.position_fate import run_followups, run_position_fate
+from bot.pipeline.price_alert_pass import run_price_alerts
 from bot.pipeline.services import Services
 from bot.views.alert_message import alert_messages, held_note
 from liqmap import ModelInputError
@@ -116,6 +117,7 @@ async def run_alerts(s: Services, tick: int) -> int:
     Liquidations and stop-outs are detected first, so no rule fires for a dead position; due
     follow-up notes are queued last."""
     await run_position_fate(s, tick)
+    await run_price_alerts(s, tick)  # the trader's own levels, on every candle since the last
     fired = 0
     if s.alert_book is None:
         s.alert_book = AlertBook.load(s.db)  # once; then only the chats that changed
@@ -139,14 +141,13 @@ async def _alerts_for(
     """The alert pass of one symbol at ``tick``; returns #events."""
     report = await s.maps.report(symbol, ALERT_WINDOW, at=tick)
     funding = report.funding
-    p95 = getattr(s.source, "funding_p95", None)
     metrics = metrics_from_map(
         report.liq,
         report.clusters,
         oi_change_4h=s.source.oi_change(symbol, tick, 4),
         funding_rate=funding.rate if funding else None,
         funding_interval_h=funding.interval_h if funding else 8.0,
-        funding_p95_abs=p95(symbol, tick) if p95 else None,
+        funding_p95_abs=s.source.funding_p95(symbol, tick),
         band_pct=report.band_pct,
         venues=report.venues,
         stale=report.stale,

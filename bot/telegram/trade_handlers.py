@@ -10,11 +10,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
 from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
-from bot.pipeline.alert_pass import MIN_CLUSTER, WAKE
+from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.moves import volatility_at
 from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
+    ask_symbol,
     chat_id,
     command_args,
     needs_market,
@@ -45,7 +46,6 @@ from liqmap.model import is_proxy
 from liqmap.times import HOUR_MS
 from storage import alert_settings, subscriptions, users
 
-ALERT_WINDOW = "1d"
 MAX_SIZE_USD = 1e10
 MAX_OPEN = 50  # positions and watches per chat: enough for a trader, bounded for the bot
 MODES = tuple(MODE_NAMES.values())  # off, on, silent
@@ -338,6 +338,9 @@ async def account_command(update: Update, context: Context) -> None:
 async def _one_symbol(update: Update, context: Context, command: str) -> str | None:
     """The single SYMBOL argument of ``command``, or None after telling the user what is wrong."""
     args = command_args(context)
+    if not args:
+        await ask_symbol(update, context, command, [])
+        return None
     try:
         if len(args) != 1:
             raise InputError("tell me one symbol" if not args else "too many arguments")
