@@ -37,7 +37,16 @@ from bot.pipeline import health
 from bot.pipeline.live import SymbolChoiceError, validate_symbols
 from bot.pipeline.services import KEY, Services
 from bot.settings import ConfigError, Settings
-from bot.telegram import errors, handlers, jobs, liq_handlers, owner, trade_handlers
+from bot.telegram import (
+    alert_handlers,
+    errors,
+    handlers,
+    jobs,
+    liq_handlers,
+    owner,
+    pick,
+    trade_handlers,
+)
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.keyboards import (
@@ -46,7 +55,9 @@ from bot.telegram.keyboards import (
     MAP_PATTERN,
     MUTE_PATTERN,
     OPEN_PATTERN,
+    PICK_PATTERN,
     POSITION_PATTERN,
+    PRICE_ALERT_PATTERN,
     TZ_PATTERN,
     webapp_link,
 )
@@ -214,6 +225,7 @@ def build_application(settings: Settings, services: Services) -> Application:
         "watch": trade_handlers.watch_command,
         "unwatch": trade_handlers.unwatch_command,
         "alerts": trade_handlers.alerts_command,
+        "alert": alert_handlers.alert_command,
         "digest": trade_handlers.digest_command,
         "quiet": trade_handlers.quiet_command,
         "mute": trade_handlers.mute_command,
@@ -236,6 +248,10 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.tz_button, pattern=TZ_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.open_far_button, pattern=OPEN_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.mute_button, pattern=MUTE_PATTERN))
+    app.add_handler(
+        CallbackQueryHandler(alert_handlers.price_alert_button, pattern=PRICE_ALERT_PATTERN)
+    )
+    app.add_handler(CallbackQueryHandler(pick.pick_button, pattern=PICK_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & fresh, handlers.plain_text))
