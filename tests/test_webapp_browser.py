@@ -220,6 +220,22 @@ def test_a_tap_reads_the_level_under_the_finger(page: Any) -> None:
     assert f"{read['price']:,.0f}" in text and ("longs $" in text or "shorts $" in text)
 
 
+def test_the_chips_switch_window_and_tier_slice(page: Any) -> None:
+    page.click("#tiers button:text('10-25x')")
+    for _ in range(100):
+        doc = page.evaluate("() => window.liqmap.data")
+        if doc["tiers"] == [10, 25]:
+            break
+        page.wait_for_timeout(30)
+    assert doc["tiers"] == [10, 25] and "10-25x" in page.inner_text("#tiers button.on")
+    page.click("#tiers button:text('all x')")
+    for _ in range(100):
+        if len(page.evaluate("() => window.liqmap.data.tiers")) == 5:
+            break
+        page.wait_for_timeout(30)
+    assert len(page.evaluate("() => window.liqmap.data.tiers")) == 5
+
+
 def test_the_positions_liquidation_line_is_at_its_price(page: Any, bot: BotHarness) -> None:
     assert bot.services is not None
     [position] = subscriptions.open_for_chat(bot.services.db, TRADER)
