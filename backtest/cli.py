@@ -24,8 +24,8 @@ from alerts.rules import AlertConfig
 from backtest.history import History, ReplayHistory
 from backtest.run import Spec, run_backtest
 from liqmap import ModelInputError
-from market.replay import WINDOW_MS
 from market.snapshot import MarketDataError
+from market.source import WINDOW_MS
 
 
 class BacktestInputError(ValueError):

@@ -170,7 +170,7 @@ class WebServer:
         """Everything but the trader's own lines (shared by all traders at one refresh)."""
         s = self.services
         tick = s.maps.tick()
-        key = (q.symbol, q.window, q.tiers, q.venues, tick, getattr(s.source, "version", 0))
+        key = (q.symbol, q.window, q.tiers, q.venues, tick, s.source.version)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]  # type: ignore[no-any-return]
@@ -181,13 +181,13 @@ class WebServer:
         settings = replace(s.maps.settings, tier_filter=q.tiers) if q.tiers else s.maps.settings
 
         def heat() -> payload.JsonDict:  # the candles read, the columns computed: numpy
-            inputs = heatmap_inputs(s.source, q.symbol, q.window, tick)  # type: ignore[arg-type]
+            inputs = heatmap_inputs(s.source, q.symbol, q.window, tick)
             return payload.heatmap_part(heatmap_columns(inputs, settings), inputs)
 
         heatmap = await s.maps.in_thread(heat)
         real = recorded_marks(s.db, q.symbol, q.window, tick)  # the loop's connection
         doc = {
-            **payload.report_part(report, tuple(getattr(s.source, "venues", report.venues))),
+            **payload.report_part(report, s.source.venues),
             **payload.map_part(report),
             **heatmap,
             "prints": payload.prints_part(real),
@@ -231,7 +231,7 @@ class _MapQuery:
                 tiers = parse_tiers(str(query["tiers"])[:40])
             except TierError as e:
                 raise InputError(str(e)) from None
-        known = tuple(getattr(services.source, "venues", ()))
+        known = services.source.venues
         venues = tuple(v for v in str(query.get("venues", "")).split(",") if v)
         unknown = [v for v in venues if v not in known]
         if unknown:
