@@ -241,3 +241,16 @@ def test_one_source_protocol() -> None:
             if isinstance(node, ast.ClassDef) and node.name.endswith("Source"):
                 bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
                 assert "Protocol" not in bases or module == "market.source", f"{module}.{node.name}"
+
+
+def test_the_readme_layout_names_every_folder_and_bot_module() -> None:
+    """The README's layout is the map a newcomer reads first: every package, every folder of
+    ``bot`` and every module at ``bot``'s root is on it."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Layout")
+    block = text[start : text.index("```", text.index("```", start) + 3)]
+    names = [f"{p}/" for p in PACKAGES]
+    names += [f"{d.name}/" for d in (ROOT / "bot").iterdir() if (d / "__init__.py").exists()]
+    names += [p.name for p in (ROOT / "bot").glob("*.py") if p.name != "__init__.py"]
+    missing = [n for n in names if n not in block]
+    assert not missing, f"README's layout does not name {missing}"
