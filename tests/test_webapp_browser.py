@@ -48,8 +48,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
         yield harness
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # module, not session: sync Playwright keeps an event loop running in this thread while it
+    # is open, and the suite's asyncio tests that follow on this worker need the thread free
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
