@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -192,7 +193,11 @@ def test_sigterm_waits_for_sends_in_flight_and_records_them(tmp_path: Path) -> N
             wait_until(lambda: len(fake.calls("sendMessage")) >= 2)
         finally:
             bot.send_signal(signal.SIGTERM)
-            code = bot.wait(30)
+            try:
+                code = bot.wait(30)
+            except subprocess.TimeoutExpired:  # a stop that hangs: fail, and leave no process
+                bot.kill()
+                raise
         stderr = bot.stderr.read().decode() if bot.stderr else ""
         received = {m.chat_id for c in range(1, 7) for m in fake.messages(c)}
     assert code == 0, stderr
