@@ -18,8 +18,18 @@ from bot.settings import Settings
 from bot.web.auth import check_init_data, init_data_for, sign_init_data
 from fakes.telegram_api import SentMessage
 from storage import subscriptions
-from tests.bot_harness import BotHarness
-from tests.webapp_bot import BTC, OTHER, TRADER, WEBAPP_URL, heat_cells, signed, start_bot, web
+from tests.bot_harness import BotHarness, wait_until
+from tests.webapp_bot import (
+    BTC,
+    OTHER,
+    TRADER,
+    WEBAPP_URL,
+    alerts_set,
+    heat_cells,
+    signed,
+    start_bot,
+    web,
+)
 
 TOKEN = "123456789:FAKE-token_for_tests"
 NOW = 1_800_000_000
@@ -68,6 +78,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
         harness.send(OTHER, "/start")
         harness.send(OTHER, "/open BTC short 63700 10 5000")
         harness.send(OTHER, "/alert BTC below 62000")
+        # every command handled (an alert on the open position may have come first)
+        wait_until(lambda: all(alerts_set(harness, user) for user in (TRADER, OTHER)))
         yield harness
 
 

@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from storage import subscriptions
-from tests.bot_harness import BotHarness
-from tests.webapp_bot import TRADER, signed, start_bot, web
+from tests.bot_harness import BotHarness, wait_until
+from tests.webapp_bot import TRADER, alerts_set, signed, start_bot, web
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if os.environ.get("REQUIRE_BROWSER_TESTS"):  # .ci/run: chromium is there, so these must run
@@ -47,6 +47,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
         harness.send(TRADER, "/start")
         harness.send(TRADER, "/open BTC long 63800 20 10000")
         harness.send(TRADER, f"/alert BTC above {ALERT_AT}")
+        # every command handled (an alert on the open position may have come first)
+        wait_until(lambda: all(alerts_set(harness, user) for user in (TRADER,)))
         yield harness
 
 
