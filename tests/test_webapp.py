@@ -3,7 +3,6 @@ headers, the maps it serves (the bot's own report), and the bot's buttons and me
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,7 +77,7 @@ def get(bot: BotHarness, path: str, auth: str | None = None) -> tuple[int, dict[
         ):
             return r.status, dict(r.headers), await r.read()
 
-    return asyncio.run(fetch())
+    return bot.run(fetch())  # on the bot's loop thread: this thread may hold another loop
 
 
 API = "/api/map?symbol=BTC&window=1d"
