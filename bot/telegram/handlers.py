@@ -25,6 +25,7 @@ from bot.parsing import (
 )
 from bot.pipeline.health import check, health_lines
 from bot.pipeline.liquidations import recorded_marks
+from bot.pipeline.moves import volatility_at
 from bot.pipeline.trader_levels import chat_levels
 from bot.telegram import owner
 from bot.telegram.commands import COMMANDS, help_html
@@ -245,8 +246,9 @@ async def check_command(update: Update, context: Context) -> None:
         label = fmt.usd(advice_for) + (
             f" = {p.risk.value:g}% of your account" if p.risk.percent else ""
         )
+    vol = volatility_at(services(context), p.symbol, report.liq.as_of)
     zone = users.get(s.db, chat_id(update))
-    text = check_html(result, report, advice, label, zone.tz if zone else "UTC")
+    text = check_html(result, report, advice, label, vol, zone.tz if zone else "UTC")
     own = own_stop_html(result, p.stop, p.size)
     await reply(update, text + ("\n" + own if own else ""))
 

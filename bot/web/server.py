@@ -26,7 +26,7 @@ from bot.tiers import TierError, parse_tiers
 from bot.views.report import WINDOWS, MapReport, build_report
 from bot.web import payload
 from bot.web.auth import WebUser, check_init_data
-from storage import subscriptions
+from storage import price_alerts, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,9 @@ class WebServer:
         # the database is read on the loop's thread, as the handlers do (one small query)
         subs = subscriptions.open_for_chat(self.services.db, user.id)
         body["positions"] = payload.positions_part(subs, query.symbol)
-        body["alerts"] = []
+        body["alerts"] = payload.alerts_part(
+            price_alerts.alerts_for(self.services.db, user.id, query.symbol)
+        )
         response = web.json_response(body, headers=private)
         response.enable_compression()
         return response
