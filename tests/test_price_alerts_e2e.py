@@ -64,7 +64,8 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
         ]
         assert "Beyond 113,000.0: longs " in fired(bot)[0]
         assert fired(bot)[0].endswith("Done: this alert will not fire again.")
-        assert [b["text"] for b in bot.fake.messages(CHAT)[-1].buttons] == ["📊 Map"]
+        sent = [m for m in bot.fake.messages(CHAT) if "(price alert #2)" in (m.text or "")]
+        assert [b["text"] for b in sent[0].buttons] == ["📊 Map"]
     # a restart: #1 is still there and fires at its crossing, the 21:10 candle, once
     with BotHarness(db_path, at=at("21:00"), tick_seconds=3600) as bot:
         assert "#1 BTC below 112,000.0" in ask(bot, "/alert", CHAT)
