@@ -16,9 +16,20 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from bot.web.auth import check_init_data, init_data_for, sign_init_data
+from fakes.telegram_api import SentMessage
 from storage import subscriptions
-from tests.bot_harness import BotHarness
-from tests.webapp_bot import BTC, OTHER, TRADER, WEBAPP_URL, heat_cells, signed, start_bot, web
+from tests.bot_harness import BotHarness, wait_until
+from tests.webapp_bot import (
+    BTC,
+    OTHER,
+    TRADER,
+    WEBAPP_URL,
+    alerts_set,
+    heat_cells,
+    signed,
+    start_bot,
+    web,
+)
 
 TOKEN = "123456789:FAKE-token_for_tests"
 NOW = 1_800_000_000
@@ -63,8 +74,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
     with start_bot(tmp_path_factory.mktemp("webapp") / "web.db") as harness:
         harness.send(TRADER, "/start")
         harness.send(TRADER, "/open BTC long 63800 20 10000")
+        harness.send(TRADER, "/alert BTC above 66000")
         harness.send(OTHER, "/start")
         harness.send(OTHER, "/open BTC short 63700 10 5000")
+        harness.send(OTHER, "/alert BTC below 62000")
+        # every command handled (an alert on the open position may have come first)
+        wait_until(lambda: all(alerts_set(harness, user) for user in (TRADER, OTHER)))
         yield harness
 
 
@@ -119,6 +134,8 @@ def test_a_trader_gets_the_bots_map_and_only_their_own_position(bot: BotHarness)
     assert doc["positions"][0]["liquidation"] == mine[0].liquidation_price
     theirs = {s.id for s in subscriptions.open_for_chat(bot.services.db, OTHER)}
     assert theirs and not theirs & {p["id"] for p in doc["positions"]}
+    # the trader's price alert, not the other trader's
+    assert [(a["price"], a["direction"]) for a in doc["alerts"]] == [(66000.0, "above")]
 
 
 def test_windows_tiers_and_venues_are_choices_and_bad_ones_are_explained(bot: BotHarness) -> None:
@@ -170,15 +187,27 @@ def web_app_buttons(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [b for b in buttons if "web_app" in b]
 
 
+def chart_reply(bot: BotHarness, chat: int, text: str) -> SentMessage:
+    """The chart the bot answers ``text`` with (an alert about the open position, such as its
+    liquidation warning on this flush day, may come in between)."""
+    last = max((m.message_id for m in bot.fake.messages(chat)), default=0)
+    bot.run(bot.fake.user_sends(chat, text, user_id=chat, first_name="Ana"))
+    return bot.run(
+        bot.fake.wait_for_message(
+            chat, lambda m: m.photo is not None and m.message_id > last, timeout=30
+        )
+    )
+
+
 def test_map_and_heatmap_carry_the_web_app_button_in_private_chats(bot: BotHarness) -> None:
-    reply = bot.send(TRADER, "/map BTC")
+    reply = chart_reply(bot, TRADER, "/map BTC")
     [button] = web_app_buttons(reply.buttons)
     assert button["text"] == "Open interactive map"
     assert button["web_app"]["url"] == f"{WEBAPP_URL}/?symbol=BTC&window=1d"
     # in a group Telegram refuses web_app buttons: the map comes without it
     group = bot.send(-100123, "/map BTC")
     assert group.photo and group.buttons and not web_app_buttons(group.buttons)
-    heat = bot.send(TRADER, "/heatmap BTC 1d")
+    heat = chart_reply(bot, TRADER, "/heatmap BTC 1d")
     assert web_app_buttons(heat.buttons)[0]["web_app"]["url"].endswith("symbol=BTC&window=1d")
     # a window button redraws in place and keeps the page's button, for the new window
     edit = bot.press(TRADER, reply.message_id, "map|BTC|7d")
