@@ -251,3 +251,15 @@ def m008_cascade_episodes(db: Database) -> None:
     _t(db, "cascade_episodes").create(
         {"symbol": str, "side": str, "start": int, "last": int}, pk=("symbol", "side", "start")
     )
+
+
+@migrations()
+def m009_own_lp_off_for_new_users(db: Database) -> None:
+    """``own_lp_in_cluster`` is now off for chats that never chose (its record shows no edge);
+    the chats that had it on by default keep it on."""
+    db.execute(
+        """insert into alert_settings (chat_id, rule, mode, threshold)
+        select chat_id, 'own_lp_in_cluster', 'on', null from users
+        where chat_id not in (
+            select chat_id from alert_settings where rule = 'own_lp_in_cluster')"""
+    )

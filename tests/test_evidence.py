@@ -3,16 +3,26 @@ is known, the walk-forward's use of the past only, and the evidence file against
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
 import numpy as np
 import pytest
 
+from alerts.catalogue import CLUSTER_EDGE, OWN_LP_IN_CLUSTER, RULES
+from alerts.evidence import bundled_evidence, parse_evidence
 from backtest.claims import FAILS, HOLDS, Context, risk_volatility_claim
+from backtest.evidence import overshoot
 from backtest.path import PricePath
-from backtest.run import Replay
+from backtest.rule_stats import rule_stats
+from backtest.run import Replay, Spec, run_backtest
+from bot.cli import main
+from bot.views.evidence import record_line
 from grading.report import walk_forward_json
 from grading.walk_forward import (
     BLOCK_H,
@@ -24,9 +34,14 @@ from grading.walk_forward import (
     walk_forward_values,
 )
 from liqmap import RISK_CHOSEN_UNTIL_MS
+from market.replay import ReplaySource
 
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
+
+
+def utc_ms(day: str) -> int:
+    return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def synthetic(score_of: str, days: int = 12) -> Context:
@@ -124,3 +139,35 @@ def test_walk_forward_grades_each_block_with_its_own_pick() -> None:
             assert figure["low"] <= figure["score"] <= figure["high"]
     # the walk-forward follows 'a' from the second block on: above the fixed (random) default
     assert out["long"]["model"]["score"] > out["long"]["default"]["high"]
+
+
+# -- the alerts' record: written by one command, equal to a fresh run ------------------------------
+
+
+def same(x: float) -> object:
+    """What JSON holds for ``x``: the number, or null for NaN."""
+    return pytest.approx(x) if math.isfinite(x) else None
+
+
+def test_evidence_file_equals_a_fresh_backtest_run(tmp_path: Path) -> None:
+    out = tmp_path / "evidence.json"
+    args = ["BTC", "--from", "2025-10-09", "--to", "2025-10-12"]
+    assert main(["backtest", *args, "--evidence", str(out)]) == 0
+    written = json.loads(out.read_text())
+    replay = run_backtest(Spec("BTC", utc_ms("2025-10-09"), utc_ms("2025-10-12")))
+    path = PricePath.hourly(ReplaySource(), replay.symbol)
+    fresh = {r.rule: r for r in rule_stats(replay, path)}
+    assert written["from"] == "2025-10-09T00:00Z" and written["to"] == "2025-10-12T00:00Z"
+    assert set(written["rules"]) == set(RULES)
+    for rule, rec in written["rules"].items():
+        assert rec["alerts"] == fresh[rule].alerts
+        assert rec["next_4h_range_pct"] == same(fresh[rule].next_4h_range_pct)
+        assert rec["random_hours_pct"] == same(fresh[rule].baseline_4h_range_pct)
+    assert written["rules"][CLUSTER_EDGE]["alerts"] > 0
+    assert written["overshoot"] == overshoot(Context(replay, path))
+    # The bundled file is read the same way, and names where it came from.
+    bundled = bundled_evidence()
+    assert bundled is not None and set(bundled.rules) == set(RULES)
+    assert bundled.period == "BTC 2025" and bundled.generated[:2] == "20"
+    line = record_line(OWN_LP_IN_CLUSTER, parse_evidence(written))
+    assert line.startswith("Record, BTC 2025-10-09..2025-10-12:")

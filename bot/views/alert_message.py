@@ -42,6 +42,7 @@ from alerts.findings import Act, Action, Finding, order
 from alerts.inputs import SymbolMetrics
 from alerts.rules import DEFAULT_CONFIG
 from bot.views import fmt
+from bot.views.evidence import overshoot_note
 from liqmap.clusters import LONG, SHORT, Cluster
 
 MAX_CHARS = 3500  # Telegram allows 4,096; leave room for the held note
@@ -116,9 +117,10 @@ def stop_words(a: Action) -> str:
     if a.price is None or a.cluster is None:
         return "a stop at your own risk limit (no dense cluster against you in range)"
     c = a.cluster
+    measured = overshoot_note()  # the buffer's measured record, not the articles' 0.3-0.8%
     return (
         f"a stop at <b>{fmt.price(a.price)}</b>, {STOP_BUFFER_PCT:g}% beyond the far edge of the "
-        f"{c.side} cluster {span(c)} (not inside it)"
+        f"{c.side} cluster {span(c)} (not inside it{'; ' + measured if measured else ''})"
     )
 
 
