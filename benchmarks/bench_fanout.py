@@ -2,7 +2,9 @@
 dispatcher (outbox -> ``dispatch`` -> PTB ``ExtBot`` with :class:`SendLimiter`) against the fake
 Bot API running in its own process (loopback HTTP, as Telegram would be reached).
 
-Measured: the time the digest round takes to compose and the longest the event loop was held
+Measured: the latency of single alerts queued while the digest round drains (from the queueing
+to the fake's receipt; the clock runs, so each alert is due the moment it is queued), the time
+the digest round takes to compose and the longest the event loop was held
 meanwhile (a 10 ms ticker measures its own lateness), the outbox file size after composing, then
 messages/s sustained over the sending window as the fake received them, the most messages the
 fake received in any one-second window, and lost/duplicated: every row the outbox marked sent
@@ -19,9 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing as mp
 import os
+import random
 import sys
 import tempfile
 import time
@@ -38,10 +40,12 @@ from bot.app import build_services
 from bot.pipeline.digest_pass import run_digests
 from bot.settings import Settings
 from bot.telegram.rate_limit import SendLimiter
-from bot.telegram.send import dispatch
+from bot.telegram.send import CONCURRENCY, dispatch, in_flight_bound
 from fakes.telegram_api import FakeTelegram
 from market.replay import DEFAULT_AT
 from storage import outbox, subscriptions, users
+
+PROBE_S = 0.25  # one alert queued this often while the digest round drains
 
 
 class TimedFake(FakeTelegram):
@@ -112,11 +116,13 @@ async def bench(args: argparse.Namespace, url: str, token: str, db_path: Path) -
         send_loop=False,
     )
     s = build_services(settings)
-    s.clock.now_ms = lambda: now  # type: ignore[method-assign]
+    t_clock = time.monotonic()
+    s.clock.now_ms = lambda: now + int((time.monotonic() - t_clock) * 1000)  # type: ignore[method-assign]
     t0 = time.perf_counter()
     seed(s.db, args.users, now)
     seeded = time.perf_counter() - t0
-    bot = ExtBot(token, base_url=settings.bot_api_base, rate_limiter=SendLimiter())
+    limiter = SendLimiter()
+    bot = ExtBot(token, base_url=settings.bot_api_base, rate_limiter=limiter)
     await bot.initialize()
     watch = LoopWatch()
     watcher = asyncio.create_task(watch.run())
@@ -129,28 +135,38 @@ async def bench(args: argparse.Namespace, url: str, token: str, db_path: Path) -
     size_composed = db_path.stat().st_size + _wal(db_path)
     queued = outbox.counts(s.db).get("pending", 0)
 
-    # Send; a third of the way in, the alert storm: one alert per user, queued in one
+    # Send on the running clock. For the first third, single alerts to random users every
+    # PROBE_S (their latency); then the alert storm: one alert per user, queued in one
     # transaction as an alert pass does (alerts go before the rest of the digest round).
     t_send = time.time()
-    drain = asyncio.create_task(dispatch(bot, s.db, now))
-    await asyncio.sleep(args.seconds / 3)
+    stopping = asyncio.Event()
+    drain = asyncio.create_task(dispatch(bot, s.db, s.clock.now_ms, stopping=stopping))
+    probes: dict[str, float] = {}
+    rng = random.Random(22)
+    while time.time() < t_send + args.seconds / 3:
+        await asyncio.sleep(PROBE_S)
+        chat, key = rng.randint(1, args.users), f"probe {len(probes)}"
+        with s.db.atomic():
+            outbox.enqueue(s.db, key, chat, "alert", key, s.clock.now_ms())
+        probes[key] = time.time()
     watch.worst = 0.0
     t0 = time.perf_counter()
     with s.db.atomic():
         for chat in range(1, args.users + 1):
-            outbox.enqueue(s.db, f"storm:{chat}:1", chat, "alert", f"⚡ alert for {chat}", now)
+            outbox.enqueue(
+                s.db, f"storm:{chat}:1", chat, "alert", f"⚡ alert for {chat}", s.clock.now_ms()
+            )
     storm_s = time.perf_counter() - t0
     watch.worst = 0.0  # from here: the loop while sending only
     if args.drain:
         await drain
     else:
         await asyncio.sleep(args.seconds * 2 / 3)
-        drain.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drain
-        await asyncio.sleep(0.5)  # requests in flight land
+        stopping.set()  # as a clean stop: the requests in flight land and are recorded
+        await drain
     t_end = time.time()
     watcher.cancel()
+    most_in_flight = min(CONCURRENCY, in_flight_bound(limiter.answer_s))
     sent_rows = s.db.execute(
         "select chat_id, kind, text, photo_ref from outbox where status = 'sent'"
     ).fetchall()
@@ -172,6 +188,9 @@ async def bench(args: argparse.Namespace, url: str, token: str, db_path: Path) -
         "counts": counts,
         "t_send": t_send,
         "t_end": t_end,
+        "probes": probes,
+        "answer_s": limiter.answer_s,
+        "most_in_flight": most_in_flight,
     }
 
 
@@ -225,6 +244,20 @@ def main() -> None:
         f"{(len(got) - 1) / span if span else 0:.2f} msg/s sustained"
     )
     print(f"most in any 1 s window    {max_in_one_second(times):8}")
+    arrived = {a[3]: a[0] for a in got if a[3] in r["probes"]}
+    waits = sorted(arrived[k] - t for k, t in r["probes"].items() if k in arrived)
+    if waits:
+        p50, p99 = waits[len(waits) // 2], waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+        print(
+            f"alert latency during a digest drain p50 {p50:.2f} s, p99 {p99:.2f} s "
+            f"({len(waits)} of {len(r['probes'])} alerts, one every {PROBE_S:g} s, max "
+            f"{waits[-1]:.2f} s)"
+        )
+    print(
+        f"in flight at most         {r['most_in_flight']:8} (Telegram's answer time measured "
+        f"{r['answer_s'] * 1000:.0f} ms: ceil(30 x answer) + 1, at most {CONCURRENCY}; a kill -9 "
+        "repeats at most that)"
+    )
     print(f"chart uploads / file_id   {uploads:8} / {by_id}")
     print(f"lost (marked sent, never received)      {lost}")
     print(f"duplicated (received twice or unmarked) {dup + extra}")

@@ -6,8 +6,8 @@ this module wires the database, the market source and the clock it runs on."""
 from __future__ import annotations
 
 import logging
-import re
 
+from bot import redaction
 from bot.clock import Clock, ReplayClock, WallClock
 from bot.memory import map_large_blocks_apart
 from bot.pipeline.liquidations import open_liquidation_feed
@@ -16,6 +16,7 @@ from bot.pipeline.maps import MapService
 from bot.pipeline.services import Services
 from bot.settings import ConfigError, Settings, replay_start_ms
 from bot.telegram.app import build_application, serve
+from bot.web.server import WebServer
 from market.replay import ReplaySource
 from market.snapshot import MarketSource
 from storage import open_db
@@ -25,55 +26,14 @@ log = logging.getLogger(__name__)
 __all__ = ["ConfigError", "build_application", "build_services", "configure_logging", "run"]
 
 
-CREDENTIALS = re.compile(r"://[^/\s@]+@")
-
-
-class RedactSecrets(logging.Filter):
-    """Replaces secrets (the bot token) in every record a handler writes, tracebacks included:
-    Bot API URLs contain the token, and PTB puts it in some messages (a rejected token)."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        # A proxy URL's user:password@ (LIQBOT_EXCHANGE_URLS) in any record, whoever logs it.
-        if CREDENTIALS.search(message):
-            message = CREDENTIALS.sub("://***@", message)
-            record.msg, record.args = message, None
-        if record.exc_text and CREDENTIALS.search(record.exc_text):
-            record.exc_text = CREDENTIALS.sub("://***@", record.exc_text)
-        for secret in self.secrets:
-            if secret in message:
-                message = message.replace(secret, "***")
-                record.msg, record.args = message, None
-            if record.exc_text and secret in record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "***")
-        return True
-
-
-def redact(text: str, settings: Settings) -> str:
-    text = CREDENTIALS.sub("://***@", text)
-    for secret in (settings.telegram_bot_token, settings.webhook_secret):
-        if secret is not None and secret.get_secret_value():
-            text = text.replace(secret.get_secret_value(), "***")
-    return text
-
-
 def configure_logging(settings: Settings) -> None:
+    """The log format and level; every record is redacted (:mod:`bot.redaction`), the Bot API
+    token (in every request URL) and the proxy passwords included."""
+    redaction.install()
+    redaction.add_secrets(settings.secret_values())
     logging.basicConfig(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level
     )
-    secrets = [
-        s.get_secret_value()
-        for s in (settings.telegram_bot_token, settings.webhook_secret)
-        if s is not None
-    ]
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactSecrets(secrets))
     # httpx logs every request URL, and Bot API URLs contain the token.
     for noisy in ("httpx", "httpcore", "apscheduler", "ccxt"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -107,6 +67,9 @@ def run(settings: Settings) -> None:
     map_large_blocks_apart()
     services = build_services(settings)
     app = build_application(settings, services)
+    if settings.webapp_base and settings.telegram_bot_token is not None:
+        # served on the bot's loop from post_init; signatures are checked with the bot's token
+        services.web = WebServer(services, settings.telegram_bot_token.get_secret_value())
     log.info(
         "liqbot starting: market %s, %d symbols, refresh every %g min",
         settings.market_source,

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from backtest import cli as backtest_cli
-from bot import tiers
+from bot import redaction, tiers
 from bot.clock import parse_utc_ms
 from bot.parsing import InputError, parse_symbol
 from bot.pipeline.heatmaps import make_heatmap
+from bot.redaction import redact
 from bot.views import fmt
 from bot.views.real_prints import RealLiquidations, window_prints
 from bot.views.report import WINDOWS, MapReport, make_report
@@ -198,7 +199,7 @@ def live_report(args: argparse.Namespace, model: ModelSettings) -> MapReport:
         finally:
             await refresher.close()
         for o in outcome.failed:
-            print(f"liqbot: {o.venue} {o.symbol}: {o.error}", file=sys.stderr)
+            print(f"liqbot: {o.venue} {o.symbol}: {redact(str(o.error))}", file=sys.stderr)
 
     try:
         asyncio.run(fetch())
@@ -293,7 +294,7 @@ def load_settings() -> Settings:
     from bot.settings import Settings
 
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as e:
         problems = "; ".join(
             f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()
@@ -302,6 +303,8 @@ def load_settings() -> Settings:
     except SettingsError as e:  # e.g. LIQBOT_EXCHANGE_URLS that is not JSON
         cause = f" ({e.__cause__})" if e.__cause__ else ""
         raise UsageError(f"bad settings: {e}{cause}") from None
+    redaction.add_secrets(settings.secret_values())
+    return settings
 
 
 def backtest_history(args: argparse.Namespace) -> History | None:
@@ -328,7 +331,7 @@ def backtest_history(args: argparse.Namespace) -> History | None:
 
 
 def cmd_run() -> int:
-    from bot.app import ConfigError, redact, run
+    from bot.app import ConfigError, run
     from bot.telegram.app import BotApiUnreachable
 
     settings = load_settings()
@@ -339,7 +342,7 @@ def cmd_run() -> int:
     except BotApiUnreachable as e:
         print(
             f"liqbot: error: cannot reach the Telegram Bot API at "
-            f"{settings.api_base}: {redact(str(e), settings)}",
+            f"{settings.api_base}: {redact(str(e))}",
             file=sys.stderr,
         )
         return 1
@@ -347,6 +350,7 @@ def cmd_run() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    redaction.install()  # first: every entry point's records and errors are redacted
     try:
         args = build_parser().parse_args(argv)
         if args.command == "map":
@@ -363,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return backtest_cli.run(args, backtest_history(args))
         raise UsageError(f"unknown command {args.command!r}")
     except (UsageError, MarketDataError, ModelInputError) as e:
-        print(f"liqbot: error: {e}", file=sys.stderr)
+        print(f"liqbot: error: {redact(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dtm
 import re
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from bot.pipeline.liquidations import open_liquidation_feed
 from bot.pipeline.services import Services
 from bot.settings import Settings, replay_start_ms
 from bot.views import fmt
+from bot.web.server import WebServer
 from fakes.liquidation_ws import LIQ_VENUES, FakeLiquidationVenue, TapePrint, load_tape
 from fakes.telegram_api import FakeTelegram, SentMessage
 from liqmap.times import DAY_MS
@@ -161,6 +163,11 @@ async def run_demo(
         await app.updater.start_polling(poll_interval=0.0, timeout=dtm.timedelta(seconds=1))
         watcher = asyncio.create_task(printer())
         echo(f"liqbot demo: replaying {START} at {speed:g}x, charts in {out_dir}/")
+        # the interactive map, on loopback only, as the scripted trader (no Telegram login)
+        web = WebServer(services, fake.token, demo_chat=TRADER)
+        await web.start("127.0.0.1", 0)
+        echo(f"Interactive map: {web.local_url('BTC', '1d')} (open it while the demo runs)")
+        sys.stdout.flush()  # a reader of a pipe sees the address now, not at the end
 
         async def say(at_ms: int, text: str) -> None:
             await _sleep_until(clock.now_ms, at_ms, services.clock_speed)
@@ -179,6 +186,7 @@ async def run_demo(
         await _real_liquidations_act(services, clock, say, echo, speed)
         await _drain(services)
         watcher.cancel()
+        await web.stop()
         await app.updater.stop()
         await app.stop()
     fake.stop_thread()

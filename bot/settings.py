@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.clock import parse_utc_ms
+from bot.redaction import url_secrets
 
 Venue = Literal["binanceusdm", "bybit", "okx", "bitget"]
 VENUES: tuple[Venue, ...] = ("binanceusdm", "bybit", "okx", "bitget")
@@ -88,8 +89,21 @@ class Settings(BaseSettings):
     backfill_days: float = Field(default=31, gt=0)
     webhook_url: HttpUrl | None = None
     webhook_listen: str = "0.0.0.0"
-    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # LIQBOT_WEBHOOK_PORT, else $PORT (set by Heroku-style platforms for the web process)
+    webhook_port: int = Field(
+        default=8443,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("LIQBOT_WEBHOOK_PORT", "PORT", "webhook_port"),
+    )
     webhook_secret: SecretStr | None = None
+    # The interactive map (a Telegram Mini App): the public HTTPS base where the page is
+    # reachable; the bot serves it on LIQBOT_WEBAPP_LISTEN:LIQBOT_WEBAPP_PORT (behind a proxy).
+    webapp_url: HttpUrl | None = None
+    webapp_listen: str = "127.0.0.1"
+    webapp_port: int = Field(default=8081, ge=0, le=65535)  # 0: any free port (tests)
+    # How old Telegram's signed initData may be (the page is reopened to renew it).
+    webapp_auth_max_age_s: int = Field(default=86_400, ge=60)
     log_level: LogLevel = "INFO"
     # Sent and dropped outbox rows (the alert and digest history) are deleted after this.
     outbox_retention_days: float = Field(default=7, gt=1)
@@ -97,8 +111,20 @@ class Settings(BaseSettings):
     send_loop: bool = True
     # Telegram's per-chat pace (about one message a second in a private chat; groups 20/min).
     chat_gap_seconds: float = Field(default=1.0, ge=0)
+    # GET /healthz in polling mode (webhook mode serves it on the webhook's own port).
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+    health_host: str = "127.0.0.1"
+    # /healthz answers 503 past these: a venue's data this old, an alert waiting this long.
+    health_max_data_age_minutes: float = Field(default=20.0, gt=0)
+    health_max_alert_age_seconds: float = Field(default=300.0, gt=0)
+    # The owner's chats: error and outage notices, /admin, health in /status.
+    admin_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Owner notices: the same notice at most once per this many minutes, at most 20 an hour.
+    admin_notice_minutes: float = Field(default=30.0, gt=0)
+    # An outbox backlog notice past this many due rows.
+    admin_backlog_rows: int = Field(default=5_000, ge=1)
 
-    @field_validator("venues", "symbols", "allowed_chat_ids", mode="before")
+    @field_validator("venues", "symbols", "allowed_chat_ids", "admin_chat_ids", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return _csv(value)
@@ -115,6 +141,13 @@ class Settings(BaseSettings):
     def _some_symbols(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one symbol is needed, e.g. BTC,ETH")
+        return value
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _https(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is not None and value.scheme != "https":
+            raise ValueError("LIQBOT_WEBAPP_URL must be https:// (Telegram opens only https pages)")
         return value
 
     @field_validator("log_level", mode="before")
@@ -157,6 +190,19 @@ class Settings(BaseSettings):
             scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
             out[venue] = f"{scheme}://{rest}".rstrip("/")
         return out
+
+    def secret_values(self) -> list[str]:
+        """Every value that must never be written out (see :mod:`bot.redaction`): the token,
+        the webhook secret, and the passwords in ``LIQBOT_EXCHANGE_URLS``."""
+        found = [s.get_secret_value() for s in (self.telegram_bot_token, self.webhook_secret) if s]
+        for url in self.exchange_urls.values():
+            found += url_secrets(str(url))
+        return found
+
+    @property
+    def webapp_base(self) -> str | None:
+        """``LIQBOT_WEBAPP_URL`` without the trailing slash (None: no interactive map)."""
+        return None if self.webapp_url is None else str(self.webapp_url).rstrip("/")
 
     @property
     def webhook_base(self) -> str | None:

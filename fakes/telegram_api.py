@@ -80,6 +80,7 @@ CHAT_ACTIONS = frozenset(
         "upload_video_note",
     ]
 )
+MENU_BUTTON_TYPES = frozenset({"commands", "web_app", "default"})
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 HTML_TAGS = {
     "b": "bold",
@@ -221,6 +222,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self.webhook: JsonDict | None = None
+        self._menu_buttons: dict[int | None, JsonDict] = {}  # chat id (None: the default)
         self._routes: dict[str, Callable[[JsonDict, dict[str, Upload]], Any]] = {
             "getMe": self._get_me,
             "deleteWebhook": self._delete_webhook,
@@ -239,6 +241,8 @@ class FakeTelegram:
             "deleteMyCommands": self._delete_my_commands,
             "sendChatAction": self._send_chat_action,
             "getFile": self._get_file,
+            "setChatMenuButton": self._set_chat_menu_button,
+            "getChatMenuButton": self._get_chat_menu_button,
         }
         # Telegram method names are case-insensitive.
         self._canonical = {name.lower(): name for name in [*self._routes, "getUpdates"]}
@@ -910,6 +914,26 @@ class FakeTelegram:
             raise _bad_request("wrong parameter action in request")
         return True
 
+    def _set_chat_menu_button(self, p: JsonDict, files: dict[str, Upload]) -> bool:
+        button = p.get("menu_button") or {"type": "default"}
+        if not isinstance(button, dict) or button.get("type") not in MENU_BUTTON_TYPES:
+            raise _bad_request("can't parse menu button JSON object")
+        if button["type"] == "web_app":
+            if not str(button.get("text", "")).strip():
+                raise _bad_request("menu button text is empty")
+            _check_web_app(button.get("web_app"))
+        self._menu_buttons[_as_chat_id(p.get("chat_id"))] = button
+        return True
+
+    def _get_chat_menu_button(self, p: JsonDict, files: dict[str, Upload]) -> JsonDict:
+        chat = _as_chat_id(p.get("chat_id"))
+        return self._menu_buttons.get(chat, self._menu_buttons.get(None, {"type": "commands"}))
+
+    def menu_button(self, chat_id: int | None = None) -> JsonDict | None:
+        """The menu button set by setChatMenuButton for a chat (None: the default), if any."""
+        with self._lock:
+            return self._menu_buttons.get(chat_id)
+
     def _get_file(self, p: JsonDict, files: dict[str, Upload]) -> JsonDict:
         file_id = str(p.get("file_id"))
         data = self._files.get(file_id)
@@ -957,11 +981,24 @@ def _require_chat_id(p: JsonDict) -> int:
 
 
 def _inline_markup(p: JsonDict) -> JsonDict:
-    """Telegram echoes only inline keyboards back in the Message."""
+    """Telegram echoes only inline keyboards back in the Message. Like Telegram, a ``web_app``
+    button is refused outside private chats and without an https URL."""
     markup = p.get("reply_markup")
     if isinstance(markup, dict) and "inline_keyboard" in markup:
+        for row in markup["inline_keyboard"]:
+            for button in row:
+                if isinstance(button, dict) and "web_app" in button:
+                    chat = _as_chat_id(p.get("chat_id"))
+                    if chat is None or chat < 0:
+                        raise _bad_request("BUTTON_TYPE_INVALID")
+                    _check_web_app(button["web_app"])
         return {"reply_markup": markup}
     return {}
+
+
+def _check_web_app(info: Any) -> None:
+    if not isinstance(info, dict) or not str(info.get("url", "")).startswith("https://"):
+        raise _bad_request("BUTTON_URL_INVALID")
 
 
 def _commands_key(scope: JsonDict | None, language_code: str) -> str:

@@ -254,7 +254,44 @@ def m008_cascade_episodes(db: Database) -> None:
 
 
 @migrations()
-def m009_own_lp_off_for_new_users(db: Database) -> None:
+def m009_dirty_marks_never_conflict(db: Database) -> None:
+    """Issue 22: the m007 triggers marked a chat with ``insert or ignore``, but SQLite applies
+    the *outer* statement's conflict policy inside a trigger, so an upsert (sqlite-utils'
+    ``INSERT ... ON CONFLICT DO UPDATE``) of an already-marked chat's setting failed with
+    UNIQUE constraint failed: alert_dirty.chat_id. The marks now insert only a missing chat,
+    which cannot conflict whatever statement fires them."""
+    for name in (
+        *("subs_ins", "subs_upd", "subs_del", "users_upd", "users_del"),
+        *("settings_ins", "settings_upd", "settings_del"),
+    ):
+        db.execute(f"drop trigger if exists {name}")
+
+    def mark(who: str) -> str:
+        return (
+            f"insert into alert_dirty (chat_id) select {who}.chat_id "
+            f"where not exists (select 1 from alert_dirty where chat_id = {who}.chat_id);"
+        )
+
+    db.executescript(
+        f"""
+        create trigger subs_ins after insert on subscriptions begin {mark("new")} end;
+        create trigger subs_upd after update of chat_id, symbol, kind, side, entry, leverage,
+            liquidation_price, entry_lfr, muted, closed_at, status on subscriptions begin
+            {mark("old")} {mark("new")} end;
+        create trigger subs_del after delete on subscriptions begin {mark("old")} end;
+        create trigger users_upd after update of tz, quiet_start, quiet_end, muted_until, active,
+            chat_id on users begin {mark("old")} {mark("new")} end;
+        create trigger users_del after delete on users begin {mark("old")} end;
+        create trigger settings_ins after insert on alert_settings begin {mark("new")} end;
+        create trigger settings_upd after update on alert_settings begin
+            {mark("old")} {mark("new")} end;
+        create trigger settings_del after delete on alert_settings begin {mark("old")} end;
+        """
+    )
+
+
+@migrations()
+def m010_own_lp_off_for_new_users(db: Database) -> None:
     """``own_lp_in_cluster`` is now off for chats that never chose (its record shows no edge);
     the chats that had it on by default keep it on."""
     db.execute(

@@ -92,6 +92,8 @@ class BotHarness:
         async def _stop() -> None:
             await self.app.updater.stop()
             await self.app.stop()
+            if self.app.post_stop:
+                await self.app.post_stop(self.app)
             await self.app.shutdown()
             if self.app.post_shutdown:
                 await self.app.post_shutdown(self.app)

@@ -919,3 +919,14 @@ def test_a_critical_finding_skips_quiet_hours_and_leads_the_message() -> None:
     [msg, _] = alert_messages(p.findings(), m, {}, T0)
     assert msg.text.startswith("<b>BTC/USDT:USDT: open interest -20.0% in 4 h</b> (+1 more)")
     assert msg.rules == (OI_DROP, CLUSTER_EDGE)
+
+
+def test_the_leading_rule_s_record_line_follows_its_advice() -> None:
+    m = at(97_400.0, oi_change_4h=-0.2)
+    found = Feed(WATCH)(m, T0)
+    records = {CLUSTER_EDGE: "Measured: 7 of 10 edges <held>", OI_DROP: "not shown"}
+    [msg] = alert_messages(found, m, {}, T0, records)
+    lines = msg.text.split("\n")
+    assert lines[-2].startswith("<b>Consider:</b> avoiding new longs")
+    assert lines[-1] == "<i>Measured: 7 of 10 edges &lt;held&gt;</i>"  # the leading rule's only
+    check_html(msg.text)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,14 +22,27 @@ def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
     # no token, no settings; PYTHONPATH: the tree under test, not an installed copy
     env_free = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     t0 = time.monotonic()
-    r = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "demo", "--out", str(out), "--speed", "3600"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=115,
         env=env_free,
         cwd=tmp_path,
     )
+    assert proc.stdout is not None
+    head = [proc.stdout.readline(), proc.stdout.readline()]
+    # the interactive map is served as soon as its address is printed, while the demo runs
+    page = re.search(r"^Interactive map: (http://127\.0\.0\.1:\d+/)\S*", head[1])
+    assert page, head
+    api = page.group(1) + "api/map?symbol=BTC&window=1d"
+    with urllib.request.urlopen(api, timeout=30) as answer:  # the demo, from loopback
+        assert "heatmap" in json.loads(answer.read())
+    forged = urllib.request.Request(api, headers={"Authorization": "tma user=1&hash=00"})
+    with pytest.raises(urllib.error.HTTPError, match="401"):
+        urllib.request.urlopen(forged, timeout=30)
+    rest, stderr = proc.communicate(timeout=115)
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(head) + rest, stderr)
     elapsed = time.monotonic() - t0
     assert r.returncode == 0, r.stderr[-2000:]
     # It must end by itself; how fast is a figure for the README (about 40 s here), not a test

@@ -14,7 +14,7 @@ from typing import cast
 import numpy as np
 import pytest
 
-from alerts.catalogue import CLUSTER_EDGE, OWN_LP_IN_CLUSTER, RULES
+from alerts.catalogue import CLUSTER_EDGE, MODE_OFF, MODE_ON, OWN_LP_IN_CLUSTER, RULES
 from alerts.evidence import bundled_evidence, parse_evidence
 from backtest.claims import FAILS, HOLDS, Context, risk_volatility_claim
 from backtest.evidence import overshoot
@@ -22,6 +22,7 @@ from backtest.path import PricePath
 from backtest.rule_stats import rule_stats
 from backtest.run import Replay, Spec, run_backtest
 from bot.cli import main
+from bot.pipeline.alert_book import Overrides
 from bot.views.evidence import record_line
 from grading.report import walk_forward_json
 from grading.walk_forward import (
@@ -35,6 +36,8 @@ from grading.walk_forward import (
 )
 from liqmap import RISK_CHOSEN_UNTIL_MS
 from market.replay import ReplaySource
+from storage import alert_settings, open_db, users
+from storage.schema import m010_own_lp_off_for_new_users
 
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -171,3 +174,17 @@ def test_evidence_file_equals_a_fresh_backtest_run(tmp_path: Path) -> None:
     assert bundled.period == "BTC 2025" and bundled.generated[:2] == "20"
     line = record_line(OWN_LP_IN_CLUSTER, parse_evidence(written))
     assert line.startswith("Record, BTC 2025-10-09..2025-10-12:")
+
+
+def test_own_lp_is_off_for_new_chats_and_kept_on_for_those_before(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "bot.db")
+    users.register(db, chat_id=1, user_id=1, first_name="before", now_ms=T0)
+    m010_own_lp_off_for_new_users(db)  # what the upgrade did to the chats that existed
+    users.register(db, chat_id=2, user_id=2, first_name="after", now_ms=T0)
+    assert alert_settings.for_chat(db, 1)[OWN_LP_IN_CLUSTER][0] == "on"
+    assert OWN_LP_IN_CLUSTER not in alert_settings.for_chat(db, 2)
+    # the alert pass reads the same: chat 1 on, chat 2 (and every rule's default) as listed
+    modes, _ = Overrides.from_rows(alert_settings.rows(db)).join(np.array([1, 2], np.int64))
+    lp = RULES.index(OWN_LP_IN_CLUSTER)
+    assert modes[0, lp] == MODE_ON and modes[1, lp] == MODE_OFF
+    assert modes[1, RULES.index(CLUSTER_EDGE)] == MODE_ON

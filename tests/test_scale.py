@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.app import RedactSecrets
 from bot.pipeline.alert_book import AlertBook
 from bot.pipeline.refresh import plausible_oi
+from bot.redaction import RedactSecrets
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import check_webhook_secret
 from bot.telegram.rate_limit import SendLimiter

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -37,6 +38,14 @@ def _post(url: str, update: dict[str, object], secret: str | None) -> int:
         return int(e.code)
 
 
+def _get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return int(r.status), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return int(e.code), json.loads(e.read())
+
+
 def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
     port = _free_port()
     with FakeTelegram() as fake:
@@ -48,9 +57,10 @@ def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
             LIQBOT_MARKET_SOURCE="demo",
             LIQBOT_WEBHOOK_URL=f"http://127.0.0.1:{port}",
             LIQBOT_WEBHOOK_LISTEN="127.0.0.1",
-            LIQBOT_WEBHOOK_PORT=str(port),
+            PORT=str(port),  # as a platform sets it for the web process
             LIQBOT_WEBHOOK_SECRET=SECRET,
         )
+        env.pop("LIQBOT_WEBHOOK_PORT", None)
         bot = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "run"],
             env=env,
@@ -85,6 +95,10 @@ def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
                 time.sleep(0.05)
             assert "Commands" in (fake.messages(CHAT)[0].text or "")
             assert not fake.calls("getUpdates")  # webhook mode does not poll
+            # the health route on the webhook's own server (and port)
+            status, health = _get(f"http://127.0.0.1:{port}/healthz")
+            assert status in (200, 503) and health["version"] and "outbox" in health
+            assert (status == 200) == (health["status"] == "ok")
         finally:
             bot.terminate()
             bot.wait(20)

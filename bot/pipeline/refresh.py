@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
+from bot.redaction import redact
 from liqmap import Bracket, Candles, OrderBook, brackets_from_tiers
 from liqmap.times import DAY_MS
 from market.errors import (
@@ -77,9 +78,9 @@ class RefreshReport:
 
 
 def _without_credentials(text: str) -> str:
-    """Error texts quote request URLs: drop any user:password@ a proxy URL carries, since the
-    text is stored and shown in /status."""
-    return re.sub(r"://[^/\s@]+@", "://***@", text)
+    """Error texts quote request URLs and are stored and shown in /status: the one redaction
+    (a proxy's user:password@, any registered secret)."""
+    return redact(text)
 
 
 def _brief(e: MarketError) -> str:

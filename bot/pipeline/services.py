@@ -33,6 +33,8 @@ class Services:
     last_digest_hour: int | None = None
     # The alert pass's subscriptions and state in memory (loaded by the first pass).
     alert_book: AlertBook | None = None
+    # The interactive map's server (bot.web.server.WebServer) when LIQBOT_WEBAPP_URL is set.
+    web: Any = None
     # The background outbox drain (bot.telegram.jobs.Sender) when it runs, else None.
     sender: Any = None
     # One dispatcher at a time: the tick job, the refresh job and /digest now all drain the

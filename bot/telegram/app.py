@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -25,10 +26,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.pipeline import health
 from bot.pipeline.live import SymbolChoiceError, validate_symbols
 from bot.pipeline.services import KEY, Services
 from bot.settings import ConfigError, Settings
-from bot.telegram import handlers, jobs, liq_handlers, trade_handlers
+from bot.telegram import errors, handlers, jobs, liq_handlers, trade_handlers
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.keyboards import (
@@ -39,11 +41,15 @@ from bot.telegram.keyboards import (
     OPEN_PATTERN,
     POSITION_PATTERN,
     TZ_PATTERN,
+    webapp_link,
 )
 from bot.telegram.rate_limit import SendLimiter
+from bot.telegram.server import WEBHOOK_PATH, HttpServer
 
 log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 16
+HTTP_KEY = "liqbot.http"  # bot_data: the HttpServer
+MENU_BUTTON = "Map"  # the chat's menu button (beside the text field) opens the interactive map
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -87,17 +93,55 @@ async def _post_init(app: Application) -> None:
     if isinstance(found, Services):
         found.maps.renderer.start()  # the chart worker imports matplotlib while we start
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    if isinstance(found, Services) and found.settings.webapp_base:
+        await _open_webapp(app, found)
     if isinstance(found, Services) and found.settings.send_loop:
         found.sender = jobs.Sender(found, app.bot)
         found.sender.start()
+    if (
+        isinstance(found, Services)
+        and found.settings.health_port
+        and not found.settings.webhook_base
+    ):
+        # polling mode: /healthz on its own port (webhook mode serves it on the webhook's)
+        await http_server(app).start(found.settings.health_host, found.settings.health_port)
+
+
+async def _post_stop(app: Application) -> None:
+    """After the updates and jobs have ended, while the bot's HTTP client is still open: the
+    sends in flight finish and are recorded (``app.shutdown`` closes the client next)."""
+    found = app.bot_data.get(KEY)
+    if isinstance(found, Services) and found.sender is not None:
+        await found.sender.stop()
+        found.sender = None
+
+
+async def _open_webapp(app: Application, found: Services) -> None:
+    """The interactive map: its server (on this loop) and the chat menu button that opens it."""
+    settings = found.settings
+    assert settings.webapp_base is not None
+    if found.web is not None:
+        await found.web.start(settings.webapp_listen, settings.webapp_port)
+    url = webapp_link(settings.webapp_base, settings.symbols[0], "1d")
+    try:
+        await app.bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(MENU_BUTTON, WebAppInfo(url))
+        )
+    except TelegramError as e:  # the map's buttons still work; the menu keeps /commands
+        log.warning("could not set the menu button to the interactive map: %s", e)
 
 
 async def _post_shutdown(app: Application) -> None:
+    server = app.bot_data.get(HTTP_KEY)
+    if isinstance(server, HttpServer):
+        await server.stop()
     found = app.bot_data.get(KEY)
     if isinstance(found, Services):
+        if found.web is not None:
+            await found.web.stop()
         if found.liquidations is not None:
             await found.liquidations.stop()  # every websocket closed before the database
-        if found.sender is not None:
+        if found.sender is not None:  # post_stop did not run (the app never started)
             await found.sender.stop()
             found.sender = None
         if found.refresher is not None:
@@ -127,6 +171,7 @@ def build_application(settings: Settings, services: Services) -> Application:
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerChatOrder(CONCURRENT_UPDATES))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
         .build()
     )
@@ -171,7 +216,7 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & fresh, handlers.plain_text))
-    app.add_error_handler(handlers.on_error)
+    app.add_error_handler(errors.on_error)
     if app.job_queue is not None:
         one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
         if services.refresher is not None:
@@ -222,14 +267,51 @@ def serve(app: Application, settings: Settings) -> None:
 
 def _serve(app: Application, settings: Settings) -> None:
     if settings.webhook_base:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        app.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=f"{settings.webhook_base}/telegram",
+        asyncio.run(_run_webhook(app, settings))
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def http_server(app: Application) -> HttpServer:
+    """The bot's HTTP server (created on first use): mount more routes on it before the bot
+    starts. It serves in webhook mode, and in polling mode when LIQBOT_HEALTH_PORT is set."""
+    server = app.bot_data.get(HTTP_KEY)
+    if not isinstance(server, HttpServer):
+        services = app.bot_data[KEY]
+        server = HttpServer(lambda: health.check(services))
+        app.bot_data[HTTP_KEY] = server
+    return server
+
+
+async def _run_webhook(app: Application, settings: Settings) -> None:
+    """Webhook mode on our own aiohttp server (webhook and /healthz on one port), with the
+    lifecycle PTB's run_webhook has: init, post_init, listen, setWebhook, start; on SIGTERM or
+    Ctrl-C: stop, post_stop (sends in flight recorded), shutdown, post_shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
+        loop.add_signal_handler(sig, stop.set)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    server = http_server(app)
+    server.serve_webhook(app, secret)
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        await server.start(settings.webhook_listen, settings.webhook_port)
+        await app.bot.set_webhook(
+            f"{settings.webhook_base}{WEBHOOK_PATH}",
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        await stop.wait()
+    finally:
+        await server.stop()  # no more updates in
+        if app.running:
+            await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

@@ -10,12 +10,14 @@ import logging
 from zoneinfo import available_timezones
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from bot.parsing import InputError, parse_window, parse_zone, suggest_command
+from bot.pipeline.health import check, health_lines
 from bot.pipeline.liquidations import recorded_marks
+from bot.telegram import owner
 from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
     chat_id,
@@ -28,7 +30,7 @@ from bot.telegram.common import (
     symbol_arg,
 )
 from bot.telegram.context import Context, services
-from bot.telegram.keyboards import map_keyboard, start_keyboard
+from bot.telegram.keyboards import map_keyboard, start_keyboard, webapp_link, webapp_row
 from bot.tiers import TierError, looks_like_tiers, parse_tiers, tier_code, tier_note
 from bot.views import fmt
 from bot.views.check import CheckError, check_html, check_position, size_advice
@@ -83,8 +85,21 @@ async def _send_map(
         await update.effective_message.reply_photo(
             png,
             caption=caption_html(report, _marks(report, real)),
-            reply_markup=map_keyboard(symbol, window, tier_code(tiers), stacked),
+            reply_markup=map_keyboard(
+                symbol, window, tier_code(tiers), stacked, _webapp(update, context, symbol, window)
+            ),
         )
+
+
+def _webapp(update: Update, context: Context, symbol: str, window: str) -> str | None:
+    """The interactive map's URL for this chat: only with LIQBOT_WEBAPP_URL set and in a private
+    chat (Telegram refuses ``web_app`` buttons elsewhere, and a page opened from a plain link
+    has no Telegram login to show)."""
+    base = services(context).settings.webapp_base
+    chat = update.effective_chat
+    if base is None or chat is None or chat.type != ChatType.PRIVATE:
+        return None
+    return webapp_link(base, symbol, window)
 
 
 def _marks(report: MapReport, real: RealLiquidations | None) -> str:
@@ -166,8 +181,13 @@ async def heatmap_command(update: Update, context: Context) -> None:
     )
     if real:
         caption += "\n" + html.escape(marks_caption(real, heatmap=True))
+    url = _webapp(update, context, symbol, window)
     if update.effective_message is not None:
-        await update.effective_message.reply_photo(png, caption=caption)
+        await update.effective_message.reply_photo(
+            png,
+            caption=caption,
+            reply_markup=InlineKeyboardMarkup([webapp_row(url)]) if url else None,
+        )
 
 
 @needs_market
@@ -229,6 +249,8 @@ async def status_command(update: Update, context: Context) -> None:
         f"Model: OI-delta seeding (volume proxy without OI), tiers {html.escape(tiers)}, "
         f"buckets {m.bucket_pct:g}%, refresh every {s.settings.refresh_minutes:g} min"
     )
+    if owner.is_owner(update, context):  # the owner also sees what /healthz says
+        lines += ["", *map(html.escape, health_lines(check(s)))]
     await reply(update, "\n".join(lines))
 
 
@@ -365,7 +387,8 @@ async def map_button(update: Update, context: Context) -> None:
     report = await s.maps.report(symbol, window, tiers=tiers)
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
     png = await s.maps.chart(report, by_tier=stacked, real=real)
-    keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked)
+    webapp = _webapp(update, context, symbol, window)
+    keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked, webapp)
     if message is None or not getattr(message, "photo", None):
         # a button on a text message
         await _send_map(update, context, symbol, window, tiers, stacked)
@@ -378,15 +401,3 @@ async def map_button(update: Update, context: Context) -> None:
     except BadRequest as e:
         if "not modified" not in str(e).lower():
             raise
-
-
-async def on_error(update: object, context: Context) -> None:
-    """One error handler: log (no secrets: PTB errors carry no token) and answer politely."""
-    log.error("handler failed: %s", context.error, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_message is not None:
-        try:
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. Please try again in a minute."
-            )
-        except Exception:  # the apology itself failed (network, blocked): nothing more to do
-            log.warning("could not send the error apology")

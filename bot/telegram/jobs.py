@@ -19,18 +19,21 @@ from bot.pipeline.cascade_pass import run_cascades
 from bot.pipeline.digest_pass import run_digests
 from bot.pipeline.services import Services
 from bot.telegram.context import Context, services
-from bot.telegram.send import DispatchResult, dispatch
+from bot.telegram.send import STOP_WAIT_S, DispatchResult, Now, dispatch
 from liqmap.times import DAY_MS, HOUR_MS
 from storage import outbox
 
 log = logging.getLogger(__name__)
 
 
-async def send_due(s: Services, bot: Bot, now: int | None = None) -> DispatchResult:
-    """Drain the outbox (one drain at a time)."""
+async def send_due(
+    s: Services, bot: Bot, now: int | None = None, stopping: asyncio.Event | None = None
+) -> DispatchResult:
+    """Drain the outbox (one drain at a time). Without ``now`` the drain reads the bot's clock
+    each time it looks for due rows, so alerts queued during the drain go at once."""
     async with s.dispatch_lock:
-        when = s.clock.now_ms() if now is None else now
-        return await dispatch(bot, s.db, when, speed=s.clock_speed)
+        when: Now = s.clock.now_ms if now is None else now
+        return await dispatch(bot, s.db, when, speed=s.clock_speed, stopping=stopping)
 
 
 async def flush(context: Context) -> DispatchResult:
@@ -51,6 +54,7 @@ class Sender:
     def __init__(self, s: Services, bot: Bot) -> None:
         self.s, self.bot = s, bot
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -60,18 +64,29 @@ class Sender:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Start nothing more, wait (bounded) for the sends in flight and record their outcome:
+        called before the database closes, so a clean stop repeats nothing after a restart."""
+        if self._task is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_WAIT_S + 5)
+        except TimeoutError:  # a drain that would not end: cancelled (it cancels its sends)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.IDLE_S)
             self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
-                await send_due(self.s, self.bot)
+                await send_due(self.s, self.bot, stopping=self._stopping)
             except Exception:  # the sender must outlive any one failure
                 log.exception("outbox drain failed")
                 await asyncio.sleep(self.IDLE_S)

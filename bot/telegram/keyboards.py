@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.views.report import WINDOWS
 
@@ -27,10 +27,24 @@ def map_data(base: str, window: str, tiers: str = "", stacked: bool = False) -> 
     return f"map|{base}|{window}|{tiers}|{1 if stacked else 0}"
 
 
+WEBAPP_BUTTON = "Open interactive map"
+
+
+def webapp_link(base: str, symbol: str, window: str) -> str:
+    """The interactive map's page for a symbol and window (``base``: LIQBOT_WEBAPP_URL)."""
+    return f"{base}/?symbol={symbol.split('/')[0]}&window={window}"
+
+
+def webapp_row(url: str) -> list[InlineKeyboardButton]:
+    """The Mini App button (Telegram allows ``web_app`` buttons in private chats only)."""
+    return [InlineKeyboardButton(WEBAPP_BUTTON, web_app=WebAppInfo(url))]
+
+
 def map_keyboard(
-    symbol: str, window: str, tiers: str = "", stacked: bool = False
+    symbol: str, window: str, tiers: str = "", stacked: bool = False, webapp: str | None = None
 ) -> InlineKeyboardMarkup:
-    """Windows + refresh; tier slices + stacking by tier (the current choice marked •)."""
+    """Windows + refresh; tier slices + stacking by tier (the current choice marked •);
+    ``webapp``: the interactive map's URL, a third row."""
     base = symbol.split("/")[0]
     row = [
         InlineKeyboardButton(
@@ -54,7 +68,7 @@ def map_keyboard(
             callback_data=map_data(base, window, tiers, not stacked),
         )
     )
-    return InlineKeyboardMarkup([row, slices])
+    return InlineKeyboardMarkup([row, slices, *([webapp_row(webapp)] if webapp else [])])
 
 
 def start_keyboard() -> InlineKeyboardMarkup:

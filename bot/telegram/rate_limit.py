@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
 OVERALL_PER_SECOND = 30
@@ -24,6 +24,8 @@ PRIVATE_GAP_S = 1.0
 GROUP_PER_MINUTE = 20
 # Methods that put a message in a chat; the rest (getUpdates, answerCallbackQuery...) are free.
 COUNTED = ("send", "edit", "copy", "forward")
+# Telegram's answer time assumed before the first answer is measured.
+FIRST_ANSWER_S = 0.1
 
 
 def retry_after_seconds(e: RetryAfter) -> float:
@@ -60,6 +62,16 @@ class SendLimiter(BaseRateLimiter[None]):
         self._chat_next: dict[int, float] = {}
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
+        self._answers: deque[float] = deque(maxlen=32)  # seconds, of the last answers
+
+    @property
+    def answer_s(self) -> float:
+        """Telegram's answer time: the (upper) median of its last 32 answers, timeouts aside,
+        so one slow upload does not count as the norm. The outbox sizes its requests in flight
+        by it (:func:`bot.telegram.send.in_flight_bound`)."""
+        if not self._answers:
+            return FIRST_ANSWER_S
+        return sorted(self._answers)[len(self._answers) // 2]
 
     async def initialize(self) -> None:
         pass
@@ -121,10 +133,17 @@ class SendLimiter(BaseRateLimiter[None]):
         if wait > 0:
             await asyncio.sleep(wait)
         await self.acquire(chat_id)
+        started = self._now()
         try:
-            return await callback(*args, **kwargs)
-        except RetryAfter as e:
-            self.pause(retry_after_seconds(e))  # the flood limit is per bot: everyone waits
+            answer = await callback(*args, **kwargs)
+            self._answers.append(self._now() - started)
+            return answer
+        except TimedOut:
+            raise
+        except TelegramError as e:  # answered (with an error): an answer time all the same
+            self._answers.append(self._now() - started)
+            if isinstance(e, RetryAfter):
+                self.pause(retry_after_seconds(e))  # the flood limit is per bot: all wait
             raise
         finally:
             self.release()

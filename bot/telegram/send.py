@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -32,7 +34,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.telegram.rate_limit import SendLimiter, retry_after_seconds
+from bot.telegram.rate_limit import OVERALL_PER_SECOND, SendLimiter, retry_after_seconds
 from storage import chats as storage_chats
 from storage import outbox, subscriptions, users
 from storage.outbox import OutMessage
@@ -58,22 +60,42 @@ def _retry_after_ms(e: RetryAfter) -> int:
 
 FETCH = 256  # rows read ahead per query; re-read at least every REFETCH_S for new alerts
 REFETCH_S = 1.0
-CONCURRENCY = 16  # requests in flight (Telegram answers in ~0.1-0.3 s; 30/s needs several)
+# The most requests ever in flight, whatever the answer time (Telegram answers in ~0.1-0.3 s).
+CONCURRENCY = 16
+# A clean stop waits this long for the requests in flight (PTB's own timeouts end them sooner).
+STOP_WAIT_S = 15.0
+
+Now = int | Callable[[], int]  # market time: fixed (tests, a one-off drain) or the bot's clock
+
+
+def in_flight_bound(answer_s: float, per_second: int = OVERALL_PER_SECOND) -> int:
+    """Requests in flight that the rate cap needs when Telegram answers in ``answer_s``: one
+    started every 1/``per_second`` s, each out for ``answer_s``, and one spare. A kill -9 can
+    repeat at most this many messages (each was sent, its answer not yet recorded), so no more
+    are ever in flight than the cap can use."""
+    return math.ceil(per_second * answer_s) + 1
 
 
 async def dispatch(
     bot: Bot,
     db: Database,
-    now: int,
+    now: Now,
     limit: int | None = None,
     speed: float = 1.0,
     concurrency: int = CONCURRENCY,
+    stopping: asyncio.Event | None = None,
 ) -> DispatchResult:
     """Send everything due at market time ``now`` (at most ``limit`` rows), several requests
     in flight but one per chat, so a chat's messages keep their order. The pace is the bot's
     rate limiter's (:class:`~bot.telegram.rate_limit.SendLimiter`: 30/s overall, 1/s per
     chat); a chat still inside its gap is skipped until it may receive again, so it never holds
-    a slot. Retry delays are wall time, scaled by the clock's ``speed`` (1 live)."""
+    a slot. Retry delays are wall time, scaled by the clock's ``speed`` (1 live).
+
+    ``now`` as the clock (a callable) is read again on every re-read of the outbox, so an alert
+    queued during a long digest round is due at once and goes ahead of the digests left.
+    ``stopping`` set: nothing more starts; the requests in flight are awaited (at most
+    :data:`STOP_WAIT_S`) and their outcome recorded before this returns."""
+    clock: Callable[[], int] = now if callable(now) else (lambda: now)
     limiter = getattr(bot, "rate_limiter", None)
     gaps = limiter if isinstance(limiter, SendLimiter) else None
     result = DispatchResult()
@@ -82,57 +104,87 @@ async def dispatch(
     fetched_at = -REFETCH_S
     exhausted = False
     started = 0
-    while True:
-        if time.monotonic() - fetched_at >= REFETCH_S or (
-            not exhausted and len(buffer) < concurrency
-        ):
-            busy = set(running.values())
-            buffer = outbox.due(db, now, FETCH, skip_chats=busy)
-            exhausted = len(buffer) < FETCH
-            fetched_at = time.monotonic()
-        claimed = set(running.values())
-        cooling = 0.0
-        rest: list[OutMessage] = []
-        for msg in buffer:
-            room = len(running) < concurrency and (limit is None or started < limit)
-            wait = gaps.chat_ready_in(msg.chat_id) if gaps else 0.0
-            if msg.chat_id in claimed or not room or wait > 0:
-                if wait > 0 and msg.chat_id not in claimed:
-                    cooling = min(cooling, wait) if cooling else wait
-                claimed.add(msg.chat_id)  # later rows of this chat wait behind this one
-                rest.append(msg)
-                continue
-            claimed.add(msg.chat_id)
-            task = asyncio.ensure_future(_send_one(bot, db, msg, now, speed, result))
-            running[task] = msg.chat_id
-            started += 1
-        buffer = rest
-        if running:
-            done, _ = await asyncio.wait(
-                running, timeout=cooling or REFETCH_S, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done:
-                del running[task]
-                task.result()
-        elif buffer and (limit is None or started < limit):
-            await asyncio.sleep(min(cooling or REFETCH_S, REFETCH_S))
-            fetched_at = -REFETCH_S  # re-read: rows may have been sent or added meanwhile
-        elif exhausted or (limit is not None and started >= limit):
-            return result
-        else:
-            fetched_at = -REFETCH_S
+    try:
+        while stopping is None or not stopping.is_set():
+            cap = concurrency
+            if gaps is not None:
+                cap = max(1, min(concurrency, in_flight_bound(gaps.answer_s, gaps.per_second)))
+            if time.monotonic() - fetched_at >= REFETCH_S or (not exhausted and len(buffer) < cap):
+                busy = set(running.values())
+                buffer = outbox.due(db, clock(), FETCH, skip_chats=busy)
+                exhausted = len(buffer) < FETCH
+                fetched_at = time.monotonic()
+            claimed = set(running.values())
+            cooling = 0.0
+            rest: list[OutMessage] = []
+            for msg in buffer:
+                room = len(running) < cap and (limit is None or started < limit)
+                wait = gaps.chat_ready_in(msg.chat_id) if gaps else 0.0
+                if msg.chat_id in claimed or not room or wait > 0:
+                    if wait > 0 and msg.chat_id not in claimed:
+                        cooling = min(cooling, wait) if cooling else wait
+                    claimed.add(msg.chat_id)  # later rows of this chat wait behind this one
+                    rest.append(msg)
+                    continue
+                claimed.add(msg.chat_id)
+                task = asyncio.ensure_future(_send_one(bot, db, msg, clock, speed, result))
+                running[task] = msg.chat_id
+                started += 1
+            buffer = rest
+            if running:
+                done, _ = await asyncio.wait(
+                    running, timeout=cooling or REFETCH_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    del running[task]
+                    task.result()
+            elif buffer and (limit is None or started < limit):
+                await asyncio.sleep(min(cooling or REFETCH_S, REFETCH_S))
+                fetched_at = -REFETCH_S  # re-read: rows may have been sent or added meanwhile
+            elif exhausted or (limit is not None and started >= limit):
+                return result
+            else:
+                fetched_at = -REFETCH_S
+        await _finish(running, STOP_WAIT_S)
+        return result
+    except asyncio.CancelledError:
+        await _finish(running, 0.0)  # no task is left behind the loop (none "destroyed")
+        raise
+
+
+async def _finish(running: dict[asyncio.Task[None], int], wait_s: float) -> None:
+    """Let the requests in flight end and record their outcome (each task writes it); any still
+    out after ``wait_s`` is cancelled, its row left pending (sent again after a restart: the one
+    way a stop can repeat a message, and only past the wait)."""
+    if not running:
+        return
+    done, late = await asyncio.wait(running, timeout=wait_s) if wait_s > 0 else (set(), running)
+    for task in late:
+        task.cancel()
+    if late:
+        log.warning("%d sends cancelled in flight, left pending (sent again later)", len(late))
+        await asyncio.gather(*late, return_exceptions=True)
+    for task in done:
+        task.result()
 
 
 async def _send_one(
-    bot: Bot, db: Database, msg: OutMessage, now: int, speed: float, result: DispatchResult
+    bot: Bot,
+    db: Database,
+    msg: OutMessage,
+    clock: Callable[[], int],
+    speed: float,
+    result: DispatchResult,
 ) -> None:
     """One row to Telegram and its outcome in the outbox; never raises."""
+    now = clock()
 
     def later(delay_ms: int) -> int:
-        return now + int(delay_ms * speed)
+        return clock() + int(delay_ms * speed)
 
     try:
         await _deliver(bot, db, msg)
+        now = clock()
     except RetryAfter as e:  # the limiter paused every sender already; this row waits too
         outbox.mark_failed(db, msg.id, "flood control (429)", later(_retry_after_ms(e)))
         result.retried += 1

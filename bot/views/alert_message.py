@@ -15,8 +15,9 @@ The message (Telegram HTML, every market string escaped):
 To give a new rule its words, add a :class:`RuleWords` to :data:`RULE_WORDS`: ``title`` (the
 headline, a few words), ``market`` (the "•" line, or empty when the position note says it
 all), ``note`` (what it means for one position, or empty) and ``consider`` (the sentence after
-"Consider:", from ``Finding.action``). A rule's record line comes in as ``records[rule]``
-(plain text, escaped here).
+"Consider:", from ``Finding.action``; empty for a rule with no advice: then no such line). A
+rule's record line comes in as ``records[rule]`` (plain text, escaped here) and follows the
+"Consider:" line of the message it leads.
 """
 
 from __future__ import annotations
@@ -454,7 +455,9 @@ def message_text(
         notes = list(dict.fromkeys(n for f in mine if (n := RULE_WORDS[f.rule].note(f, m))))
         tail = f" — {'; '.join(notes)}" if notes else ""
         lines.append(f"{position_head(m, mine[0])}{tail}")
-    lines.append(f"<b>Consider:</b> {words.consider(top, m)}")
+    advice = words.consider(top, m)
+    if advice:
+        lines.append(f"<b>Consider:</b> {advice}")
     record = (records or {}).get(top.rule)
     if record:
         lines.append(f"<i>{esc(record)}</i>")
