@@ -1,4 +1,4 @@
-"""Alert rules as pure functions (liquidation-model.md §4): one vectorised pass per symbol.
+"""Alert rules as pure functions (docs/model.md §4): one vectorised pass per symbol.
 
 ``evaluate(metrics, subs, state, now_ms) -> (findings, new_state)``; see ``alerts.rules`` and,
 for what a finding holds, ``alerts.findings``.

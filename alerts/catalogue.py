@@ -1,4 +1,4 @@
-"""The alert rules of liquidation-model.md §4: names, defaults, units, and the state slots.
+"""The alert rules of docs/model.md §4: names, defaults, units, and the state slots.
 
 Every threshold is a per-user setting in the unit named here; ``NaN`` in a subscription's
 threshold column means "the default".

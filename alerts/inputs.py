@@ -152,8 +152,10 @@ def metrics_from_map(
     venues: Sequence[str] = (),
     stale: Sequence[str] = (),
 ) -> SymbolMetrics:
-    """Build :class:`SymbolMetrics` from a fresh map. ``funding_rate`` and ``funding_p95_abs``
-    are per ``funding_interval_h`` and converted to per 8 h (linearly: a 4 h rate x 2).
+    """Build :class:`SymbolMetrics` from a fresh map. ``funding_rate`` is per
+    ``funding_interval_h`` and converted to per 8 h (linearly: a 4 h rate x 2);
+    ``funding_p95_abs`` comes per 8 h (``MarketSource.funding_p95`` converts each settlement by
+    its own interval).
     ``relative_units`` is set for volume-proxy maps (their notionals are not USD)."""
     to_8h = 8.0 / funding_interval_h
     long_below, short_above = band_totals(liq, band_pct)
@@ -170,7 +172,7 @@ def metrics_from_map(
         asymmetry=asymmetry(liq, band_pct),
         oi_change_4h=oi_change_4h,
         funding_rate=None if funding_rate is None else funding_rate * to_8h,
-        funding_p95_abs=None if funding_p95_abs is None else funding_p95_abs * to_8h,
+        funding_p95_abs=funding_p95_abs,
         long_below=long_below,
         short_above=short_above,
         band_pct=band_pct,

@@ -1,4 +1,4 @@
-"""The claims traders read about liquidation maps (seed article 001), each tested on a replay.
+"""The claims traders read about liquidation maps (docs/model.md §6.2), each tested on a replay.
 
 Every claim gives its cases, an estimate with a 95% day-block interval, the same figure for a
 baseline (random hours, or levels at the same distance with no cluster) and a verdict:

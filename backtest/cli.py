@@ -26,8 +26,8 @@ from backtest.path import PricePath
 from backtest.rule_stats import RuleStats
 from backtest.run import Replay, Spec, run_backtest
 from liqmap import ModelInputError
-from market.replay import WINDOW_MS
 from market.snapshot import MarketDataError
+from market.source import WINDOW_MS
 
 
 class BacktestInputError(ValueError):

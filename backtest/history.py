@@ -1,23 +1,19 @@
 """Where a backtest reads its history: the bundled replay data (the default) or any other
 recorded history that serves the same calls (``bot`` passes the bot's stored live history).
 
-A ``History`` is a market source (``snapshot``, ``oi_change``) plus the three things a backtest
-needs beyond one map: the 30-day funding percentile the live alert pass uses, the hourly price
-path that claims read forward, and the span where a map can be drawn.
+A ``History`` serves the ``market.source.MarketSource`` calls a backtest makes (``snapshot``,
+``oi_change``, ``funding_p95``: the same signatures) plus two of its own: the hourly price path
+that claims read forward, and the span where a map can be drawn.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-
 from liqmap import Candles
-from liqmap.times import HOUR_MS
-from market.replay import WINDOW_MS, ReplaySource
+from market.replay import ReplaySource
 from market.snapshot import MarketSnapshot
-
-FUNDING_P95_DAYS = 30
+from market.source import WINDOW_MS
 
 
 @runtime_checkable
@@ -30,9 +26,7 @@ class History(Protocol):
 
     def oi_change(self, symbol: str, at: int, hours: float) -> float | None: ...
 
-    def funding_p95(self, symbol: str, at: int) -> float | None:
-        """95th percentile of |funding| over 30 days up to ``at`` (None when too few)."""
-        ...
+    def funding_p95(self, symbol: str, at: int) -> float | None: ...
 
     def hourly(self, symbol: str) -> Candles:
         """Every complete 1h candle of the history, oldest first (what price did next)."""
@@ -62,13 +56,7 @@ class ReplayHistory:
         return self.source.oi_change(symbol, at, hours)
 
     def funding_p95(self, symbol: str, at: int) -> float | None:
-        """Per funding interval here, converted to 8 h with the rate itself; ``None`` under 10
-        settlements."""
-        since = at - FUNDING_P95_DAYS * 24 * HOUR_MS
-        _, rate = self.source.funding_history(symbol, since, at)
-        if rate.size < 10:
-            return None
-        return float(np.percentile(np.abs(rate), 95))
+        return self.source.funding_p95(symbol, at)
 
     def hourly(self, symbol: str) -> Candles:
         return self.source.candles(symbol, "1h", 0, 2**62)

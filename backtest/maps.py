@@ -97,7 +97,7 @@ def map_step(
         oi_change_4h=source.oi_change(symbol, at, 4),
         funding_rate=extras.funding_rate,
         funding_interval_h=extras.funding_interval_h,
-        funding_p95_abs=p95,  # per funding interval, like funding_rate
+        funding_p95_abs=p95,  # per 8 h
         band_pct=BAND_PCT,
         venues=venues,
         stale=extras.stale,

@@ -22,7 +22,8 @@ from backtest.positions import (
 )
 from liqmap import ModelSettings
 from liqmap.times import DAY_MS, HOUR_MS
-from market.replay import WINDOW_MS, ReplayError, ReplaySource
+from market.replay import ReplayError, ReplaySource
+from market.source import WINDOW_MS
 
 Progress = Callable[[int, int], None]
 

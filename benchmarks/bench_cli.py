@@ -2,7 +2,7 @@
 imports, parsing the bundled CSV the window needs, the engine, the text summary), plus the
 same with ``--png`` (matplotlib imported and a 1080 px chart rendered).
 
-Target (issue 11): under 0.8 s for the text map on the 2-core machine. Prints the median and
+Target: under 0.8 s for the text map on the 2-core machine. Prints the median and
 the spread of ``RUNS`` runs after one warm-up (the OS file cache warm, as for a user's second
 command).
 

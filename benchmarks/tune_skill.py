@@ -1,4 +1,4 @@
-"""Item 5 of issue 12: ModelSettings variants graded on the bundled CoinGlass totals.
+"""ModelSettings variants graded on the bundled CoinGlass totals.
 
 Usage: python -m benchmarks.tune_skill [tune|held-out] [variant ...]
 Tune on the earlier part (2025-12-11 .. 2026-04-01); the held-out part is for the final figure.
@@ -75,7 +75,7 @@ VARIANTS["resting 0.1 ^1.5, no decay"] = lambda: (
     DEFAULT_LOOKBACK_H,
 )
 _ = DEFAULT_TIER_WEIGHTS
-# Issue 12 item 5, third round: stops at swing extremes and round numbers (liqmap.stops).
+# Third round (docs/model.md §6.1): stops at swing extremes and round numbers (liqmap.stops).
 # The one candidate taken to the held-out hours: swing stops at the a-priori defaults (3h pivot,
 # 0.3% band, power 1), rate low enough that positions keep most of the map's USD.
 CANDIDATE = "swing_rate=0.01"

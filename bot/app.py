@@ -18,7 +18,7 @@ from bot.settings import ConfigError, Settings, replay_start_ms
 from bot.telegram.app import build_application, serve
 from bot.web.server import WebServer
 from market.replay import ReplaySource
-from market.snapshot import MarketSource
+from market.source import MarketSource
 from storage import open_db
 
 log = logging.getLogger(__name__)

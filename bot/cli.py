@@ -26,8 +26,9 @@ from bot.views.report import WINDOWS, MapReport, make_report
 from bot.views.summary import report_json, summary_text
 from grading import cli as skill_cli
 from liqmap import ModelInputError, ModelSettings
-from market.replay import DEFAULT_AT, WINDOW_MS, ReplaySource
+from market.replay import DEFAULT_AT, ReplaySource
 from market.snapshot import MarketDataError
+from market.source import WINDOW_MS
 
 if TYPE_CHECKING:
     from backtest.history import History

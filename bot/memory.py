@@ -3,8 +3,7 @@
 A refresh, the maps drawn after it and a digest round allocate and free tens of MB of numpy
 temporaries, across the event loop's and the report worker thread (and the chart worker process
 after each chart); glibc keeps the freed pages in its arenas, so RSS stays at the high-water mark
-(measured: 308 MB steady, 257 MB after ``malloc_trim``; benchmarks/bench_memory.py). Trimming
-costs a few ms; elsewhere it does nothing.
+unless trimmed (figures: README, "Figures behind the code"). Elsewhere it does nothing.
 """
 
 from __future__ import annotations
@@ -44,9 +43,9 @@ def map_large_blocks_apart(threshold: int = 128 * 1024) -> None:
 
     glibc starts there too, but raises the threshold each time such a block is freed (up to
     32 MB); from then on numpy's large temporaries land in the heap, between small live objects,
-    where freeing them cannot shrink RSS. Fixing the threshold at process start (``liqbot run``,
-    the chart worker) lowered the peak of the two processes from 254 to 248 MB
-    (benchmarks/bench_memory.py). Elsewhere it does nothing."""
+    where freeing them cannot shrink RSS. Fixed at process start (``liqbot run``, the chart
+    worker), it lowers the peak of the two (benchmarks/bench_memory.py). Elsewhere it does
+    nothing."""
     set_option = _mallopt()
     if set_option is not None:
         set_option(M_MMAP_THRESHOLD, threshold)

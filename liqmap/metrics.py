@@ -51,7 +51,7 @@ def band_totals(liq: LiqMap, band_pct: float = DEFAULT_BAND_PCT) -> tuple[float,
 
 
 def fuel_ratio(liq: LiqMap, side: str, band_pct: float = DEFAULT_BAND_PCT) -> float:
-    """Liquidation Fuel Ratio (seed 001): profit-side fuel / risk-side fuel within the band.
+    """Liquidation Fuel Ratio (docs/model.md §3): profit-side fuel / risk-side fuel within the band.
 
     Long: shorts above / longs below. Short: longs below / shorts above.
     > 1.5 favourable; < 1.0 swimming upstream.
@@ -131,8 +131,9 @@ def suggest_stop(
             return None
         cluster = candidates[0]
         stop = cluster.low * (1 - buffer_pct / 100)
-        # a cluster stacked within ``chain_pct`` below the stop cascades on through it (seed
-        # 001): the stop goes beyond the whole chain, never inside or just before the next one
+        # a cluster stacked within ``chain_pct`` below the stop cascades on through it
+        # (docs/model.md §3): the stop goes beyond the whole chain, never inside or just
+        # before the next one
         for nxt in candidates[1:]:
             if nxt.high < stop * (1 - chain_pct / 100):
                 break
@@ -185,7 +186,8 @@ def no_trade_warning(
     entry: float, clusters: MapClusters, buffer_pct: float = 0.5, major_share: float = 0.15
 ) -> Cluster | None:
     """The major cluster (the largest of its side, or ``major_share`` of it) within
-    ``buffer_pct`` of ``entry``, if any: new positions there sit in an unstable zone (seed 004)."""
+    ``buffer_pct`` of ``entry``, if any: new positions there sit in an unstable zone
+    (docs/model.md §3)."""
     majors = []
     for side in (clusters.below, clusters.above):
         if side:

@@ -617,7 +617,7 @@ def build_map(
 
 
 def combine_maps(maps: list[LiqMap]) -> LiqMap:
-    """Sum per-venue maps drawn on the same grid (liquidation-model.md §2.10: compute per
+    """Sum per-venue maps drawn on the same grid (docs/model.md §2.10: compute per
     exchange, convert to USD, sum). The caller decides which venues belong in the sum."""
     if not maps:
         raise ModelInputError("no venue maps to combine")

@@ -1,8 +1,8 @@
 """Import ccxt without loading its ~100 exchanges three times over.
 
 ``import ccxt.pro`` runs the ``__init__`` of ``ccxt``, ``ccxt.async_support`` and ``ccxt.pro``,
-and each imports every exchange class: about 110 MB of a bot that uses four venues (measured:
-109 MB RSS after the import, 62 MB with this module and the four venues in use). :func:`install`
+and each imports every exchange class, most of the memory of a bot that uses four venues
+(figures: README, "Figures behind the code"). :func:`install`
 builds those three packages from their own ``__init__`` source minus the exchange imports, and
 loads an exchange class the first time its name is read. ccxt's generated code relies on a
 package attribute being the class, not the submodule (``import ccxt.async_support.okx as rest;

@@ -17,16 +17,16 @@ import numpy as np
 import numpy.typing as npt
 
 from liqmap import Candles, OrderBook, unified_symbol
-from liqmap.times import HOUR_MS
+from liqmap.times import DAY_MS, HOUR_MS, utc_minute
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
+from market.source import FUNDING_P95_DAYS, WINDOW_MS
 
 DATA = Path(__file__).resolve().parent / "data"
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 TIMEFRAME_MS = {"5m": 300_000, "15m": 900_000, "1h": HOUR_MS}
-WINDOW_MS = {"1d": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS, "30d": 30 * 24 * HOUR_MS}
-# Fine candles for short windows, coarser for long ones (liquidation-model.md §2).
+# Fine candles for short windows, coarser for long ones (docs/model.md §2).
 WINDOW_TIMEFRAMES = {"1d": ("5m", "15m", "1h"), "7d": ("15m", "1h"), "30d": ("1h",)}
 OKX_LOCAL_OFFSET_MS = 5 * HOUR_MS  # OKX file times are Asia/Almaty (UTC+5)
 OKX_CONTRACT_USD = 100.0  # BTC-USD-SWAP face value
@@ -54,8 +54,8 @@ def _header(name: str) -> list[str]:
 
 
 def _numbers(name: str, *columns: str) -> FloatArray:
-    """Numeric columns of a bundled CSV, one row per column (numpy's C parser: a 1 MB file in
-    ~10 ms, where csv.DictReader took ~100 ms)."""
+    """Numeric columns of a bundled CSV, one row per column (numpy's C parser: about ten times
+    ``csv.DictReader``'s speed)."""
     head = _header(name)
     use = [head.index(c) for c in columns]
     table = np.loadtxt(DATA / name, delimiter=",", skiprows=1, usecols=use, ndmin=2)
@@ -190,10 +190,12 @@ def _book_snapshot() -> tuple[FloatArray, FloatArray, float]:
 
 
 class ReplaySource:
-    """The bundled data as a market source. Symbols: BTC and ETH USDT perpetuals."""
+    """The bundled data as a :class:`market.source.MarketSource`. Symbols: BTC and ETH USDT
+    perpetuals."""
 
     name = "demo"
     venues = (VENUE,)
+    version = 0  # the bundled past never changes
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -238,8 +240,8 @@ class ReplaySource:
                 return self.candles(unified, tf, since, at), tf
         start, end = self.coverage(unified)
         raise ReplayError(
-            f"no {window} of data before {_iso(at)} for {unified}: "
-            f"the bundled data runs {_iso(start)} .. {_iso(end)}"
+            f"no {window} of data before {utc_minute(at)} for {unified}: "
+            f"the bundled data runs {utc_minute(start)} .. {utc_minute(end)}"
         )
 
     def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot:
@@ -331,10 +333,19 @@ class ReplaySource:
         nxt = int(t[i] + interval[i] * HOUR_MS)
         return Funding(float(rate[i]), float(interval[i]), nxt)
 
-    def funding_history(self, symbol: str, since: int, until: int) -> tuple[IntArray, FloatArray]:
-        t, rate, _ = _funding(self.resolve(symbol))
-        keep = (t >= since) & (t <= until)
-        return t[keep], rate[keep]
+    def funding_p95(self, symbol: str, at: int) -> float | None:
+        """95th percentile of |funding| per 8 h over the 30 days to ``at`` (None under 10
+        settlements), as the live store computes it."""
+        t, rate, interval = _funding(self.resolve(symbol))
+        keep = (t >= at - FUNDING_P95_DAYS * DAY_MS) & (t <= at)
+        if int(keep.sum()) < 10:
+            return None
+        per_8h = np.abs(rate[keep]) * 8.0 / np.where(interval[keep] > 0, interval[keep], 8.0)
+        return float(np.percentile(per_8h, 95))
+
+    def optional_status(self) -> list[str]:
+        """Nothing optional is fetched: the bundled book and tiers are always there."""
+        return []
 
     def order_book(self, symbol: str, price: float) -> OrderBook | None:
         """The bundled BTC book re-centred on ``price`` (same USD depth per % from mid)."""
@@ -347,7 +358,3 @@ class ReplaySource:
             bids=np.column_stack((bids[:, 0] * scale, bids[:, 1] / scale)),
             asks=np.column_stack((asks[:, 0] * scale, asks[:, 1] / scale)),
         )
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,13 +1,12 @@
 """What a market source hands the map: per-venue candles for one window, plus context.
 
-Both the replay source and the live store produce this, so everything downstream (reports, the
-bot, alerts) is the same whatever the data came from.
+Every market source (``market.source.MarketSource``) produces this, so everything downstream
+(reports, the bot, alerts) is the same whatever the data came from.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from liqmap import Bracket, Candles, OrderBook
 
@@ -74,20 +73,3 @@ class VenueStatus:
     last_data: int | None  # ms of the newest stored candle close
     stale: bool
     note: str = ""
-
-
-class MarketSource(Protocol):
-    """A source of market snapshots: the replay over bundled data, or the live store."""
-
-    name: str
-
-    @property
-    def symbols(self) -> tuple[str, ...]: ...
-
-    def resolve(self, symbol: str) -> str: ...
-
-    def snapshot(self, symbol: str, window: str, at: int) -> MarketSnapshot: ...
-
-    def oi_change(self, symbol: str, at: int, hours: float) -> float | None: ...
-
-    def status(self, at: int) -> list[VenueStatus]: ...

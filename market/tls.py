@@ -1,7 +1,7 @@
 """One TLS context for every ccxt exchange of the process.
 
 ccxt builds its own context the first time an exchange opens a session: loading certifi's CA
-bundle takes 50-100 ms, on the event loop, once per exchange object (eight of them for four
+bundle blocks the event loop (README: 50-100 ms), once per exchange object (eight of them for four
 venues' REST and websocket clients). Built once here, when the feeds are constructed (before the
 loop serves anyone), and shared: the same verification, one copy of the CA store.
 """

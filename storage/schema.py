@@ -213,7 +213,7 @@ def m006_outbox_keyboard(db: Database) -> None:
 
 @migrations()
 def m007_scale(db: Database) -> None:
-    """Issue 14: charts stored once and referenced from the outbox (re-sent by Telegram
+    """Charts stored once and referenced from the outbox (re-sent by Telegram
     ``file_id``); an index for pruning old outbox rows; a list of chats whose alert inputs
     changed, filled by triggers, so the alert pass keeps its columns in memory and reloads
     only those chats (any write path is covered, whoever writes it)."""

@@ -21,7 +21,8 @@ from bot.app import build_application, build_services
 from bot.pipeline.services import Services
 from bot.settings import Settings
 from market.replay import DEFAULT_AT, ReplaySource
-from market.snapshot import MarketSource
+from market.source import MarketSource
+from storage import open_db, outbox
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 
 T = TypeVar("T")
@@ -154,3 +155,14 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def wait_until_drained(db_path: Path, timeout: float = 30) -> dict[str, int]:
+    """Wait until the bot's outbox holds nothing left to send, and return its counts by status:
+    a row is marked sent after Telegram took it, so what was delivered by now is final."""
+    db = open_db(db_path)
+    try:
+        wait_until(lambda: "pending" not in outbox.counts(db), timeout)
+        return outbox.counts(db)
+    finally:
+        db.close()

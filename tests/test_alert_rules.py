@@ -1,4 +1,4 @@
-"""Alert rules (liquidation-model.md §4) on small hand-built metrics and clusters."""
+"""Alert rules (docs/model.md §4) on small hand-built metrics and clusters."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from bot.pipeline.alert_pass import run_alerts
 from bot.pipeline.digest_pass import run_digests
 from bot.telegram.jobs import send_due
 from storage import open_db, outbox, subscriptions, users
-from tests.bot_harness import BotHarness, start_bot_process, wait_until
+from tests.bot_harness import BotHarness, start_bot_process, wait_until, wait_until_drained
 from tests.fakes.telegram_api import FakeTelegram
 
 MIN = 60_000
@@ -192,7 +191,7 @@ def test_killed_bot_delivers_pending_alerts_once_after_restart(tmp_path: Path) -
         second = start_bot_process(fake, db_path, "2025-10-10T12:00:00Z")
         try:
             wait_until(lambda: {"alert B", "alert C"} <= set(texts()))
-            time.sleep(1.0)  # a few more ticks: nothing is sent twice
+            assert wait_until_drained(db_path) == {"sent": 3}  # nothing left that could repeat
         finally:
             second.terminate()
             assert second.wait(20) == 0, second.stderr.read() if second.stderr else ""

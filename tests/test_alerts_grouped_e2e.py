@@ -1,4 +1,4 @@
-"""Acceptance of "alerts worth waking up for" (issue 10), end to end: the real bot and its jobs
+"""Acceptance of "alerts worth waking up for", end to end: the real bot and its jobs
 on the replayed 2025-10-10 cascade, the fake Bot API, a real SQLite file. Two positions and a
 watch on BTC in one chat: at most one message per refresh, each listing the positions it
 concerns, with Map / Mute 1h / Close #id buttons that work."""

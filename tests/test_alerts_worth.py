@@ -1,4 +1,4 @@
-"""Issue 10, "alerts worth waking up for", in the pure layers: one message per chat and symbol,
+"""Alerts worth waking up for, in the pure layers: one message per chat and symbol,
 significance, hysteresis on a wobbling series, the two risk numbers, honest units."""
 
 from __future__ import annotations

@@ -195,6 +195,11 @@ DEFINED_ONCE = {
     "HOUR_MS": "liqmap.times",
     "DAY_MS": "liqmap.times",
     "is_proxy": "liqmap.model",
+    "utc_minute": "liqmap.times",
+    "MarketSource": "market.source",  # the one contract of the replay and the live store
+    "WINDOW_MS": "market.source",
+    "FUNDING_P95_DAYS": "market.source",
+    "TIMEFRAME": "bot.pipeline.refresh",  # the stored candles' timeframe
 }
 
 
@@ -220,3 +225,32 @@ def test_the_pipeline_holds_pipeline_steps_only() -> None:
     for module, path in MODULES.items():
         if module.startswith("bot.pipeline"):
             assert not stdlib_imports(path) & machinery, f"{path} holds process or memory code"
+
+
+def test_no_caller_probes_a_market_source() -> None:
+    """Every call is in ``MarketSource``: no ``getattr(source, ...)`` to see what a source has."""
+    probe = re.compile(r"getattr\(\s*[\w.]*source\b", re.IGNORECASE)
+    for path in MODULES.values():
+        assert not probe.search(path.read_text()), f"{path} probes a market source"
+
+
+def test_one_source_protocol() -> None:
+    """No second, partial source protocol beside ``market.source.MarketSource``."""
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Source"):
+                bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+                assert "Protocol" not in bases or module == "market.source", f"{module}.{node.name}"
+
+
+def test_the_readme_layout_names_every_folder_and_bot_module() -> None:
+    """The README's layout is the map a newcomer reads first: every package, every folder of
+    ``bot`` and every module at ``bot``'s root is on it."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Layout")
+    block = text[start : text.index("```", text.index("```", start) + 3)]
+    names = [f"{p}/" for p in PACKAGES]
+    names += [f"{d.name}/" for d in (ROOT / "bot").iterdir() if (d / "__init__.py").exists()]
+    names += [p.name for p in (ROOT / "bot").glob("*.py") if p.name != "__init__.py"]
+    missing = [n for n in names if n not in block]
+    assert not missing, f"README's layout does not name {missing}"

@@ -1,4 +1,4 @@
-"""Faults stay local (issue 14, item 6): an optional endpoint failing leaves the map drawn
+"""Faults stay local: an optional endpoint failing leaves the map drawn
 without it and says so; an empty last backfill page keeps the pages fetched before it; a
 liquidation stream that is down says so in /status."""
 

@@ -9,7 +9,7 @@ from liqmap.brackets import DEFAULT_BRACKETS, bracket_for, unified_symbol
 
 
 def test_binance_worked_example_tier_one() -> None:
-    # Binance's worked example (liquidation-model.md §2.4): E 60,000, 20x, mmr 0.4%, cum 0
+    # Binance's worked example (docs/model.md §2.4): E 60,000, 20x, mmr 0.4%, cum 0
     assert float(liquidation_price(60_000, 20, "long", 0.004)) == pytest.approx(57_228.9, abs=0.05)
     assert float(liquidation_price(60_000, 20, "short", 0.004)) == pytest.approx(62_749.0, abs=0.05)
 

@@ -1,4 +1,4 @@
-"""Clusters and the derived metrics of liquidation-model.md §3 on small hand-built maps."""
+"""Clusters and the derived metrics of docs/model.md §3 on small hand-built maps."""
 
 from __future__ import annotations
 

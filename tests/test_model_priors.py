@@ -1,4 +1,4 @@
-"""Issue 12 item 5: the untouched-age choices of ``ModelSettings`` (off = the map as before; on =
+"""The untouched-age choices of ``ModelSettings`` (off = the map as before; on =
 the documented effect on hand-built candles)."""
 
 from __future__ import annotations

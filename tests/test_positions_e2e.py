@@ -15,7 +15,7 @@ import pytest
 from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.jobs import send_due
 from storage import alert_settings, open_db, outbox, subscriptions, users
-from tests.bot_harness import BotHarness, start_bot_process, wait_until
+from tests.bot_harness import BotHarness, start_bot_process, wait_until, wait_until_drained
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_alerts_e2e import at, step
 
@@ -223,7 +223,10 @@ def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_pat
         second = start_bot_process(fake, db_path, "2025-10-10T21:00:00Z", LIQBOT_REPLAY_SPEED="600")
         try:
             wait_until(lambda: len(liquidations()) >= 1)
-            time.sleep(1.0)  # more ticks replaying the same candles: nothing is sent twice
+            # drained, and the position closed as liquidated: no later tick can detect it again
+            assert wait_until_drained(db_path) == {"sent": 1}
+            found = subscriptions.get(db, sub.id)
+            assert found is not None and found.status == subscriptions.LIQUIDATED
         finally:
             second.terminate()
             assert second.wait(20) == 0, second.stderr.read() if second.stderr else ""

@@ -1,4 +1,4 @@
-"""Issue 14: send limits, the outbox's charts and pruning, the in-memory alert book, faults
+"""Send limits, the outbox's charts and pruning, the in-memory alert book, faults
 that stay local, and the fuzz findings (each one a test)."""
 
 from __future__ import annotations

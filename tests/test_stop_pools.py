@@ -1,4 +1,4 @@
-"""Issue 12 item 5, third round: resting stops at swing extremes and round numbers
+"""Resting stops at swing extremes and round numbers
 (``liqmap.stops``; off = the map as before, on = the documented amounts at the right prices)."""
 
 from __future__ import annotations

@@ -136,14 +136,13 @@ async def _alerts_for(
     """The alert pass of one symbol at ``tick``; returns #events."""
     report = await s.maps.report(symbol, ALERT_WINDOW, at=tick)
     funding = report.funding
-    p95 = getattr(s.source, "funding_p95", None)
     metrics = metrics_from_map(
         report.liq,
         report.clusters,
         oi_change_4h=s.source.oi_change(symbol, tick, 4),
         funding_rate=funding.rate if funding else None,
         funding_interval_h=funding.interval_h if funding else 8.0,
-        funding_p95_abs=p95(symbol, tick) if p95 else None,
+        funding_p95_abs=s.source.funding_p95(symbol, tick),
         band_pct=report.band_pct,
         venues=report.venues,
         stale=report.stale,

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
 from bot.render.calls import HeatmapInputs, heatmap_columns
-from liqmap import Candles, Heatmap, ModelSettings
+from liqmap import Heatmap, ModelSettings
 from liqmap.times import HOUR_MS
-from market.replay import WINDOW_MS
-
-
-@runtime_checkable
-class CandleSource(Protocol):
-    """What a heatmap needs: the replay source or the live store."""
-
-    def resolve(self, symbol: str) -> str: ...
-
-    def window_candles(self, symbol: str, window: str, at: int) -> tuple[Candles, str]: ...
-
-    def candles(self, symbol: str, timeframe: str, since: int, until: int) -> Candles: ...
-
+from market.source import WINDOW_MS, MarketSource
 
 # A column an hour, every two hours over 30 days: 360 columns are still more than a phone shows
-# across the plot (~290 px in a 430 px wide chat), and half the columns cut the chart worker's
-# peak by 8 MB (a 30-day heatmap was the largest thing it drew) and the time by half.
+# across the plot (~290 px in a 430 px wide chat), and half the columns halve the largest
+# chart's memory and time in the chart worker.
 COLUMN_MS = {"30d": 2 * HOUR_MS}
 
 
-def heatmap_inputs(source: CandleSource, symbol: str, window: str, at: int) -> HeatmapInputs:
+def heatmap_inputs(source: MarketSource, symbol: str, window: str, at: int) -> HeatmapInputs:
     """Columns every hour (30 days: two) over ``window`` up to ``at``; positions seeded from up
     to one window earlier (less where the data starts later)."""
     unified = source.resolve(symbol)
@@ -43,7 +29,7 @@ def heatmap_inputs(source: CandleSource, symbol: str, window: str, at: int) -> H
 
 
 def make_heatmap(
-    source: CandleSource, symbol: str, window: str, at: int, settings: ModelSettings | None = None
+    source: MarketSource, symbol: str, window: str, at: int, settings: ModelSettings | None = None
 ) -> Heatmap:
     """The heatmap of ``window`` up to ``at`` (see ``heatmap_inputs``)."""
     return heatmap_columns(heatmap_inputs(source, symbol, window, at), settings)

@@ -24,8 +24,8 @@ from liqmap import Candles, unified_symbol
 from liqmap.times import HOUR_MS
 from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.liquidation_summary import WINDOWS_MS, LiqsSummary, covered_ms, summarise
-from market.replay import WINDOW_MS
-from market.snapshot import MarketDataError, MarketSource
+from market.snapshot import MarketDataError
+from market.source import WINDOW_MS, MarketSource
 from storage import liquidations
 
 SKILL_DAYS = 7
@@ -109,13 +109,10 @@ def grade_recent(
 def _candles(source: MarketSource, symbol: str, since: int, until: int) -> Candles:
     """The finest candles that reach back to ``since`` (the week of data before the first
     graded hour)."""
-    get = getattr(source, "candles", None)
-    if get is None:
-        raise MarketDataError(f"{getattr(source, 'name', 'this source')} serves no candles")
     last: MarketDataError | None = None
     for timeframe in SKILL_TIMEFRAMES:
         try:
-            c: Candles = get(symbol, timeframe, since, until)
+            c = source.candles(symbol, timeframe, since, until)
         except MarketDataError as e:
             last = e
             continue

@@ -14,8 +14,8 @@ from bot.pipeline.refresh import STALE_AFTER, STEP_MS, TIMEFRAME, Refresher
 from liqmap import Candles, unified_symbol
 from liqmap.times import DAY_MS, HOUR_MS
 from market.aggregate import attach_oi, oi_change, weighted_funding
-from market.replay import WINDOW_MS
 from market.snapshot import Funding, MarketDataError, MarketSnapshot, VenueStatus, VenueWindow
+from market.source import FUNDING_P95_DAYS, WINDOW_MS
 from storage import PerThread, db_file
 from storage import market_history as history
 
@@ -25,7 +25,11 @@ class LiveDataError(MarketDataError):
 
 
 class LiveStore:
-    """A :class:`market.snapshot.MarketSource` over the stored history of the live venues."""
+    """A :class:`market.source.MarketSource` over the stored history of the live venues.
+
+    Here, not in ``market/``, because it reads ``storage`` (which ``market`` may not import) and
+    the refresher's in-memory books, tiers and version: ``bot.pipeline`` is the lowest layer that
+    may import both ``market`` and ``storage``."""
 
     name = "live"
 
@@ -156,12 +160,13 @@ class LiveStore:
         combined = weighted_funding(rates, weights)
         return None if combined is None else Funding(*combined)
 
-    def funding_p95(self, symbol: str, at: int, days: int = 30) -> float | None:
-        """95th percentile of |funding| (per 8h) over ``days``, across venues."""
+    def funding_p95(self, symbol: str, at: int) -> float | None:
+        """95th percentile of |funding| (per 8h) over ``FUNDING_P95_DAYS``, across venues."""
         symbol = self.resolve(symbol)
+        since = at - FUNDING_P95_DAYS * DAY_MS
         values = []
         for venue in self.venues:
-            _, rate, interval = history.read_funding(self.db, venue, symbol, at - days * DAY_MS, at)
+            _, rate, interval = history.read_funding(self.db, venue, symbol, since, at)
             values.append(np.abs(rate) * 8.0 / np.where(interval > 0, interval, 8.0))
         joined = np.concatenate(values) if values else np.array([])
         return float(np.percentile(joined, 95)) if joined.size >= 10 else None

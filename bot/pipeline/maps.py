@@ -15,13 +15,13 @@ from dataclasses import replace
 from typing import Any
 
 from bot.clock import Clock
-from bot.pipeline.heatmaps import CandleSource, heatmap_inputs
+from bot.pipeline.heatmaps import heatmap_inputs
 from bot.render import calls
 from bot.render.renderer import Renderer, shared
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport, make_report
 from liqmap import ModelSettings
-from market.snapshot import MarketSource
+from market.source import MarketSource
 
 
 class _Cache:
@@ -88,6 +88,11 @@ class MapService:
     async def _in_thread(self, fn: Callable[[], Any]) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
 
+    async def in_thread(self, fn: Callable[[], Any]) -> Any:
+        """``fn`` in the maps' thread, off the event loop (the interactive map reads the source
+        there too)."""
+        return await self._in_thread(fn)
+
     def _sliced(self, tiers: tuple[float, ...] | None) -> ModelSettings:
         return replace(self.settings, tier_filter=tiers) if tiers else self.settings
 
@@ -101,7 +106,7 @@ class MapService:
         tick = self.tick() if at is None else at
         # The live store's version changes after each refresh: a map drawn mid-refresh is not
         # served (or alerted on) once the new data is in.
-        key = (symbol, window, tick, getattr(self.source, "version", 0), tiers)
+        key = (symbol, window, tick, self.source.version, tiers)
         settings = self._sliced(tiers)
         report: MapReport = await self._reports.get(
             key,
@@ -145,10 +150,9 @@ class MapService:
         """``at``: the refresh tick the caller read ``real`` for (default: now's)."""
         tick = self.tick() if at is None else at
         source = self.source
-        assert isinstance(source, CandleSource)
         settings = self._sliced(tiers)
 
-        venues = tuple(getattr(source, "venues", ()))
+        venues = source.venues
 
         async def draw() -> bytes:
             # Candles are read here (the source lives in this process); the columns are computed

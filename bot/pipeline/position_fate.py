@@ -14,6 +14,7 @@ import logging
 import numpy as np
 
 from alerts.fate import LIQUIDATED, OPEN, STOPPED, position_fates
+from bot.pipeline.refresh import TIMEFRAME
 from bot.pipeline.services import Services
 from bot.views.exit import followup_html, liquidated_html, range_of, trade_note_html
 from bot.views.report import MapReport
@@ -24,7 +25,6 @@ from storage import outbox, subscriptions
 from storage.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
-TIMEFRAME = "5m"
 PRICE_WINDOW = "1d"  # the map whose price every answer quotes
 
 
@@ -34,19 +34,18 @@ def candles_between(s: Services, symbol: str, since: int, until: int) -> Candles
     part-way (the bundled 5m file ends where the hourly one goes on) would hide the rest of the
     trade, and the bot would deny a price it had itself reported."""
     source = s.source
-    get = getattr(source, "candles", None)
-    if get is None:
-        return None
     fine: Candles | None
     try:
-        fine = get(symbol, TIMEFRAME, since, until)
+        fine = source.candles(symbol, TIMEFRAME, since, until)
     except MarketDataError:
         fine = None
     if fine is not None and len(fine) and _covers(fine, since, until):
         return fine
     try:
-        _, tf = source.window_candles(symbol, PRICE_WINDOW, until)  # type: ignore[attr-defined]
-        coarse: Candles | None = None if tf == TIMEFRAME else get(symbol, tf, since, until)
+        _, tf = source.window_candles(symbol, PRICE_WINDOW, until)
+        coarse: Candles | None = (
+            None if tf == TIMEFRAME else source.candles(symbol, tf, since, until)
+        )
     except MarketDataError:
         return fine
     if coarse is None or len(coarse) == 0:

@@ -10,24 +10,19 @@ It satisfies ``backtest.history.History`` by shape (``bot.pipeline`` does not im
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import numpy as np
 
 from bot.pipeline.live_store import LiveDataError, LiveStore
 from bot.pipeline.refresh import STEP_MS, TIMEFRAME
 from liqmap import Candles
-from liqmap.times import HOUR_MS
-from market.replay import WINDOW_MS
+from liqmap.times import HOUR_MS, utc_minute
 from market.snapshot import MarketSnapshot
+from market.source import WINDOW_MS
 from storage import db_file
 from storage import market_history as history
 
 PER_HOUR = HOUR_MS // STEP_MS
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def hourly_from(stored: history.StoredCandles) -> Candles:
@@ -70,7 +65,7 @@ class RecordedHistory:
         try:
             snap = self.store.snapshot(symbol, window, at)
         except LiveDataError as e:  # a hole in the recording: say when
-            raise LiveDataError(f"at {_iso(at)}: {e}") from None
+            raise LiveDataError(f"at {utc_minute(at)}: {e}") from None
         # The venues' health is today's, not that moment's: it must not mark history stale.
         return replace(snap, stale=())
 
@@ -102,7 +97,7 @@ class RecordedHistory:
         last = int(stored.time[-1]) + STEP_MS
         if first > last:
             raise LiveDataError(
-                f"{self.resolve(symbol)}: {venue} recorded {_iso(int(stored.time[0]))} .. "
-                f"{_iso(last)}, less than the {window} a map needs"
+                f"{self.resolve(symbol)}: {venue} recorded {utc_minute(int(stored.time[0]))} .. "
+                f"{utc_minute(last)}, less than the {window} a map needs"
             )
         return first, last

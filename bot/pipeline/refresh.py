@@ -30,6 +30,7 @@ from market.errors import (
     PermanentMarketError,
 )
 from market.feeds import VenueFeed
+from market.source import FUNDING_P95_DAYS
 from storage import liquidations
 from storage import market_history as history
 
@@ -196,7 +197,7 @@ class Refresher:
             funding = await feed.funding(symbol)
             out.requests += 1
             if history.last_time(self.db, "funding", venue, symbol, None) is None:
-                past = await feed.funding_history(symbol, now - 30 * DAY_MS, 200)
+                past = await feed.funding_history(symbol, now - FUNDING_P95_DAYS * DAY_MS, 200)
                 out.requests += 1
         except MarketError as e:
             errors.append(e)

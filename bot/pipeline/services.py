@@ -14,7 +14,7 @@ from bot.pipeline.maps import MapService
 from bot.pipeline.refresh import Refresher
 from bot.settings import Settings
 from market.liquidation_feed import LiquidationFeed
-from market.snapshot import MarketSource
+from market.source import MarketSource
 
 KEY = "liqbot"
 

@@ -1,12 +1,11 @@
 """Charts are drawn in a worker process, never in a thread of the bot.
 
-Why a process: a matplotlib thread starves the event loop of the GIL. Measured here, a thread
-drawing a 400-bar chart in a loop delays a 5 ms asyncio timer by 98 ms at the median and 400 ms
-at worst (its many short numpy calls release and retake the GIL, and CPython only forces a
-hand-over to a waiting thread when nobody else took the GIL meanwhile), so a render thread stalls
-every chat, the send limiter and the SQLite commits of the loop. A process has its own GIL. The
-numpy part of a heatmap (hundreds of map columns, ~12 MB at its peak for 30 days) runs there too,
-so neither its time nor its memory lands on the bot.
+Why a process: a matplotlib thread starves the event loop of the GIL (its many short numpy calls
+release and retake the GIL, and CPython only forces a hand-over to a waiting thread when nobody
+else took the GIL meanwhile), so a render thread stalls every chat, the send limiter and the
+SQLite commits of the loop (figures: README, "One update never blocks another"). A process has
+its own GIL. The numpy part of a heatmap runs there too, so neither its time nor its memory lands
+on the bot.
 
 One worker per bot process (``worker``: a fresh interpreter, as forking a process that runs
 threads and holds SQLite connections is unsafe), shared by every ``MapService``, fed through a

@@ -63,8 +63,7 @@ def _answer(call: bytes) -> bytes:
 def _clean_up() -> None:
     """After each call: a figure is a web of reference cycles that only the cyclic collector
     frees (until it runs, its canvas and arrays stay allocated), then the freed heap goes back
-    to the OS. Measured on the bundled BTC charts: the worker holds 79 MB after each chart with
-    this, and grew to 108-147 MB without it. It costs ~22 ms after a 240 ms chart, off the loop."""
+    to the OS, off the bot's loop (figures: README, "Figures behind the code")."""
     gc.collect()
     release_freed_memory()
 

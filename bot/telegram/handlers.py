@@ -238,9 +238,7 @@ async def status_command(update: Update, context: Context) -> None:
             html.escape(f"{row.venue} {row.symbol.split('/')[0]}: {age}{flag}")
             + (f" ({html.escape(row.note)})" if row.note else "")
         )
-    optional = getattr(s.source, "optional_status", None)
-    if optional is not None:
-        lines.extend(f"⚠️ {html.escape(line)}" for line in optional())
+    lines.extend(f"⚠️ {html.escape(line)}" for line in s.source.optional_status())
     feed = s.liquidations.status() if s.liquidations is not None else []
     lines.extend(feed_status_lines(feed))
     m = s.maps.settings

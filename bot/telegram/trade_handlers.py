@@ -10,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
 from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
-from bot.pipeline.alert_pass import MIN_CLUSTER
+from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
@@ -44,7 +44,6 @@ from liqmap.model import is_proxy
 from liqmap.times import HOUR_MS
 from storage import alert_settings, subscriptions, users
 
-ALERT_WINDOW = "1d"
 MAX_SIZE_USD = 1e10
 MAX_OPEN = 50  # positions and watches per chat: enough for a trader, bounded for the bot
 MODES = tuple(MODE_NAMES.values())  # off, on, silent

@@ -2,7 +2,7 @@
 a worker thread).
 
 Sized 1080 px wide (portrait) with type that stays legible when a chat shows the picture about
-430 px wide (checked by downscaling and looking: docs/img/). Map (liquidation-model.md §5): bars
+430 px wide (checked by downscaling and looking: docs/img/). Map (docs/model.md §5): bars
 of long liquidations left of price (red) and shorts right of it (green), the cumulative curves
 in their own panel below so nothing crosses the bars, the two nearest clusters each side and the
 largest each side labelled with their notional; labels are placed in rows above the bars and

@@ -1,5 +1,5 @@
 """What a trader reads when a position ends: the liquidation message, PnL and R multiple, the
-post-trade note (seed 004: were the exits affected by cluster-driven volatility?) and the
+post-trade note (were the exits affected by cluster-driven volatility?) and the
 follow-up a few hours later (was the stop in the cascade zone?)."""
 
 from __future__ import annotations

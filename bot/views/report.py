@@ -26,7 +26,8 @@ from liqmap import (
 from liqmap.model import MODEL_OI_DELTA
 from liqmap.times import HOUR_MS
 from market.aggregate import summed_map
-from market.snapshot import Funding, MarketSnapshot, MarketSource
+from market.snapshot import Funding, MarketSnapshot
+from market.source import MarketSource
 
 WINDOWS = ("1d", "7d", "30d")
 

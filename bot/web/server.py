@@ -7,7 +7,6 @@ Other routes (a health check) can be added to :attr:`WebServer.app` before :meth
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import time
@@ -159,7 +158,8 @@ class WebServer:
         except _NoVenue as e:
             return web.json_response({"error": str(e)}, status=400, headers=private)
         body = dict(body)
-        subs = await asyncio.to_thread(subscriptions.open_for_chat, self.services.db, user.id)
+        # the database is read on the loop's thread, as the handlers do (one small query)
+        subs = subscriptions.open_for_chat(self.services.db, user.id)
         body["positions"] = payload.positions_part(subs, query.symbol)
         body["alerts"] = []
         response = web.json_response(body, headers=private)
@@ -170,25 +170,26 @@ class WebServer:
         """Everything but the trader's own lines (shared by all traders at one refresh)."""
         s = self.services
         tick = s.maps.tick()
-        key = (q.symbol, q.window, q.tiers, q.venues, tick, getattr(s.source, "version", 0))
+        key = (q.symbol, q.window, q.tiers, q.venues, tick, s.source.version)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]  # type: ignore[no-any-return]
         if q.venues:
-            report = await asyncio.to_thread(self._venue_report, q, tick)
+            report = await s.maps.in_thread(lambda: self._venue_report(q, tick))
         else:
             report = await s.maps.report(q.symbol, q.window, tiers=q.tiers)
         settings = replace(s.maps.settings, tier_filter=q.tiers) if q.tiers else s.maps.settings
 
-        def heat() -> payload.JsonDict:
-            inputs = heatmap_inputs(s.source, q.symbol, q.window, tick)  # type: ignore[arg-type]
+        def heat() -> payload.JsonDict:  # the candles read, the columns computed: numpy
+            inputs = heatmap_inputs(s.source, q.symbol, q.window, tick)
             return payload.heatmap_part(heatmap_columns(inputs, settings), inputs)
 
-        real = await asyncio.to_thread(recorded_marks, s.db, q.symbol, q.window, tick)
+        heatmap = await s.maps.in_thread(heat)
+        real = recorded_marks(s.db, q.symbol, q.window, tick)  # the loop's connection
         doc = {
-            **payload.report_part(report, tuple(getattr(s.source, "venues", report.venues))),
+            **payload.report_part(report, s.source.venues),
             **payload.map_part(report),
-            **await asyncio.to_thread(heat),
+            **heatmap,
             "prints": payload.prints_part(real),
         }
         self._cache[key] = doc
@@ -230,7 +231,7 @@ class _MapQuery:
                 tiers = parse_tiers(str(query["tiers"])[:40])
             except TierError as e:
                 raise InputError(str(e)) from None
-        known = tuple(getattr(services.source, "venues", ()))
+        known = services.source.venues
         venues = tuple(v for v in str(query.get("venues", "")).split(",") if v)
         unknown = [v for v in venues if v not in known]
         if unknown:
