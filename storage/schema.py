@@ -300,3 +300,23 @@ def m010_own_lp_off_for_new_users(db: Database) -> None:
         where chat_id not in (
             select chat_id from alert_settings where rule = 'own_lp_in_cluster')"""
     )
+
+
+@migrations()
+def m011_map_refits(db: Database) -> None:
+    """The live map refit's weekly decisions (``storage/map_refits.py``)."""
+    _t(db, "map_refits").create(
+        {
+            "symbol": str,
+            "at_ms": int,
+            "current": str,
+            "candidate": str,
+            "adopted": int,
+            "in_use": str,
+            "fit_score": float,
+            "current_week": float,
+            "candidate_week": float,
+            "reason": str,
+        }
+    )
+    db.execute("create index map_refits_symbol on map_refits (symbol, at_ms)")

@@ -24,7 +24,10 @@ from backtest.run import Replay, Spec, run_backtest
 from bot.cli import main
 from bot.pipeline.alert_book import Overrides
 from bot.views.evidence import record_line
+from bot.views.liqs import settings_line
+from grading.live_refit import WEEK_MS, Scorer, decide
 from grading.report import walk_forward_json
+from grading.skill import TooLittleData
 from grading.walk_forward import (
     BLOCK_H,
     Hourly,
@@ -36,7 +39,7 @@ from grading.walk_forward import (
 )
 from liqmap import RISK_CHOSEN_UNTIL_MS
 from market.replay import ReplaySource
-from storage import alert_settings, open_db, users
+from storage import alert_settings, map_refits, open_db, users
 from storage.schema import m010_own_lp_off_for_new_users
 
 HOUR = 3_600_000
@@ -188,3 +191,78 @@ def test_own_lp_is_off_for_new_chats_and_kept_on_for_those_before(tmp_path: Path
     lp = RULES.index(OWN_LP_IN_CLUSTER)
     assert modes[0, lp] == MODE_ON and modes[1, lp] == MODE_OFF
     assert modes[1, RULES.index(CLUSTER_EDGE)] == MODE_ON
+
+
+# -- the live weekly refit ---------------------------------------------------------------------
+
+
+Calls = list[tuple[str, int, int]]
+
+
+def scripted(
+    fit: dict[str, float], week: dict[str, float], calls: list[tuple[str, int, int]]
+) -> Scorer:
+    """A scorer with set figures for the fit weeks and the last week, recording each call."""
+
+    def score(name: str, start: int, end: int) -> float:
+        calls.append((name, start, end))
+        last_week = end - start == WEEK_MS
+        return (week if last_week else fit)[name]
+
+    return score
+
+
+def test_live_refit_adopts_only_what_beats_the_settings_in_use_on_the_unseen_week() -> None:
+    now = T0 + 10 * WEEK_MS
+    calls: Calls = []
+    fit = {"default": 0.40, "swing stops": 0.45}
+    won = decide(
+        scripted(fit, {"default": 0.41, "swing stops": 0.44}, calls), now, "default", list(fit)
+    )
+    assert won.adopted and won.in_use == "swing stops" and won.candidate_week == 0.44
+    week_start = now - WEEK_MS
+    fits = [c for c in calls if c[2] - c[1] != WEEK_MS]
+    assert fits and all(end <= week_start for _, _, end in fits)  # the fit never sees the week
+    lost = decide(
+        scripted(fit, {"default": 0.41, "swing stops": 0.39}, []), now, "default", list(fit)
+    )
+    assert not lost.adopted and lost.in_use == "default" and "did not beat" in lost.reason
+
+    def thin(name: str, start: int, end: int) -> float:
+        raise TooLittleData("12 hours and 3 events")
+
+    none = decide(thin, now, "swing stops", list(fit))
+    assert none.candidate is None and none.in_use == "swing stops" and "12 hours" in none.reason
+
+
+def test_skill_says_which_settings_are_in_use_since_when(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "bot.db")
+    sym = "BTC/USDT:USDT"
+    assert settings_line(map_refits.history(db, sym)).startswith("Map settings: default (never")
+    row = map_refits.RefitRow(
+        sym,
+        T0,
+        "default",
+        "swing stops",
+        True,
+        "swing stops",
+        0.45,
+        0.41,
+        0.44,
+        "swing stops beat default on the last week",
+    )
+    map_refits.record(db, row)
+    map_refits.record(
+        db,
+        replace(
+            row,
+            at_ms=T0 + WEEK_MS,
+            current="swing stops",
+            adopted=False,
+            reason="swing stops still scores best",
+        ),
+    )
+    assert map_refits.in_use(db, sym) == ("swing stops", T0)
+    line = settings_line(map_refits.history(db, sym))
+    assert line.startswith("Map settings: swing stops (since 2026-01-01).")
+    assert "Last refit 2026-01-08: kept swing stops" in line
