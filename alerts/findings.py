@@ -150,3 +150,46 @@ class Finding:
 def order(findings: Iterable[Finding]) -> list[Finding]:
     """Most urgent first: urgency, then :data:`PRIORITY`, then the subscription."""
     return sorted(findings, key=lambda f: (-f.urgency, _RANK.get(f.rule, len(PRIORITY)), f.sub_id))
+
+
+PRICE_ALERT = "price_alert"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceAlertFinding:
+    """One firing of a trader's price alert (``/alert BTC 120k``; the pass is
+    ``bot.pipeline.price_alert_pass``): the candle that crossed ``level`` (its open time, and its
+    high for ``above``, its low for ``below``), the map price at the pass, the clusters beyond
+    the level (nearest first) and, for an ``every`` alert, the price it re-arms at. Its words are
+    ``bot.views.alert_message.price_alert_html``."""
+
+    chat_id: int
+    alert_id: int
+    fired_count: int
+    symbol: str
+    level: float
+    direction: str  # 'above' / 'below'
+    every: bool
+    candle_ms: int
+    extreme: float
+    price_now: float
+    price_at: int
+    beyond: tuple[Cluster, ...]
+    relative_units: bool  # volume-proxy map: amounts are not USD
+    rearm_at: float | None
+    rule: str = PRICE_ALERT
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{PRICE_ALERT}:{self.alert_id}:{self.fired_count}"
+
+
+def clusters_beyond(
+    below: Iterable[Cluster], above: Iterable[Cluster], level: float, direction: str
+) -> tuple[Cluster, ...]:
+    """The two nearest clusters past ``level`` in the direction it was crossed: where a move
+    that broke through it would run next (long clusters under a level broken downwards, short
+    clusters over one broken upwards)."""
+    if direction == "above":
+        return tuple(c for c in above if c.near_edge() > level)[:2]
+    return tuple(c for c in below if c.near_edge() < level)[:2]

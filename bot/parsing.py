@@ -10,6 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from bot.views import fmt
 from bot.views.report import WINDOWS
 from liqmap import unified_symbol
 
@@ -110,6 +111,10 @@ class PositionArgs:
     leverage: float
     size: float | None = None
     risk: Risk | None = None
+    stop: float | None = None  # the trader's own stop (``sl 112000``)
+
+
+STOP_WORDS = ("sl", "stop", "stoploss", "stop-loss")
 
 
 def parse_risk(text: str) -> Risk:
@@ -134,15 +139,21 @@ def _not_understood(tok: str, side: str | None, lev: float | None, numbers: list
 
 
 def parse_position(
-    args: list[str], known: tuple[str, ...], size: bool = False, risk: bool = False
+    args: list[str],
+    known: tuple[str, ...],
+    size: bool = False,
+    risk: bool = False,
+    stop: bool = False,
 ) -> PositionArgs:
     """SYMBOL, long|short|buy|sell, ENTRY and LEVERAGE in any order where it is unambiguous:
     the leverage may carry an x anywhere (``20x``, ``x20``); plain numbers are read in order as
-    entry, leverage[, size]. ``risk 1%`` / ``risk 200`` where ``risk`` is allowed."""
+    entry, leverage[, size]. ``risk 1%`` / ``risk 200`` where ``risk`` is allowed, and the
+    trader's own stop ``sl 112000`` (or ``stop 112k``) where ``stop`` is."""
     symbol = side = None
     lev: float | None = None
     numbers: list[float] = []
     rsk: Risk | None = None
+    own_stop: float | None = None
     tokens = [t for t in args if t.strip()]
     i = 0
     while i < len(tokens):
@@ -153,6 +164,13 @@ def parse_position(
             if i >= len(tokens):
                 raise InputError("say how much to risk: risk 1% or risk 200")
             rsk = parse_risk(tokens[i])
+            i += 1
+        elif low in STOP_WORDS and stop:
+            if i >= len(tokens) or (x := _amount(tokens[i])) is None:
+                raise InputError("say where your stop is: sl 112000")
+            if not (math.isfinite(x) and x > 0):
+                raise InputError("the stop must be a positive price")
+            own_stop = x
             i += 1
         elif low in SIDES:
             if side is not None:
@@ -176,7 +194,7 @@ def parse_position(
     amount = numbers.pop(0) if size and numbers else None
     if numbers:
         raise InputError("too many numbers: entry, leverage" + (" and size" if size else ""))
-    return PositionArgs(symbol, side, entry, lev, amount, rsk)
+    return PositionArgs(symbol, side, entry, lev, amount, rsk, own_stop)
 
 
 _DURATION = re.compile(
@@ -236,7 +254,29 @@ _AMBIGUOUS = {
     "IST": ["Asia/Kolkata", "Asia/Jerusalem", "Europe/Dublin"],
     "BST": ["Europe/London", "Asia/Dhaka"],
 }
-_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])([0-9]{1,2})(?::?00)?$", re.ASCII | re.IGNORECASE)
+_OFFSET = re.compile(
+    r"^(?:utc|gmt)?\s*([+-])([0-9]{1,2})(?:[:.]?([0-9]{2}))?$", re.ASCII | re.IGNORECASE
+)
+# Offsets that are not whole hours have no Etc/GMT zone: the zone that keeps that offset all
+# year (no summer time) stands for it.
+_FRACTIONAL = {
+    (1, 330): "Asia/Kolkata",
+    (1, 345): "Asia/Kathmandu",
+    (1, 270): "Asia/Kabul",
+    (1, 210): "Asia/Tehran",
+    (1, 390): "Asia/Yangon",
+    (1, 570): "Australia/Darwin",
+    (1, 525): "Australia/Eucla",
+    (-1, 570): "Pacific/Marquesas",
+}
+
+
+def offset_label(text: str) -> str | None:
+    """'UTC+05:30' for an offset as typed (``+5:30``, ``utc+5:30``, ``+3``), else None."""
+    m = _OFFSET.match(text.strip())
+    if not m:
+        return None
+    return f"UTC{m.group(1)}{int(m.group(2)):02d}:{int(m.group(3) or 0):02d}"
 
 
 def parse_zone(text: str, zones: frozenset[str]) -> tuple[str | None, list[str]]:
@@ -255,7 +295,10 @@ def parse_zone(text: str, zones: frozenset[str]) -> tuple[str | None, list[str]]
         return None, [z for z in _AMBIGUOUS[raw.upper()] if z in zones]
     m = _OFFSET.match(raw)
     if m:
-        hours = int(m.group(2))
+        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+        if minutes:
+            name = _FRACTIONAL.get((1 if m.group(1) == "+" else -1, hours * 60 + minutes), "")
+            return (name, []) if name in zones else (None, [])
         if hours == 0:
             return "UTC", []
         # POSIX sign: Etc/GMT-3 is three hours *ahead* of UTC
@@ -295,3 +338,118 @@ def suggest_command(text: str, known: tuple[str, ...], commands: tuple[str, ...]
         except InputError:
             return None
     return None
+
+
+def suggest_typo(name: str, commands: tuple[str, ...]) -> str | None:
+    """The command a mistyped one (``mapp``, ``chek``) was probably meant to be, or None."""
+    near = difflib.get_close_matches(name.lower(), commands, n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def parse_percent(text: str, what: str) -> float:
+    """A percentage as typed: ``0.8``, ``0.8%``, ``0,8%`` is not one (a thousands comma)."""
+    raw = text.strip().removesuffix("%").strip()
+    value = _amount(raw) if raw else None
+    if value is None or not math.isfinite(value):
+        raise InputError(f"{what} must be a percentage like 0.8 or 0.8%, not {text[:20]!r}")
+    return value
+
+
+# -- price alerts -----------------------------------------------------------------------------
+
+ALERT_ABOVE = ("above", "over", ">", "up")
+ALERT_BELOW = ("below", "under", "<", "down")
+ALERT_EVERY = ("every", "repeat", "always")
+MAX_ALERT_PCT = 90.0
+
+
+class MissingSymbol(InputError):
+    """The command needs a symbol and got none: the bot offers buttons instead of an error."""
+
+
+@dataclass(frozen=True)
+class AlertArgs:
+    """``/alert`` as typed: a price (``level``) or a move from the price now (``pct``, signed
+    when the trader signed it), an optional direction word, and ``every``."""
+
+    symbol: str
+    level: float | None
+    pct: float | None
+    signed: bool
+    direction: str | None  # 'above' / 'below' when the trader said so
+    every: bool
+
+
+def parse_alert(args: list[str], known: tuple[str, ...]) -> AlertArgs:
+    """``BTC 120k``, ``BTC below 100k``, ``ETH +5%``, ``BTC 118500 every``, ``btc under $99,500``,
+    ``BTC -3%``, ``BTC below 0.8%``: in any order. :class:`MissingSymbol` when no symbol."""
+    symbol: str | None = None
+    direction: str | None = None
+    every = False
+    level: float | None = None
+    pct: float | None = None
+    signed = False
+    for raw in (t.strip() for t in args if t.strip()):
+        low = raw.lower()
+        if low in ALERT_ABOVE or low in ALERT_BELOW:
+            if direction is not None:
+                raise InputError("give the direction once: above or below")
+            direction = "above" if low in ALERT_ABOVE else "below"
+        elif low in ALERT_EVERY:
+            every = True
+        elif low.endswith("%"):
+            if level is not None or pct is not None:
+                raise InputError("one price per alert (send another /alert for a second one)")
+            value = _amount(low.removesuffix("%").strip())
+            if value is None or not math.isfinite(value):
+                raise InputError(f"a move looks like +5% or -3%, not {raw[:20]!r}")
+            pct, signed = value, low[0] in "+-"
+        elif (value := _amount(low)) is not None:
+            if level is not None or pct is not None:
+                raise InputError("one price per alert (send another /alert for a second one)")
+            if low[0] in "+-":
+                raise InputError(
+                    f"a price has no sign ({raw[1:13]!r}); a move from now is +5% or -3%"
+                )
+            level = value
+        elif symbol is None:
+            symbol = parse_symbol(raw, known)
+        else:
+            raise InputError(f"I don't understand {raw[:20]!r}")
+    if level is None and pct is None:
+        if symbol is None:
+            raise MissingSymbol("tell me the symbol and the price")
+        raise InputError("tell me the price: /alert BTC 120k, or a move: /alert BTC +5%")
+    if symbol is None:
+        raise MissingSymbol("which symbol?")
+    return AlertArgs(symbol, level, pct, signed, direction, every)
+
+
+def alert_level(a: AlertArgs, price_now: float) -> tuple[float, str]:
+    """The level and the side it is crossed from (``above``: price must rise to it), against the
+    price now; :class:`InputError` for a level price is already past, or far-fetched numbers."""
+    if a.pct is not None:
+        if a.pct == 0 or abs(a.pct) >= MAX_ALERT_PCT:
+            raise InputError(f"a move must be between 0% and {MAX_ALERT_PCT:g}%, like +5%")
+        if a.signed and a.direction is not None and (a.pct > 0) != (a.direction == "above"):
+            raise InputError(f"{a.pct:+g}% is not {a.direction} the price now")
+        if not a.signed and a.direction is None:
+            raise InputError(f"say +{a.pct:g}% (a rise) or -{a.pct:g}% (a fall)")
+        up = a.pct > 0 if a.signed else a.direction == "above"
+        level = price_now * (1 + abs(a.pct) / 100 * (1 if up else -1))
+        return level, "above" if up else "below"
+    level = float(a.level or 0.0)
+    if not (math.isfinite(level) and level > 0):
+        raise InputError("the price must be a positive number, like 120k")
+    if not price_now / 3 <= level <= price_now * 3:  # a typo (a zero too many), not a plan
+        raise InputError(
+            f"{fmt.price(level)} is far from the price now ({fmt.price(price_now)}); "
+            "check the number"
+        )
+    if level == price_now:
+        raise InputError(f"{fmt.price(level)} is the price now; pick a level above or below it")
+    direction = a.direction or ("above" if level > price_now else "below")
+    if (direction == "above") != (level > price_now):
+        side = "above" if price_now > level else "below"
+        raise InputError(f"price is already {side} {fmt.price(level)} ({fmt.price(price_now)} now)")
+    return level, direction

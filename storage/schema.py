@@ -291,7 +291,40 @@ def m009_dirty_marks_never_conflict(db: Database) -> None:
 
 
 @migrations()
-def m010_own_lp_off_for_new_users(db: Database) -> None:
+def m010_price_alerts(db: Database) -> None:
+    """Issue 20: price alerts at a level the trader picks (``/alert BTC 120k``). ``direction``
+    says which way price must cross (``above``: a candle's high reaches the level; ``below``: its
+    low does); ``every`` re-arms after price moves back by a margin; ``checked_to`` is how far
+    the candles were checked, as for positions. A one-shot alert that fired, or one deleted,
+    keeps its row (``status``) as the record; only ``active`` ones count against the limit."""
+    _t(db, "price_alerts").create(
+        {
+            "id": int,
+            "chat_id": int,
+            "symbol": str,
+            "level": float,
+            "direction": str,  # 'above' / 'below'
+            "every": int,  # 1: re-arms after moving back by the margin
+            "armed": int,  # 0 between a firing of an `every` alert and its re-arm
+            "status": str,  # 'active', 'fired' (one-shot, done), 'deleted'
+            "created_at": int,
+            "price_at_creation": float,
+            "checked_to": int,  # ms: candles closing by then are checked
+            "fired_count": int,
+            "last_fired_at": int,  # ms: the crossing candle's open time
+            "last_fired_price": float,  # that candle's high (above) / low (below)
+        },
+        pk="id",
+        foreign_keys=[("chat_id", "users", "chat_id")],
+        defaults={"every": 0, "armed": 1, "status": "active", "fired_count": 0},
+        not_null={"chat_id", "symbol", "level", "direction", "status"},
+    )
+    _t(db, "price_alerts").create_index(["symbol", "status"])
+    _t(db, "price_alerts").create_index(["chat_id", "status"])
+
+
+@migrations()
+def m011_own_lp_off_for_new_users(db: Database) -> None:
     """``own_lp_in_cluster`` is now off for chats that never chose (its record shows no edge);
     the chats that had it on by default keep it on."""
     db.execute(
@@ -303,7 +336,7 @@ def m010_own_lp_off_for_new_users(db: Database) -> None:
 
 
 @migrations()
-def m011_map_refits(db: Database) -> None:
+def m012_map_refits(db: Database) -> None:
     """The live map refit's weekly decisions (``storage/map_refits.py``)."""
     _t(db, "map_refits").create(
         {

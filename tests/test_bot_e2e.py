@@ -97,7 +97,7 @@ def test_status_and_timezone(bot: BotHarness) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("/map", "tell me which symbol"),
+        ("/map", "Which symbol?"),  # with a button per symbol
         ("/map BTCC", "Did you mean BTC"),
         ("/map DOGE", "not a symbol I follow"),
         ("/map BTC 2w", "window must be one of"),

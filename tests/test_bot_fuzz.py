@@ -91,6 +91,11 @@ nasty = st.sampled_from(
         "#³",
         "１",
         "٠٫٥",
+        "below",
+        "every",
+        "+5%",
+        "del",
+        "120k",
     ]
 )
 word = st.text(
@@ -122,9 +127,10 @@ command = st.sampled_from(
         "skill",
         "stop",
         "account",
+        "alert",
     ]
 )
-TABLES = ("subscriptions", "alert_settings", "outbox")
+TABLES = ("subscriptions", "alert_settings", "outbox", "price_alerts")
 plain = st.one_of(
     st.sampled_from(["map btc", "btc", "hi", "👉 /map btc", "👉/check BTC long 116k 20x", "?"]),
     word,
@@ -188,7 +194,7 @@ def test_plain_messages_get_a_short_reply(bot: BotHarness, text: str) -> None:
 
 
 forged = st.one_of(
-    st.sampled_from(["alert", "pos", "map", "help"]).flatmap(
+    st.sampled_from(["alert", "pos", "map", "help", "palert", "pick"]).flatmap(
         lambda family: st.lists(st.one_of(nasty, word), max_size=3).map(
             lambda rest: "|".join([family, *rest])
         )

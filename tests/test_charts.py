@@ -21,6 +21,7 @@ from bot.clock import parse_utc_ms
 from bot.pipeline.heatmaps import make_heatmap
 from bot.views import fmt
 from bot.views.charts import heatmap_figure, map_figure
+from bot.views.levels import ALERT, ENTRY, LIQUIDATION, STOP, TraderLevel
 from bot.views.real_marks import LONG_DOT, SHORT_DOT
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport, make_report
@@ -72,6 +73,14 @@ def _btc(window: str, tiers: tuple[float, ...] | None = None, at: int = DEFAULT_
     return make_report(ReplaySource(), "BTC", window, at, ModelSettings(tier_filter=tiers))
 
 
+# a long at 116,000 x20 with its stop, and two price alerts (issue 20)
+TRADER_LEVELS = (
+    TraderLevel(116_000.0, ENTRY, "entry 116,000.0"),
+    TraderLevel(110_642.6, LIQUIDATION, "liq. 110,642.6"),
+    TraderLevel(113_000.0, STOP, "stop 113,000.0"),
+    TraderLevel(112_000.0, ALERT, "alert 112,000.0"),
+    TraderLevel(120_000.0, ALERT, "alert 120,000.0"),
+)
 FLUSH = parse_utc_ms("2026-02-05T21:00Z")  # inside the bundled recorded prints (06:00 .. 06:00)
 
 
@@ -90,6 +99,7 @@ CASES = {
     "btc-flush-7d-by-tier-real": lambda: map_figure(
         _btc("7d", at=FLUSH), by_tier=True, real=_recorded("7d")
     ),
+    "btc-1d-trader-levels": lambda: map_figure(_btc("1d"), levels=TRADER_LEVELS),
 }
 
 

@@ -40,7 +40,7 @@ from grading.walk_forward import (
 from liqmap import RISK_CHOSEN_UNTIL_MS
 from market.replay import ReplaySource
 from storage import alert_settings, map_refits, open_db, users
-from storage.schema import m010_own_lp_off_for_new_users
+from storage.schema import m011_own_lp_off_for_new_users
 
 HOUR = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
@@ -182,7 +182,7 @@ def test_evidence_file_equals_a_fresh_backtest_run(tmp_path: Path) -> None:
 def test_own_lp_is_off_for_new_chats_and_kept_on_for_those_before(tmp_path: Path) -> None:
     db = open_db(tmp_path / "bot.db")
     users.register(db, chat_id=1, user_id=1, first_name="before", now_ms=T0)
-    m010_own_lp_off_for_new_users(db)  # what the upgrade did to the chats that existed
+    m011_own_lp_off_for_new_users(db)  # what the upgrade did to the chats that existed
     users.register(db, chat_id=2, user_id=2, first_name="after", now_ms=T0)
     assert alert_settings.for_chat(db, 1)[OWN_LP_IN_CLUSTER][0] == "on"
     assert OWN_LP_IN_CLUSTER not in alert_settings.for_chat(db, 2)

@@ -164,8 +164,9 @@ def test_skill_grades_the_recorded_week_or_refuses_on_too_little(tmp_path: Path)
         assert "naive baseline" in graded and "random ranking" in graded
         assert "streams connected 24h of 24h" in graded
         assert took < 10, took
-        bad = h.send(CHAT, "/skill").text or ""
+        bad = h.send(CHAT, "/skill 7d").text or ""
         assert "Usage: /skill SYMBOL" in bad
+        assert (h.send(CHAT, "/skill").text or "") == "Which symbol? (/skill BTC ...)"
 
 
 def test_liqs_says_when_no_feed_runs(tmp_path: Path) -> None:

@@ -15,13 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from alerts.inputs import metrics_from_map
 from bot.pipeline.live_store import LiveStore
 from bot.pipeline.refresh import Refresher
+from bot.views.report import make_report
 from liqmap.times import DAY_MS, HOUR_MS
 from market.replay import DEFAULT_AT, ReplaySource
 from market.snapshot import Funding, MarketDataError, VenueStatus
 from market.source import MarketSource
 from storage import open_db
+from storage.market_history import upsert_funding
 from tests.fakes.venues import fake_venues, fast_feeds
 
 LIVE_AT = int(datetime(2025, 10, 21, tzinfo=UTC).timestamp() * 1000)
@@ -150,3 +153,23 @@ def test_oi_change_funding_percentile_and_status(case: Case) -> None:
     assert {r.symbol for r in rows} == set(case.source.symbols)
     assert {r.venue for r in rows} <= set(case.source.venues)
     assert all(isinstance(line, str) for line in case.source.optional_status())
+
+
+def test_the_funding_percentile_is_per_8h_and_read_as_is(tmp_path: Path) -> None:
+    """Settlements every 4 h: the source converts each by its own interval, and the rules take the
+    figure as it comes (it used to be converted a second time by the current interval)."""
+    db = open_db(tmp_path / "funding.db")
+    at = LIVE_AT
+    times = [at - k * 4 * HOUR_MS for k in range(12)]
+    upsert_funding(db, "binanceusdm", "BTC/USDT:USDT", times, np.full(12, 0.0002), 4.0)
+    store = LiveStore(db, ["binanceusdm"], ["BTC"], None, refresh_ms=300_000)
+    assert store.funding_p95("BTC", at) == pytest.approx(0.0004)  # 0.02% per 4 h = 0.04% per 8 h
+    report = make_report(ReplaySource(), "BTC", "1d", DEFAULT_AT)
+    m = metrics_from_map(
+        report.liq,
+        report.clusters,
+        funding_rate=0.0002,
+        funding_interval_h=4.0,
+        funding_p95_abs=0.0004,
+    )
+    assert m.funding_rate == pytest.approx(0.0004) and m.funding_p95 == pytest.approx(0.0004)

@@ -14,7 +14,7 @@ import pytest
 
 from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.jobs import send_due
-from storage import alert_settings, open_db, outbox, subscriptions, users
+from storage import alert_settings, open_db, outbox, price_alerts, subscriptions, users
 from tests.bot_harness import BotHarness, start_bot_process, wait_until, wait_until_drained
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_alerts_e2e import at, step
@@ -175,7 +175,7 @@ def test_plain_messages_and_zones_get_a_helpful_reply(bot: BotHarness) -> None:
     assert "/help" in ask(bot, "hi")
     assert "Time zone set to Europe/Berlin" in ask(bot, "/tz berlin")
     assert "Time zone set to CET" in ask(bot, "/tz CET")
-    assert "Time zone set to Etc/GMT-3" in ask(bot, "/tz +3")
+    assert "Time zone set to UTC+03:00" in ask(bot, "/tz +3")
     assert "Which zone did you mean" in ask(bot, "/tz berlinn")
     assert "Time zone set to Europe/Berlin" in press(bot, "tz|Europe/Berlin")
     assert "Quiet hours 23:00-07:00" in ask(bot, "/quiet 23-7")
@@ -202,12 +202,20 @@ def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_pat
         db, CHAT, "BTC/USDT:USDT", "long", 116000.0, 20.0, None, 110642.57, {}, t0, checked_to=t0
     )
     subscriptions.set_muted(db, sub.id, True)  # no rule alerts; the liquidation still comes
+    # a price alert crossed by the same candle goes the same way (issue 20)
+    price_alerts.add(db, CHAT, "BTC/USDT:USDT", 112_000.0, "below", False, 114_198.0, t0, t0)
 
     def liquidations() -> list[str]:
         return [m.text or "" for m in fake.messages(CHAT) if "liquidated at" in (m.text or "")]
 
+    def price_alert() -> list[str]:
+        return [m.text or "" for m in fake.messages(CHAT) if "(price alert #1)" in (m.text or "")]
+
     def queued() -> bool:
-        return bool(db.execute("select 1 from outbox where dedupe_key = 'fate:1'").fetchone())
+        keys = "('fate:1', 'price_alert:1:1')"
+        return (
+            db.execute(f"select count(*) from outbox where dedupe_key in {keys}").fetchone()[0] == 2
+        )
 
     with FakeTelegram() as fake:
         fake.inject_server_error(method="sendMessage", count=10_000)
@@ -218,21 +226,26 @@ def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_pat
         finally:
             first.send_signal(signal.SIGKILL)
             first.wait(10)
-        assert liquidations() == []
+        assert liquidations() == [] and price_alert() == []
         fake.clear_faults()
         second = start_bot_process(fake, db_path, "2025-10-10T21:00:00Z", LIQBOT_REPLAY_SPEED="600")
         try:
-            wait_until(lambda: len(liquidations()) >= 1)
-            # drained, and the position closed as liquidated: no later tick can detect it again
-            assert wait_until_drained(db_path) == {"sent": 1}
+            wait_until(lambda: len(liquidations()) >= 1 and len(price_alert()) >= 1)
+            # drained, the position closed as liquidated and the price alert done: no later
+            # tick can detect either again
+            assert wait_until_drained(db_path) == {"sent": 2}
             found = subscriptions.get(db, sub.id)
             assert found is not None and found.status == subscriptions.LIQUIDATED
+            done = price_alerts.get(db, 1)
+            assert done is not None and done.status == price_alerts.FIRED
         finally:
             second.terminate()
             assert second.wait(20) == 0, second.stderr.read() if second.stderr else ""
     assert len(liquidations()) == 1
     assert "~110,642.6 (low 109,069.0, 21:10 UTC)" in liquidations()[0]
-    assert outbox.counts(open_db(db_path)) == {"sent": 1}
+    assert len(price_alert()) == 1
+    assert "Low 109,069.0 in the 21:10 UTC candle" in price_alert()[0]
+    assert outbox.counts(open_db(db_path)) == {"sent": 2}
 
 
 def test_close_after_the_5m_data_ends_sees_the_whole_trade(tmp_path: Path) -> None:

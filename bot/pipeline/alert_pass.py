@@ -17,6 +17,7 @@ from alerts.session import drop_watch_echoes
 from bot.clock import quiet_ends_at
 from bot.pipeline.alert_book import MIN_CLUSTER, AlertBook
 from bot.pipeline.position_fate import run_followups, run_position_fate
+from bot.pipeline.price_alert_pass import run_price_alerts
 from bot.pipeline.services import Services
 from bot.views.alert_message import alert_messages, held_note
 from bot.views.evidence import record_lines
@@ -113,6 +114,7 @@ async def run_alerts(s: Services, tick: int) -> int:
     Liquidations and stop-outs are detected first, so no rule fires for a dead position; due
     follow-up notes are queued last."""
     await run_position_fate(s, tick)
+    await run_price_alerts(s, tick)  # the trader's own levels, on every candle since the last
     fired = 0
     if s.alert_book is None:
         s.alert_book = AlertBook.load(s.db)  # once; then only the chats that changed

@@ -9,13 +9,16 @@ the dispatcher keep running while it is composed."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 
 from bot.clock import digest_slot, in_quiet_hours
 from bot.pipeline.alert_pass import ALERT_WINDOW
 from bot.pipeline.services import Services
+from bot.pipeline.trader_levels import chat_levels
 from bot.views.digest import digest_messages
+from bot.views.levels import TraderLevel
 from bot.views.report import MapReport
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
@@ -47,11 +50,18 @@ class RoundMaps:
     def oi_change(self, symbol: str) -> float | None:
         return self._changes.get(symbol)
 
-    async def chart_key(self, symbol: str, report: MapReport) -> str:
-        """The stored chart of ``symbol`` at this tick (drawn and stored on first use)."""
+    async def chart_key(
+        self, symbol: str, report: MapReport, levels: tuple[TraderLevel, ...] = ()
+    ) -> str:
+        """The stored chart of ``symbol`` at this tick (drawn and stored on first use); with a
+        trader's ``levels`` drawn on it, that trader's own chart (keyed by the levels, so two
+        traders with the same levels share it)."""
         key = f"chart|{symbol}|{ALERT_WINDOW}|{self.tick}"
+        if levels:
+            key += "|" + hashlib.sha1(repr(levels).encode()).hexdigest()[:16]
         if not outbox.media_exists(self.s.db, key):
-            png = await self.s.maps.chart(report)  # drawn in the map worker, off the loop
+            # drawn in the map worker, off the loop
+            png = await self.s.maps.chart(report, levels=levels)
             with self.s.db.atomic():
                 outbox.store_media(self.s.db, key, png, self.now)
         return key
@@ -87,7 +97,7 @@ async def queue_digest(
     changes = {sym: maps.oi_change(sym) for sym in reports}
     texts = digest_messages(user, reports, subs, changes, now)
     first = next(iter(reports))
-    chart = await maps.chart_key(first, reports[first])
+    chart = await maps.chart_key(first, reports[first], chat_levels(s.db, user.chat_id, first))
     with s.db.atomic():
         caption = f"Digest chart: {first.split('/')[0]} {ALERT_WINDOW}"
         outbox.enqueue(s.db, f"{key}:chart", user.chat_id, "digest", caption, now, photo_ref=chart)

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.pipeline.heatmaps import heatmap_inputs
 from bot.render import calls
 from bot.render.renderer import Renderer, shared
+from bot.views.levels import TraderLevel
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport, make_report
 from liqmap import ModelSettings
@@ -121,10 +122,16 @@ class MapService:
         return report
 
     async def chart(
-        self, report: MapReport, by_tier: bool = False, real: RealLiquidations | None = None
+        self,
+        report: MapReport,
+        by_tier: bool = False,
+        real: RealLiquidations | None = None,
+        levels: tuple[TraderLevel, ...] = (),
     ) -> bytes:
         """``real``: the window's recorded prints, marked under the bars (the feed keeps
-        recording within a refresh, so their count and last time are part of the key)."""
+        recording within a refresh, so their count and last time are part of the key).
+        ``levels``: one trader's entries, liquidations, stops and price alerts (a chart without
+        them is shared by everyone; one with them is that trader's)."""
         # Same symbol, window and moment but different data (a refresh landed) -> other totals.
         liq = report.liq
         key = (
@@ -137,9 +144,10 @@ class MapService:
             tuple(t.leverage for t in liq.tiers),
             by_tier,
             real.cache_key() if real else None,
+            levels,
         )
         png: bytes = await self._charts.get(
-            key, lambda: self.renderer.run(calls.draw_map, report, by_tier, real)
+            key, lambda: self.renderer.run(calls.draw_map, report, by_tier, real, levels)
         )
         return png
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.views.levels import TraderLevel
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
 from liqmap import Candles, Heatmap, ModelSettings, build_heatmap
@@ -37,10 +38,15 @@ def warm() -> int:
     return os.getpid()
 
 
-def draw_map(report: MapReport, by_tier: bool, real: RealLiquidations | None) -> bytes:
+def draw_map(
+    report: MapReport,
+    by_tier: bool,
+    real: RealLiquidations | None,
+    levels: tuple[TraderLevel, ...] = (),
+) -> bytes:
     from bot.views.charts import render_map  # matplotlib only in the worker
 
-    return render_map(report, by_tier=by_tier, real=real)
+    return render_map(report, by_tier=by_tier, real=real, levels=levels)
 
 
 def draw_heatmap(

@@ -12,7 +12,14 @@ import signal
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, MenuButtonWebApp, Update, WebAppInfo
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
@@ -30,7 +37,16 @@ from bot.pipeline import health
 from bot.pipeline.live import SymbolChoiceError, validate_symbols
 from bot.pipeline.services import KEY, Services
 from bot.settings import ConfigError, Settings
-from bot.telegram import errors, handlers, jobs, liq_handlers, trade_handlers
+from bot.telegram import (
+    alert_handlers,
+    errors,
+    handlers,
+    jobs,
+    liq_handlers,
+    owner,
+    pick,
+    trade_handlers,
+)
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import CONTEXT_TYPES
 from bot.telegram.keyboards import (
@@ -39,7 +55,9 @@ from bot.telegram.keyboards import (
     MAP_PATTERN,
     MUTE_PATTERN,
     OPEN_PATTERN,
+    PICK_PATTERN,
     POSITION_PATTERN,
+    PRICE_ALERT_PATTERN,
     TZ_PATTERN,
     webapp_link,
 )
@@ -93,6 +111,8 @@ async def _post_init(app: Application) -> None:
     if isinstance(found, Services):
         found.maps.renderer.start()  # the chart worker imports matplotlib while we start
     await app.bot.set_my_commands([BotCommand(c.name, c.description) for c in COMMANDS])
+    if isinstance(found, Services):
+        await _owner_commands(app, found.settings.admin_chat_ids)
     if isinstance(found, Services) and found.settings.webapp_base:
         await _open_webapp(app, found)
     if isinstance(found, Services) and found.settings.send_loop:
@@ -105,6 +125,17 @@ async def _post_init(app: Application) -> None:
     ):
         # polling mode: /healthz on its own port (webhook mode serves it on the webhook's)
         await http_server(app).start(found.settings.health_host, found.settings.health_port)
+
+
+async def _owner_commands(app: Application, owners: list[int]) -> None:
+    """The owner's command list also shows /admin (a chat-scoped list: nobody else sees it)."""
+    listed = [BotCommand(c.name, c.description) for c in COMMANDS]
+    listed.append(BotCommand("admin", "Owner: users, subscriptions, backlog, errors"))
+    for chat in owners:
+        try:
+            await app.bot.set_my_commands(listed, scope=BotCommandScopeChat(chat))
+        except TelegramError as e:  # the owner never started the bot: /admin still answers
+            log.warning("owner command list for chat %s not set: %s", chat, e)
 
 
 async def _post_stop(app: Application) -> None:
@@ -194,6 +225,7 @@ def build_application(settings: Settings, services: Services) -> Application:
         "watch": trade_handlers.watch_command,
         "unwatch": trade_handlers.unwatch_command,
         "alerts": trade_handlers.alerts_command,
+        "alert": alert_handlers.alert_command,
         "digest": trade_handlers.digest_command,
         "quiet": trade_handlers.quiet_command,
         "mute": trade_handlers.mute_command,
@@ -206,6 +238,9 @@ def build_application(settings: Settings, services: Services) -> Application:
     fresh = ~filters.UpdateType.EDITED
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=fresh))
+    # owner only, and not in /help: anyone else gets the unknown-command answer from it
+    app.add_handler(CommandHandler("admin", owner.admin_command, filters=fresh))
+    owner.attach(app, services)
     app.add_handler(CallbackQueryHandler(handlers.map_button, pattern=MAP_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.help_button, pattern=HELP_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.position_button, pattern=POSITION_PATTERN))
@@ -213,6 +248,10 @@ def build_application(settings: Settings, services: Services) -> Application:
     app.add_handler(CallbackQueryHandler(handlers.tz_button, pattern=TZ_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.open_far_button, pattern=OPEN_PATTERN))
     app.add_handler(CallbackQueryHandler(trade_handlers.mute_button, pattern=MUTE_PATTERN))
+    app.add_handler(
+        CallbackQueryHandler(alert_handlers.price_alert_button, pattern=PRICE_ALERT_PATTERN)
+    )
+    app.add_handler(CallbackQueryHandler(pick.pick_button, pattern=PICK_PATTERN))
     app.add_handler(CallbackQueryHandler(handlers.expired_button))  # every press gets an answer
     app.add_handler(MessageHandler(filters.COMMAND & fresh, handlers.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & fresh, handlers.plain_text))
@@ -232,6 +271,14 @@ def build_application(settings: Settings, services: Services) -> Application:
                 interval=settings.refresh_seconds,
                 first=1,
                 name="refresh",
+                job_kwargs=one_at_a_time,
+            )
+        if settings.admin_chat_ids:
+            app.job_queue.run_repeating(
+                owner.watch_job,
+                interval=owner.WATCH_SECONDS,
+                first=owner.WATCH_SECONDS,
+                name="owner watch",
                 job_kwargs=one_at_a_time,
             )
         app.job_queue.run_repeating(

@@ -60,6 +60,12 @@ COMMANDS: tuple[Command, ...] = (
         "/alerts [set RULE VALUE]",
         "/alerts set cluster_edge 0.8",
     ),
+    Command(
+        "alert",
+        "Price alert at your level: a candle's high/low crossing it",
+        "/alert SYMBOL [above|below] PRICE|+5% [every] · /alert (list) · /alert del ID",
+        "/alert BTC below 112k",
+    ),
     Command("digest", "4-hourly digest: on, off, or now", "/digest on|off|now", "/digest now"),
     Command(
         "quiet",
@@ -81,7 +87,12 @@ COMMANDS: tuple[Command, ...] = (
         "/skill BTC",
     ),
     Command("status", "Data freshness per venue and symbol", "/status", "/status"),
-    Command("tz", "Set your time zone for digests", "/tz ZONE|CITY|+3", "/tz berlin"),
+    Command(
+        "tz",
+        "Your time zone: every time the bot shows",
+        "/tz ZONE|CITY|+3|UTC+5:30",
+        "/tz berlin",
+    ),
 )
 
 

@@ -14,6 +14,7 @@ from telegram import Update
 from bot.parsing import InputError, PositionArgs, parse_position, parse_symbol
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import Context
+from bot.telegram.keyboards import symbol_keyboard
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
 from storage import users
@@ -68,6 +69,18 @@ def symbol_arg(context: Context, text: str) -> str:
     return parse_symbol(text, context.services.source.symbols)
 
 
+async def ask_symbol(update: Update, context: Context, command: str, rest: list[str]) -> None:
+    """A command that needs a symbol got none: buttons of the symbols the bot follows, each
+    running the command with what was typed (the usage reply when it would not fit a button)."""
+    bases = [s.split("/")[0] for s in context.services.source.symbols]
+    markup = symbol_keyboard(command, rest, bases)
+    if markup is None:
+        await reject(update, command, "tell me which symbol")
+        return
+    register(update, context)  # the buttons answer only chats the bot knows
+    await reply(update, f"Which symbol? (<code>/{command} BTC ...</code>)", reply_markup=markup)
+
+
 def chat_id(update: Update) -> int:
     assert update.effective_chat is not None
     return update.effective_chat.id
@@ -99,6 +112,7 @@ def position_args(
 
 __all__ = [
     "InputError",
+    "ask_symbol",
     "chat_id",
     "command_args",
     "needs_market",

@@ -9,6 +9,7 @@ import logging
 
 from telegram import Update
 
+from bot.telegram import owner
 from bot.telegram.context import Context
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,12 @@ async def on_error(update: object, context: Context) -> None:
     """Log, stop the button's spinner, apologise; never raises."""
     error = context.error
     log.error("handler failed in %s: %r", where(update), error, exc_info=error)
+    found = owner.channel(context.application)
+    if found is not None:
+        try:  # the owner hears of it: the type and where, never the text
+            found.handler_error(type(error).__name__, where(update))
+        except Exception:
+            log.exception("could not tell the owner")
     if not isinstance(update, Update):
         return
     if update.callback_query is not None:

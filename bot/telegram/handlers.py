@@ -14,12 +14,21 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
-from bot.parsing import InputError, parse_window, parse_zone, suggest_command
+from bot.parsing import (
+    InputError,
+    offset_label,
+    parse_window,
+    parse_zone,
+    suggest_command,
+    suggest_typo,
+)
 from bot.pipeline.health import check, health_lines
 from bot.pipeline.liquidations import recorded_marks
+from bot.pipeline.trader_levels import chat_levels
 from bot.telegram import owner
 from bot.telegram.commands import COMMANDS, help_html
 from bot.telegram.common import (
+    ask_symbol,
     chat_id,
     command_args,
     needs_market,
@@ -80,7 +89,8 @@ async def _send_map(
         await context.bot.send_chat_action(chat.id, ChatAction.UPLOAD_PHOTO)
     report = await s.maps.report(symbol, window, tiers=tiers)
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
-    png = await s.maps.chart(report, by_tier=stacked, real=real)
+    mine = chat_levels(s.db, chat.id, symbol) if chat is not None else ()
+    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine)
     if update.effective_message is not None:
         await update.effective_message.reply_photo(
             png,
@@ -145,6 +155,9 @@ def map_options(args: list[str], default: str = "1d") -> tuple[str, tuple[float,
 async def map_command(update: Update, context: Context) -> None:
     """/map SYMBOL [window] [tiers] [stack]: the liquidation map as a chart with a caption."""
     args = command_args(context)
+    if not args:
+        await ask_symbol(update, context, "map", [])
+        return
     try:
         if not args or len(args) > 4:
             raise InputError("tell me which symbol" if not args else "too many arguments")
@@ -160,6 +173,9 @@ async def map_command(update: Update, context: Context) -> None:
 async def heatmap_command(update: Update, context: Context) -> None:
     """/heatmap SYMBOL [window] [tiers]: price x time liquidation intensity as a chart."""
     args = command_args(context)
+    if not args:
+        await ask_symbol(update, context, "heatmap", [])
+        return
     try:
         if not args or len(args) > 3:
             raise InputError("tell me which symbol" if not args else "too many arguments")
@@ -282,18 +298,26 @@ async def tz_command(update: Update, context: Context) -> None:
             f"{typed[:40]!r} is not a time zone I know (try Europe/London, berlin, CET or +3)",
         )
         return
-    await _set_zone(update, context, zone)
+    typed_offset = offset_label(typed)
+    await _set_zone(update, context, zone, typed_offset)
 
 
-async def _set_zone(update: Update, context: Context, zone: str) -> None:
-    """Store the chat's zone and say what time it is there."""
+async def _set_zone(
+    update: Update, context: Context, zone: str, typed_offset: str | None = None
+) -> None:
+    """Store the chat's zone and say what time it is there (an offset as the trader typed it,
+    'UTC+05:30', with the zone that keeps it when that is not a plain offset zone)."""
     register(update, context)
     s = services(context)
     users.update(s.db, chat_id(update), tz=zone)
+    label = fmt.zone_label(zone)
+    if typed_offset is not None and typed_offset != label and zone != "UTC":
+        label = f"{typed_offset} ({zone})"
     await reply(
         update,
-        f"Time zone set to <b>{html.escape(zone)}</b>. "
-        f"It is {html.escape(fmt.when(s.clock.now_ms(), zone))} there (market time).",
+        f"Time zone set to <b>{html.escape(label)}</b>. "
+        f"It is {html.escape(fmt.when(s.clock.now_ms(), zone))} there (market time); "
+        "every time I show is in this zone.",
     )
 
 
@@ -329,8 +353,21 @@ async def plain_text(update: Update, context: Context) -> None:
 
 
 async def unknown_command(update: Update, context: Context) -> None:
-    """An unknown /command: a pointer to /help (or the nearest command)."""
-    await reply(update, "I don't know that command. Send /help for the list.")
+    """An unknown /command: "did you mean" the nearest one (``/mapp btc`` -> ``/map btc``),
+    else a pointer to /help."""
+    message = update.effective_message
+    words = ((message.text or "") if message is not None else "")[:200].split()
+    name = words[0].lstrip("/").split("@")[0] if words else ""
+    guess = suggest_typo(name, tuple(c.name for c in COMMANDS)) if name.isascii() else None
+    if guess is None:
+        await reply(update, "I don't know that command. Send /help for the list.")
+        return
+    meant = " ".join([f"/{guess}", *words[1:]])
+    await reply(
+        update,
+        f"I don't know /{html.escape(name[:30])}. Did you mean <code>{html.escape(meant)}</code>? "
+        "Send /help for the list.",
+    )
 
 
 async def gate(update: Update, context: Context) -> None:
@@ -384,7 +421,8 @@ async def map_button(update: Update, context: Context) -> None:
     message = query.message
     report = await s.maps.report(symbol, window, tiers=tiers)
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
-    png = await s.maps.chart(report, by_tier=stacked, real=real)
+    mine = chat_levels(s.db, chat_id(update), symbol)
+    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine)
     webapp = _webapp(update, context, symbol, window)
     keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked, webapp)
     if message is None or not getattr(message, "photo", None):

@@ -14,6 +14,9 @@ ALERT_PATTERN = r"^alert\|"
 TZ_PATTERN = r"^tz\|"
 OPEN_PATTERN = r"^openfar\|"
 MUTE_PATTERN = r"^mute\|"
+PRICE_ALERT_PATTERN = r"^palert\|"
+PICK_PATTERN = r"^pick\|"
+CALLBACK_MAX = 64  # Telegram's limit on callback data, in bytes
 
 
 # The tier slices offered as buttons (``/map BTC 7d 10-25x`` reaches any other).
@@ -107,4 +110,33 @@ def position_keyboard(sub_id: int, muted: bool) -> InlineKeyboardMarkup:
                 ),
             ]
         ]
+    )
+
+
+def symbol_keyboard(command: str, rest: list[str], bases: list[str]) -> InlineKeyboardMarkup | None:
+    """A button per symbol the bot follows, each running ``/command BASE rest...``
+    (``pick|COMMAND|BASE|REST``); None when the typed rest would not fit in a button."""
+    tail = " ".join(rest)
+    data = [f"pick|{command}|{b}|{tail}" for b in bases]
+    if not data or any(len(d.encode()) > CALLBACK_MAX for d in data):
+        return None
+    buttons = [InlineKeyboardButton(b, callback_data=d) for b, d in zip(bases, data, strict=True)]
+    return InlineKeyboardMarkup([buttons[i : i + 4] for i in range(0, len(buttons), 4)])
+
+
+def price_alert_list_keyboard(rows: list[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    """One delete button per alert: ``palert|del|ID|list`` (the list is redrawn after)."""
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(f"✖ #{i} {label}", callback_data=f"palert|del|{i}|list")]
+            for i, label in rows
+        ]
+    )
+
+
+def price_alert_keyboard(alert_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"✖ Delete #{alert_id}", callback_data=f"palert|del|{alert_id}")]]
     )

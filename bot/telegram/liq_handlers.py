@@ -10,7 +10,7 @@ from telegram import Update
 
 from bot.parsing import InputError
 from bot.pipeline.liquidations import SKILL_DAYS, TooLittleData, grade_recent, recent_summary
-from bot.telegram.common import command_args, reject, reply, symbol_arg
+from bot.telegram.common import ask_symbol, command_args, reject, reply, symbol_arg
 from bot.telegram.context import Context, services
 from bot.views.liqs import liqs_html, settings_line, skill_html
 from market.liquidation_summary import WINDOWS_MS
@@ -38,6 +38,9 @@ def parse_liqs_window(text: str | None) -> str:
 async def liqs_command(update: Update, context: Context) -> None:
     """/liqs SYMBOL [1h|4h|24h]: real liquidations recorded, per venue, largest, where."""
     args = command_args(context)
+    if not args:
+        await ask_symbol(update, context, "liqs", [])
+        return
     try:
         if not args or len(args) > 2:
             raise InputError("tell me which symbol" if not args else "too many arguments")
@@ -65,6 +68,9 @@ async def liqs_command(update: Update, context: Context) -> None:
 async def skill_command(update: Update, context: Context) -> None:
     """/skill SYMBOL: how well the map placed the last 7 days' recorded liquidations."""
     args = command_args(context)
+    if not args:
+        await ask_symbol(update, context, "skill", [])
+        return
     try:
         if len(args) != 1:
             raise InputError("tell me which symbol" if not args else "too many arguments")

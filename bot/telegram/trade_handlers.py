@@ -14,6 +14,7 @@ from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
+    ask_symbol,
     chat_id,
     command_args,
     needs_market,
@@ -331,6 +332,9 @@ async def account_command(update: Update, context: Context) -> None:
 async def _one_symbol(update: Update, context: Context, command: str) -> str | None:
     """The single SYMBOL argument of ``command``, or None after telling the user what is wrong."""
     args = command_args(context)
+    if not args:
+        await ask_symbol(update, context, command, [])
+        return None
     try:
         if len(args) != 1:
             raise InputError("tell me one symbol" if not args else "too many arguments")

@@ -39,7 +39,7 @@ from alerts.catalogue import (
     OWN_LP_IN_CLUSTER,
     SQUEEZE,
 )
-from alerts.findings import Act, Action, Finding, order
+from alerts.findings import Act, Action, Finding, PriceAlertFinding, order
 from alerts.inputs import SymbolMetrics
 from alerts.rules import DEFAULT_CONFIG
 from bot.views import fmt
@@ -97,7 +97,9 @@ def local_time(ms: int, zone: str) -> str:
         tz = ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         tz, zone = ZoneInfo("UTC"), "UTC"
-    return f"{datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(tz):%H:%M} {zone}"
+    return (
+        f"{datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(tz):%H:%M} {fmt.zone_label(zone)}"
+    )
 
 
 def _where(c: Cluster) -> str:
@@ -504,3 +506,50 @@ def held_note(text: str, fired_ms: int, zone: str) -> str:
     """A held message is read later: say so, so stale numbers are not taken for live ones."""
     fired = datetime.fromtimestamp(fired_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
     return f"<i>Held during your quiet hours; fired {fired:%H:%M} {zone}.</i>\n{text}"
+
+
+# -- price alerts (the trader's own level; one message per firing) ---------------------------
+
+
+def _beyond(c: Cluster, price_now: float, relative: bool) -> str:
+    side = "longs" if c.side == LONG else "shorts"
+    return (
+        f"{side} {fmt.price(c.near_edge())} - {fmt.price(c.far_edge())} "
+        f"({fmt.pct(c.distance_pct(price_now))}) {fmt.notional(c.notional, relative)}"
+    )
+
+
+def price_alert_html(f: PriceAlertFinding, zone: str = "UTC") -> str:
+    """The message: headline, the crossing candle with its time in the chat's zone, the price
+    now, the clusters beyond the level, and what happens to the alert next."""
+    base = f.symbol.split("/")[0]
+    level = fmt.price(f.level)
+    up = f.direction == "above"
+    lines = [
+        f"{'📈' if up else '📉'} <b>{esc(base)} {'rose above' if up else 'fell below'} {level}</b> "
+        f"(price alert #{f.alert_id})",
+        f"{'High' if up else 'Low'} {fmt.price(f.extreme)} in the "
+        f"{esc(fmt.when(f.candle_ms, zone, '%H:%M %Z'))} candle; price now "
+        f"{fmt.price(f.price_now)} ({esc(fmt.when(f.price_at, zone, '%H:%M'))}).",
+    ]
+    if f.beyond:
+        shown = "; ".join(_beyond(c, f.price_now, f.relative_units) for c in f.beyond)
+        lines.append(f"Beyond {level}: {esc(shown)}")
+    else:
+        lines.append(f"No large cluster beyond {level} on the map.")
+    if f.every and f.rearm_at is not None:
+        lines.append(
+            f"<i>It fires again after price is back {'below' if up else 'above'} "
+            f"{fmt.price(f.rearm_at)}; /alert del {f.alert_id} removes it.</i>"
+        )
+    else:
+        lines.append("<i>Done: this alert will not fire again.</i>")
+    return "\n".join(lines)
+
+
+def price_alert_keyboard(f: PriceAlertFinding) -> Keyboard:
+    """📊 Map, and a delete button for an alert that stays (``every``)."""
+    row: tuple[tuple[str, str], ...] = (("📊 Map", f"map|{f.symbol.split('/')[0]}|1d"),)
+    if f.every:
+        row += ((f"✖ Delete #{f.alert_id}", f"palert|del|{f.alert_id}"),)
+    return (row,)

@@ -36,6 +36,7 @@ from matplotlib.transforms import Bbox
 
 from bot.tiers import tier_note
 from bot.views import fmt
+from bot.views.levels import ALERT, ENTRY, LIQUIDATION, STOP, TraderLevel
 from bot.views.real_marks import add_legend, draw_heat_marks, draw_map_strip
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
@@ -48,6 +49,13 @@ TIER_SHADES = ("#5c1a1e", "#9e2a31", "#e0464e", "#f08a8f", "#f7c4c6")
 TIER_GREENS = ("#0d4a2c", "#16774a", "#21a366", "#6cc79b", "#b6e3cb")
 INK = "#1b1b1b"
 GREY = "#555555"
+# The trader's own prices: colours apart from the bars' red and green and the price's black.
+LEVEL_STYLE = {
+    ENTRY: ("#1f5fd1", "-"),
+    LIQUIDATION: ("#8a2be2", "-"),
+    STOP: ("#d97706", "--"),
+    ALERT: ("#0e8a8a", "-."),
+}
 BARS = 110  # ~10 px per bar at 1080 px: readable towers, not hairlines
 
 # 4.5 x 5.6 in at 240 dpi = 1080 x 1344 px. Shown 430 px wide a 10 pt letter is ~13 px tall.
@@ -293,19 +301,40 @@ def render_map(
     by_tier: bool = False,
     image: str = "png",
     real: RealLiquidations | None = None,
+    levels: Sequence[TraderLevel] = (),
 ) -> bytes:
     """The liquidation map chart of a report (``image``: png or jpeg); ``real``: the window's
-    real liquidations, marked in a strip under the bars."""
-    return _save(map_figure(r, by_tier, real), image)
+    real liquidations, marked in a strip under the bars; ``levels``: the trader's own prices
+    (entry, liquidation, stop, price alerts), drawn and labelled."""
+    return _save(map_figure(r, by_tier, real, levels), image)
 
 
-def map_figure(r: MapReport, by_tier: bool = False, real: RealLiquidations | None = None) -> Figure:
+def _levels_in_range(
+    r: MapReport, levels: Sequence[TraderLevel], lo: float, hi: float
+) -> tuple[list[TraderLevel], float, float]:
+    """The levels the chart can show (inside the map's grid), and the display range widened to
+    show them all."""
+    edges = r.liq.grid.edges
+    shown = [v for v in levels if float(edges[0]) <= v.price <= float(edges[-1])]
+    for v in shown:
+        lo = max(min(lo, v.price - 0.01 * r.price), float(edges[0]))
+        hi = min(max(hi, v.price + 0.01 * r.price), float(edges[-1]))
+    return shown, lo, hi
+
+
+def map_figure(
+    r: MapReport,
+    by_tier: bool = False,
+    real: RealLiquidations | None = None,
+    levels: Sequence[TraderLevel] = (),
+) -> Figure:
     """The map as a matplotlib figure, labels placed (tests measure it)."""
     liq = r.liq
     proxy = is_proxy(r)
     marks = marked_clusters(r)
     real = real if real and real.prints else None
     lo, hi = _display_range(r, marks, real)
+    mine, lo, hi = _levels_in_range(r, levels, lo, hi)
     cut = _cut(liq.grid, lo, hi)
     sub = PriceGrid(liq.grid.centre, liq.grid.edges[cut.start : cut.stop + 1])
     d_grid, longs = rebin(liq.long_by_tier[:, cut], sub, BARS)
@@ -313,7 +342,8 @@ def map_figure(r: MapReport, by_tier: bool = False, real: RealLiquidations | Non
     cum_long, cum_short = cumulative_curves(liq)
     tiers = tier_note([t.leverage for t in liq.tiers])
 
-    fig = _figure(6.1 if real else 5.6)  # the real-liquidations strip takes no label rows
+    # the real-liquidations strip takes no label rows; the trader's levels take a few
+    fig = _figure((6.1 if real else 5.6) + (0.7 if mine else 0.0))
     head, sublines = map_title(r, tiers)
     top = _titles(fig, head, sublines)
     legend_h = (0.075 if by_tier else 0.045) + (0.03 if real else 0.0)
@@ -382,9 +412,18 @@ def map_figure(r: MapReport, by_tier: bool = False, real: RealLiquidations | Non
         color = LONG_RED if c.side == "long" else SHORT_GREEN
         i = int(np.clip(np.searchsorted(rights, c.peak), 0, tops.size - 1))
         labels.append(Label(c.peak, float(tops[i]), cluster_label(c, tag, proxy), color))
+    # The trader's own prices get room right after the nearest cluster each side.
+    nearest = 1 + sum("nearest" in tag.split(", ") for _, tag in marks)
+    own: list[Label] = []
+    for v in mine:
+        color, style = LEVEL_STYLE[v.kind]
+        for a in (ax, ax_cum):
+            a.axvline(v.price, color=color, ls=style, lw=1.6, zorder=3.5)
+        own.append(Label(v.price, 0.0, v.label, color))
+    labels = labels[:nearest] + own + labels[nearest:]
     # Headroom above the bars for the labels: grow it until every label finds a place (at the
     # most, keep the ones that fit: the lowest-priority label is the one left out).
-    headrooms = (1.9, 2.4, 3.0, 3.8, 5.0)
+    headrooms = (1.9, 2.4, 3.0, 3.8, 5.0) + ((6.5,) if mine else ())
     for headroom in headrooms:
         ax.set_ylim(0, peak * headroom)
         placed, connectors = place_labels(ax, labels, lefts, rights, tops)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -22,12 +23,29 @@ __all__ = [
     "ratio",
     "usd",
     "when",
+    "zone_label",
 ]
 
 
 def when(ms: int, zone: str = "UTC", pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
-    """A moment (ms) in a zone: '2025-10-10 20:00 UTC'."""
+    """A moment (ms) in a zone: '2025-10-10 20:00 UTC'; a zone set as an offset reads
+    '2025-10-10 23:00 UTC+03:00' (not '+03')."""
+    if "%Z" in pattern and zone.startswith("Etc/GMT"):
+        pattern = pattern.replace("%Z", zone_label(zone))
     return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).strftime(pattern)
+
+
+_ETC_OFFSET = re.compile(r"^Etc/GMT([+-])([0-9]{1,2})$")
+
+
+def zone_label(zone: str) -> str:
+    """A zone as a trader reads it: 'Etc/GMT-3' (POSIX signs, inverted) is 'UTC+03:00';
+    'Etc/GMT' and 'Etc/UTC' are 'UTC'; any other name is itself."""
+    m = _ETC_OFFSET.match(zone)
+    if m:
+        sign = "+" if m.group(1) == "-" else "-"
+        return f"UTC{sign}{int(m.group(2)):02d}:00"
+    return "UTC" if zone in ("Etc/GMT", "Etc/UTC", "Etc/GMT0", "Etc/Zulu") else zone
 
 
 def asymmetry(x: float) -> str:

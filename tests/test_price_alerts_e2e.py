@@ -1,0 +1,136 @@
+"""Price alerts end to end on the replayed 2025-10-10 cascade: the real bot, its passes, the fake
+Bot API and a real SQLite file. Price fell 116,830 -> 112,786.6 (the 20:55 candle's low) and
+closed that candle at 114,198.0, then broke down in the 21:10 candle (low 109,069.0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage import outbox, price_alerts, users
+from tests.bot_harness import BotHarness
+from tests.test_alerts_e2e import at, step
+from tests.test_positions_e2e import ask, press, texts
+
+CHAT = 7373
+ME = 9191  # the chat tests.test_positions_e2e.ask talks from
+BTC = "BTC/USDT:USDT"
+
+
+def fired(bot: BotHarness, chat: int = CHAT) -> list[str]:
+    return [t for t in texts(bot, chat) if "(price alert #" in t]
+
+
+def stored(bot: BotHarness) -> int:
+    db = bot.services.db  # type: ignore[union-attr]
+    return int(db.execute("select count(*) from price_alerts").fetchone()[0])
+
+
+def _map_png(bot: BotHarness, chat: int) -> bytes:
+    ask(bot, "/map BTC", chat)
+    photo = bot.fake.messages(chat, include_edits=False)[-1].photo
+    assert photo is not None
+    return photo
+
+
+def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "pa.db"
+    with BotHarness(db_path, at=at("20:00"), tick_seconds=3600) as bot:
+        reply = ask(bot, "/alert BTC 112k", CHAT)
+        assert reply.startswith("🔔 Price alert #1: BTC below 112,000.0 (-3.95% from 116,605.3")
+        assert "once, when a candle's low reaches it" in reply
+        # the chart of a symbol with the trader's alert draws it: not the chart everyone gets
+        mine = _map_png(bot, CHAT)
+        assert mine != _map_png(bot, CHAT + 1) and mine == _map_png(bot, CHAT)
+        step(bot, at("20:45"))
+        assert "Time zone set to UTC+03:00" in ask(bot, "/tz +3", CHAT)
+        assert "#2: BTC below 113,000.0" in ask(bot, "/alert btc under 113,000", CHAT)
+        # one refresh 20:45 -> 21:00: the 20:55 candle's low (112,786.6) crossed 113,000, its
+        # close and the price at the refresh (114,198.0) did not
+        step(bot, at("21:00"), every=15 * 60_000)
+        assert fired(bot) == [
+            "📉 BTC fell below 113,000.0 (price alert #2)\n"
+            "Low 112,786.6 in the 23:55 UTC+03:00 candle; price now 114,198.0 (00:00).\n"
+            + fired(bot)[0].split("\n", 2)[2]
+        ]
+        assert "Beyond 113,000.0: longs " in fired(bot)[0]
+        assert fired(bot)[0].endswith("Done: this alert will not fire again.")
+        assert [b["text"] for b in bot.fake.messages(CHAT)[-1].buttons] == ["📊 Map"]
+    # a restart: #1 is still there and fires at its crossing, the 21:10 candle, once
+    with BotHarness(db_path, at=at("21:00"), tick_seconds=3600) as bot:
+        assert "#1 BTC below 112,000.0" in ask(bot, "/alert", CHAT)
+        step(bot, at("22:30"))
+        assert len(fired(bot)) == 1, fired(bot)
+        assert fired(bot)[0].startswith(
+            "📉 BTC fell below 112,000.0 (price alert #1)\n"
+            "Low 109,069.0 in the 00:10 UTC+03:00 candle"
+        )
+        assert "No price alerts" in ask(bot, "/alert", CHAT)
+        assert outbox.counts(bot.services.db) == {"sent": 2}  # type: ignore[union-attr]
+
+
+def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
+    with BotHarness(tmp_path / "cmd.db", at=at("20:00"), tick_seconds=3600) as bot:
+        for typed in (
+            "/alert BTC 120k",
+            "/alert BTC below 100k",
+            "/alert ETH +5%",
+            "/alert BTC 118500 every",
+        ):
+            assert ask(bot, typed).startswith("🔔 Price alert #"), typed
+        assert "ETH above 4,194.74" in texts(bot)[2] and "+5.00% from 3,994.99" in texts(bot)[2]
+        assert "again each time after price has moved back 0.5%" in texts(bot)[3]
+        listed = ask(bot, "/alert")
+        assert listed.splitlines()[1:5] == [
+            "#1 BTC above 120,000.0 (+2.91% from now)",
+            "#2 BTC below 100,000.0 (-14.24% from now)",
+            "#3 ETH above 4,194.74 (+5.00% from now)",
+            "#4 BTC above 118,500.0, every time (+1.62% from now)",
+        ]
+        listing = bot.fake.messages(ME, include_edits=False)[-1]
+        assert [b["callback_data"] for b in listing.buttons] == [
+            f"palert|del|{i}|list" for i in (1, 2, 3, 4)
+        ]
+        edited = press(bot, "palert|del|3|list")
+        assert "(3 of 50)" in edited and "#3" not in edited
+        assert ask(bot, "/alert del 2") == "Deleted price alert #2: BTC below 100,000.0."
+        assert "you have no price alert #2" in ask(bot, "/alert del 2")
+
+        before = stored(bot)
+        for bad in (
+            "/alert BTC above 100k",  # already above
+            "/alert BTC 0.8%",  # which way?
+            "/alert BTC 120k 130k",
+            "/alert DOGE 1",
+            "/alert BTC 1m",  # far-fetched
+            "/alert BTC +120k",
+            "/alert BTC <b>",
+            "/alert del two",
+        ):
+            answer = ask(bot, bad)
+            assert answer.startswith("⚠️ ") and "Usage: /alert" in answer, (bad, answer)
+        assert "price is already above 100,000.0 (116,605.3 now)" in texts(bot)[-8]
+        assert stored(bot) == before
+
+        # no symbol: buttons of the symbols the bot follows, each finishing the command
+        assert ask(bot, "/alert 125k") == "Which symbol? (/alert BTC ...)"
+        picks = bot.fake.messages(ME, include_edits=False)[-1].buttons
+        assert [b["callback_data"] for b in picks] == ["pick|alert|BTC|125k", "pick|alert|ETH|125k"]
+        assert press(bot, "pick|alert|BTC|125k").startswith("🔔 Price alert #5: BTC above 125")
+        assert ask(bot, "/map") == "Which symbol? (/map BTC ...)"
+
+        # the limit: 50 active alerts per chat, the 51st refused and not stored
+        db = bot.services.db  # type: ignore[union-attr]
+        now = bot.clock.now
+        for i in range(50 - price_alerts.count_active(db, ME)):
+            price_alerts.add(db, ME, BTC, 130_000 + i, "above", False, 116_605.3, now, now)
+        full = ask(bot, "/alert BTC 140k")
+        assert full.startswith("⚠️ You have 50 price alerts, the most I keep per chat.")
+        assert price_alerts.count_active(db, ME) == 50
+        users.register(db, 1, 1, "Other", now)  # another chat is not limited by this one's
+        price_alerts.add(db, 1, BTC, 140_000, "above", False, 116_605.3, now, now)
+
+
+# A kill -9 between the crossing and the send: tests/test_positions_e2e.py's kill test holds a
+# price alert beside the position (one bot process pair for both).
