@@ -15,6 +15,7 @@ from alerts.catalogue import (
     CLUSTER_EDGE,
     FUNDING_EXTREME,
     LFR_DEGRADED,
+    LIQUIDATION_WARNING,
     OI_DROP,
     OWN_LP_IN_CLUSTER,
     SQUEEZE,
@@ -112,6 +113,9 @@ def advise(
             return _stop_action(Act.CUT_RISK, pos, m, stops)
         kind = Act.TAKE_PROFIT if rule == SQUEEZE else Act.KEEP_STOP
         return Action(kind, pos.side_name)
+    if rule == LIQUIDATION_WARNING and pos is not None:
+        # add margin or cut size (the renderer says both), or the one stop
+        return _stop_action(Act.CUT_RISK, pos, m, stops)
     if rule == OWN_LP_IN_CLUSTER and cluster is not None:
         # clear of the re-arm margin (twice the threshold beyond the far edge by default)
         margin = own_lp_rearm_factor * threshold / 100

@@ -13,7 +13,8 @@ The contract, for whoever adds a rule or a line:
 - ``urgency`` orders a message (most urgent first: headline and "Consider" line come from the
   first finding, see :func:`order`) and decides quiet hours: :attr:`Urgency.CRITICAL` is never
   held (it is delivered during quiet hours, with sound); the other levels follow the user's
-  quiet-hours policy. Every rule of the catalogue is :attr:`Urgency.NORMAL` today; among equal
+  quiet-hours policy. The liquidation warning is critical (high when the user turned waking
+  off); every other rule is :attr:`Urgency.NORMAL`; among equal
   urgencies :data:`PRIORITY` (then the subscription id) decides.
 - :class:`Action` is the advice as data: what to do (:class:`Act`), about which side, and the
   price it names (the stop, or where the liquidation price must go) with the cluster that price
@@ -39,6 +40,7 @@ from alerts.catalogue import (
     CLUSTER_EDGE,
     FUNDING_EXTREME,
     LFR_DEGRADED,
+    LIQUIDATION_WARNING,
     OI_DROP,
     OWN_LP_IN_CLUSTER,
     SQUEEZE,
@@ -57,6 +59,7 @@ class Urgency(IntEnum):
 # Among findings of equal urgency, most urgent first (the first one gives the headline and the
 # "Consider" line; the market lines follow this order). A rule missing here sorts last.
 PRIORITY: tuple[str, ...] = (
+    LIQUIDATION_WARNING,
     OWN_LP_IN_CLUSTER,
     CLUSTER_EDGE,
     LFR_DEGRADED,
@@ -76,6 +79,7 @@ VALUE_UNITS: dict[str, str] = {
     SQUEEZE: "% funding per 8 h (signed)",
     ASYMMETRY: "longs below / shorts above within the band",
     OWN_LP_IN_CLUSTER: "the position's liquidation price",
+    LIQUIDATION_WARNING: "% chance that price touches the liquidation price within 4 h",
 }
 
 

@@ -50,6 +50,10 @@ class SymbolMetrics:
     ``relative_units``: the map came from the volume-proxy model (no OI history), so every
     notional (clusters, totals) is in relative units seeded from turnover, not USD; the texts
     then write amounts as "1.35B rel." instead of "$1.35B".
+    ``vol_fast``/``vol_slow``: per-hour variance of log price now (``liqmap.touch``: the last
+    hours and the last three days), None when unknown (then the liquidation warning is
+    silent). ``low_since``/``high_since``: the lowest low and highest high of the candles since
+    the previous pass, so a move between two refreshes is seen (None: only ``price``).
     ``oi_change_4h``: fraction (-0.18 = fell 18%), computed only over venues present at both
     ends; None (or NaN) when unknown, and then the OI rule never fires. ``funding_rate`` and
     ``funding_p95_abs`` (95th percentile of abs(funding) over 30 days): fractions per 8 h.
@@ -73,6 +77,10 @@ class SymbolMetrics:
     venues: tuple[str, ...] = ()
     stale: tuple[str, ...] = ()
     relative_units: bool = False
+    vol_fast: float | None = None
+    vol_slow: float | None = None
+    low_since: float | None = None
+    high_since: float | None = None
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.price) and self.price > 0):
@@ -151,12 +159,16 @@ def metrics_from_map(
     band_pct: float = 10.0,
     venues: Sequence[str] = (),
     stale: Sequence[str] = (),
+    volatility: tuple[float, float] | None = None,
+    since: tuple[float, float] | None = None,
 ) -> SymbolMetrics:
     """Build :class:`SymbolMetrics` from a fresh map. ``funding_rate`` is per
     ``funding_interval_h`` and converted to per 8 h (linearly: a 4 h rate x 2);
     ``funding_p95_abs`` comes per 8 h (``MarketSource.funding_p95`` converts each settlement by
     its own interval).
-    ``relative_units`` is set for volume-proxy maps (their notionals are not USD)."""
+    ``relative_units`` is set for volume-proxy maps (their notionals are not USD).
+    ``volatility``: (fast, slow) per-hour variances; ``since``: (lowest low, highest high) of
+    the candles since the previous pass."""
     to_8h = 8.0 / funding_interval_h
     long_below, short_above = band_totals(liq, band_pct)
     below, above = clusters.nearest(2)
@@ -179,6 +191,10 @@ def metrics_from_map(
         venues=tuple(venues),
         stale=tuple(stale),
         relative_units=is_proxy(liq),
+        vol_fast=volatility[0] if volatility else None,
+        vol_slow=volatility[1] if volatility else None,
+        low_since=since[0] if since else None,
+        high_since=since[1] if since else None,
     )
 
 
@@ -205,6 +221,8 @@ class Subscriptions:
       the user's quiet-hours policy (True: hold until they end; False: send silently).
     - ``min_cluster``: the user's minimum cluster notional (``/alerts set min_cluster 5M``) for
       the cluster rules, 0 for none (on top of the engine's share of the side).
+    - ``wake_in_quiet``: the liquidation warning reaches the user in quiet hours (the default;
+      ``/alerts set wake off`` makes it wait like the other alerts).
     """
 
     sub_id: IntArray
@@ -221,6 +239,7 @@ class Subscriptions:
     in_quiet_hours: BoolArray
     hold_in_quiet: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
     min_cluster: FloatArray = field(default_factory=lambda: np.zeros(0))
+    wake_in_quiet: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
 
     def __post_init__(self) -> None:
         n = int(np.asarray(self.sub_id).shape[0])
@@ -239,6 +258,9 @@ class Subscriptions:
         floor = np.nan_to_num(np.asarray(self.min_cluster, dtype=np.float64))
         set_(self, "min_cluster", np.zeros(n) if floor.size == 0 else floor)
         _column(self.min_cluster, np.float64, n, "min_cluster")
+        wake = np.asarray(self.wake_in_quiet, dtype=np.bool_)
+        set_(self, "wake_in_quiet", np.ones(n, dtype=np.bool_) if wake.size == 0 else wake)
+        _column(self.wake_in_quiet, np.bool_, n, "wake_in_quiet")
         thresholds = np.asarray(self.thresholds, dtype=np.float64)
         modes = np.asarray(self.modes, dtype=np.int8)
         shape = (n, len(RULES))
@@ -281,6 +303,7 @@ class Subscriptions:
             in_quiet_hours=self.in_quiet_hours[idx],
             hold_in_quiet=self.hold_in_quiet[idx],
             min_cluster=self.min_cluster[idx],
+            wake_in_quiet=self.wake_in_quiet[idx],
         )
 
     @classmethod
@@ -289,8 +312,8 @@ class Subscriptions:
         ``chat_id``, ``kind`` ("position"/"watch"), and optionally ``side`` ("long"/"short"),
         ``entry``, ``leverage``, ``liquidation_price``, ``entry_lfr``, ``thresholds``
         ({rule: value}), ``modes`` ({rule: "off"/"on"/"silent"}), ``muted_until_ms``,
-        ``in_quiet_hours``, ``hold_in_quiet``, ``min_cluster``. Missing values take their
-        defaults."""
+        ``in_quiet_hours``, ``hold_in_quiet``, ``min_cluster``, ``wake_in_quiet``. Missing
+        values take their defaults."""
         recs = list(records)
         n = len(recs)
         thresholds = np.full((n, len(RULES)), np.nan)
@@ -324,4 +347,5 @@ class Subscriptions:
             in_quiet_hours=np.array([bool(r.get("in_quiet_hours")) for r in recs], dtype=bool),
             hold_in_quiet=np.array([bool(r.get("hold_in_quiet")) for r in recs], dtype=bool),
             min_cluster=np.array([float(r.get("min_cluster") or 0.0) for r in recs]),
+            wake_in_quiet=np.array([bool(r.get("wake_in_quiet", True)) for r in recs], dtype=bool),
         )

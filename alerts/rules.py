@@ -51,6 +51,7 @@ from alerts.catalogue import (
     CLUSTER_EDGE,
     FUNDING_EXTREME,
     LFR_DEGRADED,
+    LIQUIDATION_WARNING,
     MODE_OFF,
     MODE_SILENT,
     OI_DROP,
@@ -66,6 +67,7 @@ from alerts.inputs import Subscriptions, SymbolMetrics
 from alerts.state import NEVER, AlertState
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.metrics import DEFAULT_MIN_SHARE
+from liqmap.touch import touch_chance, warning_levels
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -153,6 +155,7 @@ class _Pass:
         # slot -> per-subscription ``findings.Urgency``; a slot not here is NORMAL. A rule that
         # escalates (closer means more urgent) sets its slot's row when it steps.
         self.urgency: dict[int, IntArray] = {}
+        self.touch_4h = np.full(self.n, np.nan)  # the liquidation warning's chance, per sub
 
     def large(self, side: str) -> tuple[Cluster, ...]:
         """The significant clusters of ``side``, nearest first (see ``AlertConfig.min_share``)."""
@@ -409,6 +412,42 @@ class _Pass:
         self.track(slot, matched, low, high)
         self.forget_settled(slot)
 
+    def liquidation_warning(self) -> None:
+        """The chance that price touches the liquidation price within 4 h (``liqmap.touch``),
+        from the worst price since the previous pass: fires at the threshold, once more
+        (escalated) when halfway to certain, and re-arms below half the threshold. Critical
+        (delivered in quiet hours) unless the user turned that off."""
+        m = self.m
+        if m.vol_fast is None or m.vol_slow is None:
+            return
+        subs = self.subs
+        lp = subs.liquidation_price
+        low = m.price if m.low_since is None else min(m.price, m.low_since)
+        high = m.price if m.high_since is None else max(m.price, m.high_since)
+        worst = np.where(subs.side > 0, low, high)
+        past = np.where(subs.side > 0, worst <= lp, worst >= lp)  # the fate pass owns these
+        applicable = self.is_position & np.isfinite(lp) & (lp > 0) & ~past
+        with np.errstate(invalid="ignore"):
+            chance = touch_chance(
+                worst, np.where(applicable, lp, np.nan), m.vol_fast, m.vol_slow, 4
+            )
+        chance = np.where(applicable, chance, np.nan)
+        self.touch_4h = chance
+        t = self.threshold(LIQUIDATION_WARNING) / 100.0
+        escalate, rearm = warning_levels(t)
+        known = applicable & np.isfinite(chance)
+        c = np.nan_to_num(chance, nan=0.0)
+        warn = SLOT_INDEX[(LIQUIDATION_WARNING, "warn")]
+        esc = SLOT_INDEX[(LIQUIDATION_WARNING, "escalate")]
+        self.step(warn, known, c >= t, c < rearm)
+        now = self.fire[warn]
+        warned = ~self.new.armed[warn] & ~now  # warned earlier in this episode
+        self.step(esc, known, (c >= escalate) & warned, c < rearm)
+        self.new.armed[esc] &= ~(now & (c >= escalate))  # jumped past both: one message
+        level = np.where(self.subs.wake_in_quiet, int(Urgency.CRITICAL), int(Urgency.HIGH))
+        self.urgency[warn] = level.astype(np.int64)
+        self.urgency[esc] = level.astype(np.int64)
+
     # -- findings -----------------------------------------------------------------------------
 
     def value_of(self, rule: str, cluster: Cluster | None, side: int, lp: float | None) -> float:
@@ -459,6 +498,7 @@ class _Pass:
             self.lp_hit[rows].tolist(),
             slots.tolist(),
             urgency.tolist(),
+            rows.tolist(),
         ]
         stops = StopBook(m.map_clusters())  # the one stop (advice.position_stop), memoised
         advice: dict[tuple[Any, ...], Action] = {}  # many subscriptions share one piece
@@ -479,6 +519,7 @@ class _Pass:
             hit,
             s,
             u,
+            row,
         ) in zip(*columns, strict=True):
             rule, key = SLOTS[s]
             position = (
@@ -515,7 +556,9 @@ class _Pass:
                     at_ms=self.now,
                     silent=sil,
                     held=hld,
-                    value=self.value_of(rule, cluster, side, lp),
+                    value=self.touch_4h[row] * 100.0
+                    if rule == LIQUIDATION_WARNING
+                    else self.value_of(rule, cluster, side, lp),
                     threshold=t,
                     cluster=cluster,
                     position=position,
@@ -554,4 +597,5 @@ def evaluate(
     p.squeeze()
     p.asymmetry()
     p.own_lp_in_cluster()
+    p.liquidation_warning()
     return p.findings(with_advice), state.merge(subs.sub_id, p.new)

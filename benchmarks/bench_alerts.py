@@ -31,6 +31,7 @@ from alerts.rules import evaluate
 from alerts.state import AlertState
 from bot.views.report import make_report
 from liqmap import position_liquidation_price
+from liqmap.touch import volatility_now
 from market.replay import DEFAULT_AT, ReplaySource
 
 SYMBOLS = 20
@@ -45,6 +46,10 @@ def real_maps() -> list[SymbolMetrics]:
     for k in range(SYMBOLS):
         at = DEFAULT_AT - 16 * HOUR + k * HOUR
         r = make_report(src, "BTC", "1d", at)
+        # the liquidation warning's inputs, as the live pass reads them (72 h of 5 m candles)
+        c = src.candles("BTC/USDT:USDT", "5m", at - 72 * HOUR, at)
+        vol = volatility_now(c.high, c.low, c.close_time, c.interval_ms, at)
+        done = c.close_time <= at
         out.append(
             metrics_from_map(
                 r.liq,
@@ -52,6 +57,8 @@ def real_maps() -> list[SymbolMetrics]:
                 oi_change_4h=src.oi_change("BTC", at, 4),
                 funding_rate=r.funding.rate if r.funding else None,
                 band_pct=r.band_pct,
+                volatility=None if vol is None else (vol.fast, vol.slow),
+                since=(float(c.low[done][-1]), float(c.high[done][-1])),
             )
         )
     return out

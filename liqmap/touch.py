@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +40,9 @@ IntArray = npt.NDArray[np.int64]
 
 PARKINSON = 1.0 / (4.0 * math.log(2.0))
 TYPICAL_MOVE_H = 4.0  # "typical 4-hour moves": sigma over this many hours
+
+
+Level = TypeVar("Level", float, FloatArray)
 
 
 class TouchInputError(ValueError):
@@ -235,7 +239,7 @@ def typical_moves(
     return out
 
 
-def warning_levels(threshold: float) -> tuple[float, float]:
+def warning_levels(threshold: Level) -> tuple[Level, Level]:
     """(escalate, re-arm) for a warning that fires when the 4 h chance reaches ``threshold``:
     it escalates once when the chance is halfway from the threshold to certain (20% -> 60%),
     and re-arms (a new episode) once the chance is back under half the threshold (10%)."""

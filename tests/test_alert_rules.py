@@ -143,6 +143,7 @@ def test_catalogue_matches_section_4() -> None:
         SQUEEZE: 0.03,
         ASYMMETRY: 2.5,
         OWN_LP_IN_CLUSTER: 0.5,
+        "liquidation_warning": 3.0,  # the liquidation_touch claim's choice (README)
     }
     watch_rules = {n for n, r in cat.items() if "watch" in r.applies_to}
     assert watch_rules == {CLUSTER_EDGE, OI_DROP, FUNDING_EXTREME, SQUEEZE, ASYMMETRY}
@@ -322,7 +323,7 @@ def test_short_position_reads_the_short_fuel_ratio() -> None:
     assert feed(at(lfr_long=0.2, lfr_short=1.5), T0, LFR_DEGRADED) == []
     m = at(lfr_long=5.0, lfr_short=0.7)
     [e] = feed(m, T0 + MIN, LFR_DEGRADED)
-    assert "#3 short x10" in said(m, e) and "now 0.70 vs 1.20 at entry" in said(m, e)
+    assert "#3 BTC short x10" in said(m, e) and "now 0.70 vs 1.20 at entry" in said(m, e)
 
 
 @pytest.mark.parametrize("unknown", [None, math.nan])
@@ -482,7 +483,7 @@ def test_own_lp_just_past_the_far_edge_and_a_different_cluster() -> None:
     [e] = feed(m, T0, OWN_LP_IN_CLUSTER)
     assert e.value == 89_500 and e.cluster is not None and e.cluster.low == 89_700  # 0.22% past
     text = said(m, e)
-    assert "#2 long x10: liq 89,500.0 is 10.5% below" in text
+    assert "#2 BTC long x10: liquidation 89,500.0 is 10.5% below" in text
     assert "inside" not in text and "liquidation in the long cluster 89.7-90.2K" in text
     assert "below <b>88,803.0</b>" in text  # 2 x 0.5% beyond the far edge 89,700
     # The map changes and the LP now sits in another cluster: a new alert.
@@ -675,7 +676,8 @@ def random_subs(n: int, seed: int) -> Subscriptions:
     thresholds = np.where(
         rng.random((n, len(RULES))) < 0.7,
         np.nan,
-        np.array([0.5, 1.0, 15, 0.05, 0.03, 2.5, 0.5]) * rng.uniform(0.5, 1.6, (n, len(RULES))),
+        np.array([0.5, 1.0, 15, 0.05, 0.03, 2.5, 0.5, 3.0])
+        * rng.uniform(0.5, 1.6, (n, len(RULES))),
     )
     return Subscriptions(
         sub_id=rng.permutation(10 * n)[:n],
@@ -840,8 +842,10 @@ def test_every_message_names_the_numbers_and_an_action() -> None:
     # The position: its own line with what fired for it, the stop beyond the cluster, and the
     # most urgent advice (its liquidation sits in that cluster).
     assert mine[0] == "<b>BTC/USDT:USDT: liquidation of #2 sits in a large cluster</b> (+6 more)"
-    [line] = [x for x in mine if x.startswith("#2 long x10")]
-    assert line.startswith("#2 long x10: liq 96,800.0 is 0.6% below, inside the 96.5-97.0K")
+    [line] = [x for x in mine if x.startswith("#2 BTC long x10")]
+    assert line.startswith(
+        "#2 BTC long x10: liquidation 96,800.0 is 0.6% below; inside the 96.5-97.0K"
+    )
     assert "liquidation in the long cluster 96.5-97.0K: cut leverage" in line
     assert "stop 96,114.0, beyond 96.5-97.0K" in line  # 0.4% beyond the far edge 96,500
     assert "fuel ratio fell below 1: now 0.60 vs 1.40 at entry" in line
@@ -856,6 +860,7 @@ def test_every_message_names_the_numbers_and_an_action() -> None:
 
 def test_relative_units_change_only_the_amounts_in_every_message() -> None:
     m = at(97_400.0, asymmetry=3.0, oi_change_4h=-0.2, funding_rate=0.0006, lfr_long=0.6)
+    m = dataclasses.replace(m, vol_fast=1e-5, vol_slow=1e-5)  # 0.3%/h: the warning fires too
     pos = {**LONG_POS, "liquidation_price": 96_800.0}
     records = [WATCH, pos, SHORT_POS, {**pos, "sub_id": 4, "chat_id": 400}]
     usd_events = render_all(m, records)

@@ -66,7 +66,7 @@ def test_cascade_day_one_message_per_refresh_listing_every_position(bot: BotHarn
     # No message repeats a (rule, position) line twice, and no identical message is sent twice.
     assert len(texts) == len(set(texts))
     # A message about positions lists each affected position on its own line.
-    listed = [set(map(int, re.findall(r"^#(\d+) (?:long|short)", t, re.M))) for t in texts]
+    listed = [set(map(int, re.findall(r"^#(\d+) BTC (?:long|short)", t, re.M))) for t in texts]
     assert any(ids[0] in x or ids[1] in x for x in listed), texts
     # Fuel-ratio alerts: at most one per position per episode (re-arm above 1.1).
     for pid in ids:
@@ -127,7 +127,7 @@ def test_one_stop_per_position_across_check_open_alerts_and_digests(
     assert bot.run(queue_digest(s, user, bot.clock.now, "stop-test", quiet_ok=True))
     bot.run(send_due(s, bot.app.bot, bot.clock.now))
     [alert] = alert_messages(bot)
-    assert stop_in(rf"^#{pos.id} long x20: .*stop ([\d,.]+), beyond", alert) == told
+    assert stop_in(rf"^#{pos.id} BTC long x20: .*stop ([\d,.]+), beyond", alert) == told
     assert f"Consider: reducing leverage, or a stop at {told}, 0.4% beyond" in alert
     sent = bot.fake.messages(CHAT)
     [digest] = [m.text or "" for m in sent if not m.photo and (m.text or "").startswith("Digest")]

@@ -55,8 +55,10 @@ def test_two_positions_and_a_watch_make_one_message_listing_both() -> None:
     assert "price 0.41% from a long cluster below" in lines[0]
     assert lines[1] == "97,400.0 · 10:53 Europe/Berlin"  # T0 is 08:53 UTC
     assert sum(line.startswith("• Price is 0.41% from 97,000.0") for line in lines) == 1
-    assert any(line.startswith("#2 long x10: liq 89,500.0 is 8.1% below") for line in lines)
-    assert any(line.startswith("#3 short x10: liq 110,500.0") for line in lines)
+    assert any(
+        line.startswith("#2 BTC long x10: liquidation 89,500.0 is 8.1% below") for line in lines
+    )
+    assert any(line.startswith("#3 BTC short x10: liquidation 110,500.0") for line in lines)
     buttons = [b for row in msg.keyboard for b in row]
     assert buttons == [
         ("📊 Map", "map|BTC|1d"),
@@ -110,8 +112,8 @@ def test_fuel_ratio_wobbling_around_one_fires_once_per_episode() -> None:
     assert [k for k, _ in fired] == [2]  # 0.996 reads 1.00: not "below 1"; 0.99 is
     [msg] = alert_messages([fired[0][1]], at(lfr_long=0.99), {}, T0 + 10 * 60_000)
     assert (
-        "#2 long x10: liq 89,500.0 is 10.5% below — fuel ratio fell below 1: now 0.99 vs 1.40"
-        in (plain(msg.text))
+        "#2 BTC long x10: liquidation 89,500.0 is 10.5% below — fuel ratio fell below 1: now 0.99 "
+        "vs 1.40" in (plain(msg.text))
     )
     # It re-arms above 1.1, and fires again only after the 4 h cooldown.
     later = [(1.15, 3 * HOUR), (0.9, 3 * HOUR + 5 * 60_000), (1.15, 5 * HOUR), (0.9, 5 * HOUR + 1)]

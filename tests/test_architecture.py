@@ -7,7 +7,10 @@
 - ``bot.pipeline`` holds pipeline steps: no process, pipe or malloc code (that is ``bot.render``
   and ``bot.memory``);
 - no import cycle between any two modules of the project;
-- only ``bot`` reads the environment, and only ``storage`` writes SQL.
+- only ``bot`` reads the environment, and only ``storage`` writes SQL;
+- one market-source contract (``market.source.MarketSource``), and no caller probes a source;
+- shared constants and helpers (``HOUR_MS``, ``WINDOW_MS``, ``is_proxy``...) defined once;
+- the README's layout names every package, ``bot`` folder and ``bot`` module.
 """
 
 from __future__ import annotations

@@ -201,6 +201,7 @@ def test_json_has_rules_and_claims_with_verdicts() -> None:
         "squeeze",
         "asymmetry",
         "own_lp_in_cluster",
+        "liquidation_warning",
     }
     assert all(isinstance(r["alerts_per_week"], float) for r in data["rules"].values())
     assert data["rules"]["cluster_edge"]["alerts"] > 0

@@ -88,7 +88,7 @@ async def test_backtest_replays_the_recorded_history(tmp_path: Path) -> None:
     data = json.loads(out.stdout)
     assert data["maps"] == 7 and data["from"] == iso(NOW - 6 * HOUR)
     assert data["models"] == {"oi-delta": 7}  # the venues' stored OI history drew every map
-    assert len(data["rules"]) == 7
+    assert len(data["rules"]) == 8
     assert all(isinstance(r["alerts_per_week"], float) for r in data["rules"].values())
     assert "risk_beats_volatility" in data["claims"] and "liquidation_touch" in data["claims"]
     assert {c["verdict"] for c in data["claims"].values()} <= {

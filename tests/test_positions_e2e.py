@@ -5,6 +5,7 @@ afterwards, /close gives PnL and the note, and the follow-up comes 4 h (replayed
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -71,6 +72,20 @@ def test_liquidated_long_is_told_once_and_never_advised_again(bot: BotHarness) -
         "Loss: your margin (-100%), about $500 on a $10K position.\n"
         "I give no more advice for it. /close 1 clears it, with the post-trade note."
     ]
+    # ... but not before the liquidation warning, from a candle before the 21:10 one
+    warned = [i for i, t in enumerate(texts(bot)) if "liquidation warning for #1" in t]
+    dying = next(i for i, t in enumerate(texts(bot)) if "liquidated at" in t)
+    assert warned and warned[0] < dying
+    warning = texts(bot)[warned[0]]
+    line = next(x for x in warning.splitlines() if x.startswith("#1 BTC long x20: liquidation"))
+    assert re.search(
+        r"liquidation 110,642\.6 is [\d.]+% below, about [\d.]+ typical 4-hour moves; chance "
+        r"to touch it within 4 h: \d+%, within 24 h: \d+%",
+        line,
+    ), line
+    sent_at = re.search(r" · (\d\d:\d\d) UTC", warning)
+    assert sent_at and sent_at.group(1) < "21:10", warning
+    assert "adding margin or cutting the size" in warning
     after = len(texts(bot))
     step(bot, at("23:00"))  # the rebound: rules that would fire for a live long stay quiet
     assert texts(bot)[after:] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import subprocess
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +16,7 @@ from sqlite_utils import Database
 from telegram.ext import ExtBot
 
 from bot.clock import parse_utc_ms
-from bot.telegram.jobs import send_due
+from bot.telegram.jobs import ends_quietly, send_due
 from bot.telegram.rate_limit import SendLimiter
 from bot.telegram.send import dispatch, in_flight_bound
 from market.replay import DEFAULT_AT
@@ -192,7 +193,11 @@ def test_sigterm_waits_for_sends_in_flight_and_records_them(tmp_path: Path) -> N
             wait_until(lambda: len(fake.calls("sendMessage")) >= 2)
         finally:
             bot.send_signal(signal.SIGTERM)
-            code = bot.wait(30)
+            try:
+                code = bot.wait(30)
+            except subprocess.TimeoutExpired:  # a stop that hangs: fail, and leave no process
+                bot.kill()
+                raise
         stderr = bot.stderr.read().decode() if bot.stderr else ""
         received = {m.chat_id for c in range(1, 7) for m in fake.messages(c)}
     assert code == 0, stderr
@@ -202,3 +207,25 @@ def test_sigterm_waits_for_sends_in_flight_and_records_them(tmp_path: Path) -> N
         r[0] for r in open_db(db_path).execute("select chat_id from outbox where status = 'sent'")
     }
     assert received and sent == received  # what Telegram took is recorded: nothing repeats
+
+
+async def test_a_job_cut_short_by_the_stop_ends_without_a_traceback() -> None:
+    # APScheduler cancels a job it started between PTB's wait for the running jobs and its
+    # shutdown ("Error running job" with a CancelledError traceback on a clean stop)
+    started = asyncio.Event()
+
+    async def slow(context: object) -> None:
+        started.set()
+        await asyncio.sleep(10)
+
+    for running in (False, True):
+        started.clear()
+        context = SimpleNamespace(application=SimpleNamespace(running=running))
+        task = asyncio.create_task(ends_quietly(slow)(context))  # type: ignore[arg-type]
+        await started.wait()
+        task.cancel()
+        if running:  # not a stop: the cancellation goes on
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        else:
+            await task

@@ -3,7 +3,6 @@ headers, the maps it serves (the bot's own report), and the bot's buttons and me
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 from bot.web.auth import check_init_data, init_data_for, sign_init_data
+from fakes.telegram_api import SentMessage
 from storage import subscriptions
 from tests.bot_harness import BotHarness
 from tests.webapp_bot import BTC, OTHER, TRADER, WEBAPP_URL, heat_cells, signed, start_bot, web
@@ -78,7 +78,7 @@ def get(bot: BotHarness, path: str, auth: str | None = None) -> tuple[int, dict[
         ):
             return r.status, dict(r.headers), await r.read()
 
-    return asyncio.run(fetch())
+    return bot.run(fetch())  # on the bot's loop thread: this thread may hold another loop
 
 
 API = "/api/map?symbol=BTC&window=1d"
@@ -171,15 +171,27 @@ def web_app_buttons(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [b for b in buttons if "web_app" in b]
 
 
+def chart_reply(bot: BotHarness, chat: int, text: str) -> SentMessage:
+    """The chart the bot answers ``text`` with (an alert about the open position, such as its
+    liquidation warning on this flush day, may come in between)."""
+    last = max((m.message_id for m in bot.fake.messages(chat)), default=0)
+    bot.run(bot.fake.user_sends(chat, text, user_id=chat, first_name="Ana"))
+    return bot.run(
+        bot.fake.wait_for_message(
+            chat, lambda m: m.photo is not None and m.message_id > last, timeout=30
+        )
+    )
+
+
 def test_map_and_heatmap_carry_the_web_app_button_in_private_chats(bot: BotHarness) -> None:
-    reply = bot.send(TRADER, "/map BTC")
+    reply = chart_reply(bot, TRADER, "/map BTC")
     [button] = web_app_buttons(reply.buttons)
     assert button["text"] == "Open interactive map"
     assert button["web_app"]["url"] == f"{WEBAPP_URL}/?symbol=BTC&window=1d"
     # in a group Telegram refuses web_app buttons: the map comes without it
     group = bot.send(-100123, "/map BTC")
     assert group.photo and group.buttons and not web_app_buttons(group.buttons)
-    heat = bot.send(TRADER, "/heatmap BTC 1d")
+    heat = chart_reply(bot, TRADER, "/heatmap BTC 1d")
     assert web_app_buttons(heat.buttons)[0]["web_app"]["url"].endswith("symbol=BTC&window=1d")
     # a window button redraws in place and keeps the page's button, for the new window
     edit = bot.press(TRADER, reply.message_id, "map|BTC|7d")

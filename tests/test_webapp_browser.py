@@ -48,8 +48,10 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
         yield harness
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # module, not session: sync Playwright keeps an event loop running in this thread while it
+    # is open, and the suite's asyncio tests that follow on this worker need the thread free
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -218,6 +220,22 @@ def test_a_tap_reads_the_level_under_the_finger(page: Any) -> None:
     assert read[side] == b[side][i] > 0
     text = page.inner_text("#readout")
     assert f"{read['price']:,.0f}" in text and ("longs $" in text or "shorts $" in text)
+
+
+def test_the_chips_switch_window_and_tier_slice(page: Any) -> None:
+    page.click("#tiers button:text('10-25x')")
+    for _ in range(100):
+        doc = page.evaluate("() => window.liqmap.data")
+        if doc["tiers"] == [10, 25]:
+            break
+        page.wait_for_timeout(30)
+    assert doc["tiers"] == [10, 25] and "10-25x" in page.inner_text("#tiers button.on")
+    page.click("#tiers button:text('all x')")
+    for _ in range(100):
+        if len(page.evaluate("() => window.liqmap.data.tiers")) == 5:
+            break
+        page.wait_for_timeout(30)
+    assert len(page.evaluate("() => window.liqmap.data.tiers")) == 5
 
 
 def test_the_positions_liquidation_line_is_at_its_price(page: Any, bot: BotHarness) -> None:

@@ -30,6 +30,7 @@ FOREVER = 2**62
 MODE_CODES = {name: code for code, name in MODE_NAMES.items()}
 Combo = tuple[str, str, str]  # (zone, quiet start, quiet end); '' for none
 MIN_CLUSTER = "min_cluster"  # stored in alert_settings as a pseudo-rule's threshold (USD)
+WAKE = "wake"  # pseudo-rule: threshold 0 = the liquidation warning waits out quiet hours too
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Overrides:
     thresholds: npt.NDArray[np.float64]
     floor_chats: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     floors: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    sleep_chats: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @classmethod
     def from_rows(cls, rows: list[tuple[Any, ...]]) -> Overrides:
@@ -59,7 +61,8 @@ class Overrides:
         thresholds = np.full((chats.size, len(RULES)), np.nan)
         modes[where, rule] = mode
         thresholds[where, rule] = threshold
-        return cls(chats, modes, thresholds, floor_chats, floors)
+        sleep = sorted({int(r[0]) for r in rows if r[1] == WAKE and r[3] is not None and not r[3]})
+        return cls(chats, modes, thresholds, floor_chats, floors, np.array(sleep, dtype=np.int64))
 
     def floor(self, chat_id: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """Each row's minimum cluster notional (0: none set)."""
@@ -119,6 +122,9 @@ class AlertBook:
         self._combo_code: dict[Combo, int] = {}
         self.overrides = Overrides.from_rows([])
         self._reported: set[Combo] = set()
+        # per symbol, the tick of its last committed pass: the liquidation warning reads the
+        # candles closed since then
+        self.checked_to: dict[str, int] = {}
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -243,6 +249,7 @@ class AlertBook:
             in_quiet_hours=quiet[c["combo"]],
             hold_in_quiet=np.ones(c["sub_id"].size, dtype=np.bool_),  # 'on' waits, 'silent' goes
             min_cluster=c["min_cluster"],
+            wake_in_quiet=~np.isin(c["chat_id"], self.overrides.sleep_chats),
         )
         return subs, c["combo"]
 

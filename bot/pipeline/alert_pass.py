@@ -4,6 +4,7 @@ the distinct (zone, quiet hours) combinations and over the alerts that fired."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -15,13 +16,15 @@ from alerts.inputs import SymbolMetrics, metrics_from_map
 from alerts.rules import evaluate
 from alerts.session import drop_watch_echoes
 from bot.clock import quiet_ends_at
-from bot.pipeline.alert_book import MIN_CLUSTER, AlertBook
+from bot.pipeline.alert_book import MIN_CLUSTER, WAKE, AlertBook
+from bot.pipeline.moves import extremes_since, recent_candles, volatility_of
 from bot.pipeline.position_fate import run_followups, run_position_fate
 from bot.pipeline.price_alert_pass import run_price_alerts
 from bot.pipeline.services import Services
 from bot.views.alert_message import alert_messages, held_note
 from bot.views.evidence import record_lines
 from liqmap import ModelInputError
+from liqmap.times import MINUTE_MS
 from market.snapshot import MarketDataError
 from storage import alert_state, outbox, subscriptions
 
@@ -30,7 +33,8 @@ ALERT_WINDOW = "1d"  # the map every alert rule reads
 # The /open reply already warns when the liquidation price sits in a cluster: the rule's first
 # firing within this long after the open is that same news, consumed without a second message.
 TOLD_AT_OPEN_MS = 15 * 60_000
-__all__ = ["ALERT_WINDOW", "MIN_CLUSTER", "run_alerts", "run_symbol"]
+FIRST_LOOK_MS = 15 * MINUTE_MS  # the candles a symbol's first pass looks back over
+__all__ = ["ALERT_WINDOW", "MIN_CLUSTER", "WAKE", "run_alerts", "run_symbol"]
 
 
 def run_symbol(
@@ -150,4 +154,23 @@ async def _alerts_for(
         stale=report.stale,
     )
     assert s.alert_book is not None
-    return len(_evaluate(s.db, s.alert_book, metrics, tick, quiet, bad))
+    volatility, since = _recent_moves(s, symbol, tick, s.alert_book.checked_to.get(symbol))
+    if volatility is not None:
+        metrics = dataclasses.replace(metrics, vol_fast=volatility[0], vol_slow=volatility[1])
+    if since is not None:
+        metrics = dataclasses.replace(metrics, low_since=since[0], high_since=since[1])
+    fired = len(_evaluate(s.db, s.alert_book, metrics, tick, quiet, bad))
+    s.alert_book.checked_to[symbol] = tick  # only once the pass committed
+    return fired
+
+
+def _recent_moves(
+    s: Services, symbol: str, tick: int, last: int | None
+) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """The liquidation warning's inputs: (fast, slow) volatility from the last 72 h of candles,
+    and the lowest low / highest high of the candles closed since the previous pass (``last``;
+    the last 15 minutes on a symbol's first pass), so a wick between two refreshes counts."""
+    candles = recent_candles(s, symbol, tick)
+    vol = volatility_of(candles, tick)
+    since = extremes_since(candles, tick - FIRST_LOOK_MS if last is None else last, tick)
+    return (None if vol is None else (vol.fast, vol.slow)), since

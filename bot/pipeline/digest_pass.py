@@ -15,12 +15,14 @@ import time
 
 from bot.clock import digest_slot, in_quiet_hours
 from bot.pipeline.alert_pass import ALERT_WINDOW
+from bot.pipeline.moves import volatility_at
 from bot.pipeline.services import Services
 from bot.pipeline.trader_levels import chat_levels
 from bot.views.digest import digest_messages
 from bot.views.levels import TraderLevel
 from bot.views.report import MapReport
 from liqmap import ModelInputError
+from liqmap.touch import Volatility
 from market.snapshot import MarketDataError
 from storage import outbox, subscriptions, users
 from storage.users import User
@@ -36,6 +38,7 @@ class RoundMaps:
         self.s, self.now, self.tick = s, now, s.maps.tick(now)
         self._reports: dict[str, MapReport | None] = {}
         self._changes: dict[str, float | None] = {}
+        self._volatility: dict[str, Volatility | None] = {}
 
     async def report(self, symbol: str) -> MapReport | None:
         if symbol not in self._reports:
@@ -45,7 +48,11 @@ class RoundMaps:
                 log.warning("digest without %s: %s", symbol, e)
                 self._reports[symbol] = None
             self._changes[symbol] = self.s.source.oi_change(symbol, self.tick, 4)
+            self._volatility[symbol] = volatility_at(self.s, symbol, self.tick)
         return self._reports[symbol]
+
+    def volatility(self, symbol: str) -> Volatility | None:
+        return self._volatility.get(symbol)
 
     def oi_change(self, symbol: str) -> float | None:
         return self._changes.get(symbol)
@@ -95,7 +102,8 @@ async def queue_digest(
     if not reports:
         return False
     changes = {sym: maps.oi_change(sym) for sym in reports}
-    texts = digest_messages(user, reports, subs, changes, now)
+    vols = {sym: maps.volatility(sym) for sym in reports}
+    texts = digest_messages(user, reports, subs, changes, now, vols)
     first = next(iter(reports))
     chart = await maps.chart_key(first, reports[first], chat_levels(s.db, user.chat_id, first))
     with s.db.atomic():

@@ -24,6 +24,7 @@ from bot.parsing import (
 )
 from bot.pipeline.health import check, health_lines
 from bot.pipeline.liquidations import recorded_marks
+from bot.pipeline.moves import volatility_at
 from bot.pipeline.trader_levels import chat_levels
 from bot.telegram import owner
 from bot.telegram.commands import COMMANDS, help_html
@@ -233,7 +234,8 @@ async def check_command(update: Update, context: Context) -> None:
         label = fmt.usd(advice_for) + (
             f" = {p.risk.value:g}% of your account" if p.risk.percent else ""
         )
-    await reply(update, check_html(result, report, advice, label))
+    vol = volatility_at(services(context), p.symbol, report.liq.as_of)
+    await reply(update, check_html(result, report, advice, label, vol))
 
 
 async def status_command(update: Update, context: Context) -> None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Bot
 
@@ -93,6 +96,28 @@ class Sender:
                 await asyncio.sleep(self.IDLE_S)
 
 
+Job = Callable[[Context], Coroutine[Any, Any, None]]
+
+
+def ends_quietly(job: Job) -> Job:
+    """A job cut short by a clean stop ends without a traceback. PTB waits for the running
+    jobs, then shuts the scheduler down, and APScheduler cancels a job it started in between
+    (a tick every few seconds makes that likely): the cancellation is the stop, not an error.
+    Each pass writes in whole transactions, so the next start redoes what was cut."""
+
+    @functools.wraps(job)
+    async def run(context: Context) -> None:
+        try:
+            await job(context)
+        except asyncio.CancelledError:
+            if context.application.running:
+                raise  # cancelled for another reason: not ours to hide
+            log.info("%s cut short by the stop", job.__name__)
+
+    return run
+
+
+@ends_quietly
 async def tick_job(context: Context) -> None:
     """Every few seconds: alerts on a new map tick (demo; live runs them after each refresh),
     digests on a new market hour, then the outbox."""
@@ -124,6 +149,7 @@ async def tick_job(context: Context) -> None:
         await flush(context)  # whatever happened above, queued messages still go out
 
 
+@ends_quietly
 async def refresh_job(context: Context) -> None:
     """Live: fetch every venue and symbol into the history, then run the alert pass on it."""
     s = services(context)

@@ -23,6 +23,7 @@ from bot.pipeline.health import check
 from bot.pipeline.services import KEY, Services
 from bot.telegram.common import reply
 from bot.telegram.context import Context
+from bot.telegram.jobs import ends_quietly
 from bot.views import fmt
 from storage import health as stored
 from storage import outbox
@@ -127,6 +128,7 @@ def attach(app: Application, s: Services) -> OwnerChannel:
     return found
 
 
+@ends_quietly
 async def watch_job(context: Context) -> None:
     """Every :data:`WATCH_SECONDS`: venues, feeds, backlog (never raises: a failed look waits
     for the next)."""

@@ -10,8 +10,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
 from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
-from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER
+from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
+from bot.pipeline.moves import volatility_at
 from bot.pipeline.position_fate import followup_hours, trade_note
 from bot.telegram.common import (
     ask_symbol,
@@ -36,6 +37,7 @@ from bot.views.check import (
     position_risk_line,
     position_risk_now,
 )
+from bot.views.distance import liquidation_distance
 from bot.views.evidence import record_line
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
@@ -96,7 +98,7 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         update,
         f"✅ Watching position <b>#{sub.id}</b>. I'll alert you when the map turns against it, "
         f"and tell you if it is liquidated. <code>/stop {sub.id} PRICE</code> sets a stop.\n\n"
-        + check_html(check, report),
+        + check_html(check, report, volatility=volatility_at(s, p.symbol, report.liq.as_of)),
         reply_markup=position_keyboard(sub.id, False),
     )
 
@@ -153,6 +155,7 @@ async def positions_command(update: Update, context: Context) -> None:
         now = lfr_now(report, sub.side)
         then = sub.entry_snapshot.get("lfr")
         lp = sub.liquidation_price or math.nan
+        vol = volatility_at(s, sub.symbol, report.liq.as_of)
         below, above = report.nearest(1)
         proxy = is_proxy(report)  # relative units: never a `$`
         nearest = "; ".join(cluster_line(c, report.price, proxy) for c in below + above) or "none"
@@ -171,8 +174,8 @@ async def positions_command(update: Update, context: Context) -> None:
             + "\n".join(pnl_lines(sub, report.price))
             + f"\nFuel ratio {html.escape(fmt.ratio(now))} now vs "
             f"{html.escape(fmt.ratio(then) if then is not None else 'n/a')} at entry{worse}"
-            f"\nLiquidation {html.escape(fmt.price(lp))} "
-            f"({html.escape(fmt.pct((lp / report.price - 1) * 100))} away)"
+            + "\n"
+            + html.escape(_cap(liquidation_distance(report.price, lp, vol)))
             + stop
             + f"\nNearest clusters: {html.escape(nearest)}"
             + f"\nMarket risk {report.risk.total:.0f}/100 | "
@@ -183,6 +186,10 @@ async def positions_command(update: Update, context: Context) -> None:
             )
         )
         await reply(update, text, reply_markup=position_keyboard(sub.id, sub.muted))
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _own_open(context: Context, chat_id: int, text: str) -> subscriptions.Subscription:
@@ -412,6 +419,23 @@ async def _set_min_cluster(update: Update, context: Context, chat: int, text: st
     await reply(update, f"Cluster alerts: {said} per cluster (and a large share of its side).")
 
 
+async def _set_wake(update: Update, context: Context, chat: int, text: str) -> None:
+    """``/alerts set wake on|off``: the liquidation warning reaches you in quiet hours (on, the
+    default) or waits for them to end like every other alert (off)."""
+    choice = text.strip().lower()
+    if choice not in ("on", "off"):
+        await reject(update, "alerts", "use /alerts set wake on, or /alerts set wake off")
+        return
+    register(update, context)
+    alert_settings.set_threshold(services(context).db, chat, WAKE, 1.0 if choice == "on" else 0.0)
+    said = (
+        "reaches you in quiet hours too"
+        if choice == "on"
+        else "waits for your quiet hours to end, like the other alerts"
+    )
+    await reply(update, f"Liquidation warning: {said}.")
+
+
 def _rule(text: str) -> str:
     """A rule name as typed (aliases allowed), or InputError listing the rules."""
     key = text.strip().lower().replace("-", "_")
@@ -459,6 +483,12 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
         )
     lines.append("Change a threshold: <code>/alerts set cluster_edge 0.8</code>")
     lines.append("Only clusters of at least an amount: <code>/alerts set min_cluster 5M</code>")
+    wakes = mine.get(WAKE, (None, None))[1] != 0
+    lines.append(
+        "The liquidation warning "
+        + ("reaches you in quiet hours" if wakes else "waits out your quiet hours")
+        + f": <code>/alerts set wake {'off' if wakes else 'on'}</code>"
+    )
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
@@ -475,6 +505,9 @@ async def alerts_command(update: Update, context: Context) -> None:
             raise InputError("use /alerts, or /alerts set RULE VALUE")
         if args[1].strip().lower() == MIN_CLUSTER:
             await _set_min_cluster(update, context, chat, args[2])
+            return
+        if args[1].strip().lower() == WAKE:
+            await _set_wake(update, context, chat, args[2])
             return
         rule = _rule(args[1])
         value = parse_number(args[2], "the threshold")

@@ -7,7 +7,9 @@ import math
 from dataclasses import dataclass
 
 from alerts.advice import position_stop
+from alerts.catalogue import CATALOGUE_BY_NAME, LIQUIDATION_WARNING
 from bot.views import fmt
+from bot.views.distance import liquidation_distance, touch_chances
 from bot.views.report import MapReport
 from bot.views.structure import chain_warning
 from liqmap import (
@@ -22,6 +24,7 @@ from liqmap import (
 )
 from liqmap.brackets import brackets_for, max_leverage
 from liqmap.model import is_proxy
+from liqmap.touch import Volatility
 
 MAX_ENTRY_DISTANCE_PCT = 50.0
 
@@ -228,10 +231,34 @@ def size_html(a: SizeAdvice, c: PositionCheck, label: str) -> str:
     return text
 
 
+def _touch_lines(c: PositionCheck, vol: Volatility | None) -> list[str]:
+    if vol is None:
+        return []
+    lines = [
+        html.escape(
+            f"From the price now: {liquidation_distance(c.price, c.liquidation_price, vol)}"
+        )
+    ]
+    _, four, _ = touch_chances(c.price, c.liquidation_price, vol)
+    warn = CATALOGUE_BY_NAME[LIQUIDATION_WARNING].default
+    if four * 100 >= warn:
+        lines.append(
+            f"⚠️ That is within the liquidation warning's reach ({warn:g}% in 4 h): expect it "
+            "as soon as the position is open, and again if price comes closer."
+        )
+    return lines
+
+
 def check_html(
-    c: PositionCheck, r: MapReport, advice: SizeAdvice | None = None, risk_label: str = ""
+    c: PositionCheck,
+    r: MapReport,
+    advice: SizeAdvice | None = None,
+    risk_label: str = "",
+    volatility: Volatility | None = None,
 ) -> str:
-    """The pre-trade check as Telegram HTML (every number and symbol escaped)."""
+    """The pre-trade check as Telegram HTML (every number and symbol escaped). With
+    ``volatility``, the distance from the price now in typical moves and the touch chances, and
+    a note when the liquidation warning would fire at once (its default threshold)."""
     e = html.escape
     base = c.symbol.split("/")[0]
     lp_dist = (c.liquidation_price / c.entry - 1) * 100
@@ -243,6 +270,7 @@ def check_html(
         f"{e(r.window)} map)",
         f"Liquidation: <b>{e(fmt.price(c.liquidation_price))}</b> "
         f"({e(fmt.pct(lp_dist))} from entry)",
+        *_touch_lines(c, volatility),
         f"Fuel ratio: <b>{e(fmt.ratio(c.fuel_ratio))}</b>, {e(_lfr_words(c.fuel_ratio))}",
         "Shorts above: "
         + e("; ".join(_cluster(x, c.price, proxy) for x in above) or "none within range"),

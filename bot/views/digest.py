@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 
 from alerts.advice import position_stop
 from bot.views import fmt
+from bot.views.distance import liquidation_distance
 from bot.views.report import MapReport
 from bot.views.summary import cluster_line, largest_lines
 from liqmap import fuel_ratio
 from liqmap.model import is_proxy
+from liqmap.touch import Volatility
 from storage.subscriptions import Subscription
 from storage.users import User
 
@@ -29,7 +31,11 @@ def _lfr(x: float | None) -> str:
 
 
 def symbol_block(
-    r: MapReport, subs: list[Subscription], oi_change_4h: float | None, now_ms: int
+    r: MapReport,
+    subs: list[Subscription],
+    oi_change_4h: float | None,
+    now_ms: int,
+    volatility: Volatility | None = None,
 ) -> str:
     e = html.escape
     base = r.symbol.split("/")[0]
@@ -68,8 +74,8 @@ def symbol_block(
         lines.append(
             e(
                 f"  #{s.id} {s.side} {fmt.price(s.entry)} x{s.leverage:g}: LFR {_lfr(now_lfr)}"
-                f" now vs {_lfr(then)} at entry{worse}; liq {fmt.price(lp)}"
-                f" ({fmt.pct((lp / r.price - 1) * 100)})"
+                f" now vs {_lfr(then)} at entry{worse}; "
+                f"{liquidation_distance(r.price, lp, volatility)}"
                 + (f"; suggested stop {fmt.price(stop.price)}" if stop else "")
             )
         )
@@ -82,14 +88,17 @@ def digest_messages(
     subs: list[Subscription],
     oi_changes: Mapping[str, float | None],
     now_ms: int,
+    volatility: Mapping[str, Volatility | None] | None = None,
 ) -> list[str]:
-    """The digest as one or more HTML messages, each within Telegram's limit."""
+    """The digest as one or more HTML messages, each within Telegram's limit. ``volatility``:
+    per symbol, for the distance to each position's liquidation in typical moves."""
     local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(user.tz))
     head = f"<b>Digest {html.escape(local.strftime('%a %H:%M'))} {html.escape(user.tz)}</b>"
     blocks = []
     for symbol, r in reports.items():
         mine = [s for s in subs if s.symbol == symbol]
-        blocks.append(symbol_block(r, mine, oi_changes.get(symbol), now_ms))
+        vol = (volatility or {}).get(symbol)
+        blocks.append(symbol_block(r, mine, oi_changes.get(symbol), now_ms, vol))
     return split_message(head + "\n\n" + "\n\n".join(blocks))
 
 

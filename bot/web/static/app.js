@@ -429,6 +429,7 @@
     gesture = { moved: false, start: { x: e.offsetX, y: e.offsetY } };
   });
   canvas.addEventListener("pointermove", (e) => {
+    if (data && e.pointerType === "mouse" && !e.buttons) { readAt(e.offsetX, e.offsetY); return; } // hover
     if (!data || !pointers.has(e.pointerId)) return;
     const prev = pointers.get(e.pointerId), cur = { x: e.offsetX, y: e.offsetY };
     if (pointers.size === 2) {

@@ -1,0 +1,105 @@
+"""The liquidation warning rule: the 4 h touch chance from the worst price since the last pass,
+fired at the threshold, escalated once, re-armed below half; critical in quiet hours unless the
+user turned that off; its message is the issue's shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from typing import Any
+
+from alerts import AlertState, Subscriptions, evaluate
+from alerts.findings import Urgency
+from bot.views.alert_message import alert_messages
+from liqmap.touch import touch_chance
+from tests.test_alert_rules import BASE, HOUR, MIN, T0
+
+WARN = "liquidation_warning"
+VAR = 0.005**2  # 0.5% per hour, fast and slow alike
+LONG = {
+    "sub_id": 1,
+    "chat_id": 10,
+    "kind": "position",
+    "side": "long",
+    "entry": 100_000.0,
+    "leverage": 20.0,
+    "liquidation_price": 95_000.0,
+}
+
+
+def market(price: float, low: float | None = None, **changes: Any) -> Any:
+    return dataclasses.replace(
+        BASE, price=price, vol_fast=VAR, vol_slow=VAR, low_since=low, high_since=None, **changes
+    )
+
+
+def run(prices: list[tuple[float, float | None]], **record: Any) -> list[tuple[int, str, Any]]:
+    """(step, slot key, finding) of every warning over the (price, low since) steps."""
+    subs = Subscriptions.from_records([{**LONG, **record}])
+    state = AlertState.empty()
+    out = []
+    for k, (price, low) in enumerate(prices):
+        found, state = evaluate(market(price, low), subs, state, T0 + k * 40 * MIN)
+        out += [(k, f.key, f) for f in found if f.rule == WARN]
+    return out
+
+
+def chance(price: float) -> float:
+    return float(touch_chance(price, 95_000.0, VAR, VAR, 4))
+
+
+def test_fires_at_the_threshold_escalates_once_and_rearms_below_half() -> None:
+    # the 3% default: 2.2% at 97,600, 3.3% at 97,300, 61% at 95,400, back under 1.5% at 98,000
+    assert chance(97_600) < 0.03 < chance(97_300) and chance(95_400) > 0.515 > chance(95_600)
+    assert chance(98_000) < 0.015
+    path = [(97_600, None), (97_300, None), (97_200, None), (95_400, None), (95_300, None)]
+    path += [(97_400, None), (98_000, None), (97_300, None)]
+    fired = [(k, key) for k, key, _ in run(path)]
+    assert fired == [(1, "warn"), (3, "escalate"), (7, "warn")]
+
+
+def test_a_wick_between_two_passes_counts() -> None:
+    """Price is back at 97,600 (no warning) but the candles since the last pass went to 96,000."""
+    assert run([(97_600, None)]) == []
+    [(_, key, f)] = run([(97_600, 96_000)])
+    assert key == "warn" and math.isclose(f.value, chance(96_000) * 100)
+
+
+def test_jumping_past_both_levels_is_one_message() -> None:
+    fired = [(k, key) for k, key, _ in run([(99_000, None), (95_500, None), (95_400, None)])]
+    assert fired == [(1, "warn")]
+
+
+def test_reaches_quiet_hours_unless_turned_off() -> None:
+    quiet = {"in_quiet_hours": True, "hold_in_quiet": True}
+    [(_, _, f)] = run([(96_000, None)], **quiet)
+    assert f.urgency == Urgency.CRITICAL and not f.held and not f.silent
+    [(_, _, f)] = run([(96_000, None)], **quiet, wake_in_quiet=False)
+    assert f.urgency == Urgency.HIGH and f.held
+
+
+def test_no_volatility_or_a_dead_position_fires_nothing() -> None:
+    subs = Subscriptions.from_records([LONG])
+    calm = dataclasses.replace(market(96_000), vol_fast=None, vol_slow=None)
+    assert [f for f in evaluate(calm, subs, AlertState.empty(), T0)[0] if f.rule == WARN] == []
+    assert run([(96_000, 94_900)]) == []  # the low went through it: the fate pass tells that
+
+
+def test_the_message_is_the_issues_shape() -> None:
+    subs = Subscriptions.from_records([LONG])
+    m = market(97_800, 96_300)
+    found, _ = evaluate(m, subs, AlertState.empty(), T0 + HOUR)
+    [msg] = alert_messages(found, m, {10: "UTC"}, T0 + HOUR)
+    lines = msg.text.split("\n")
+    assert re.match(
+        r"<b>BTC/USDT:USDT: ⚠️ liquidation warning for #1: \d+% chance to touch it within 4 h</b>",
+        lines[0],
+    )  # first: the most urgent finding heads the message
+    assert re.match(
+        r"#1 BTC long x20: liquidation 95,000\.0 is 1\.3% below, about [\d.]+ typical 4-hour "
+        r"moves; chance to touch it within 4 h: \d+%, within 24 h: \d+% — price reached "
+        r"96,300\.0 since the last check \(now 97,800\.0\)$",
+        lines[2],
+    ), lines
+    assert lines[-1].startswith("<b>Consider:</b> adding margin or cutting the size")
