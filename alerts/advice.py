@@ -24,6 +24,7 @@ from alerts.findings import Act, Action, Position
 from alerts.inputs import SymbolMetrics
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
 from liqmap.metrics import StopSuggestion, suggest_stop
+from liqmap.touch import Volatility
 
 STOP_BUFFER_PCT = 0.4  # beyond the far edge: 0.3-0.5% keeps the stop out of the wick
 
@@ -65,6 +66,18 @@ class StopBook:
         return dataclasses.replace(s, distance_pct=abs(s.price / entry - 1) * 100)
 
 
+def profit_beyond_noise(pos: Position, m: SymbolMetrics) -> bool:
+    """In profit by more than the entry's noise: one typical 4-hour move (``liqmap.touch``)
+    when the volatility is known. A move inside the noise (five minutes after the open) is no
+    profit to take yet."""
+    if not pos.in_profit(m.price) or pos.entry is None:
+        return False
+    if m.vol_fast is None or m.vol_slow is None:
+        return True
+    noise = Volatility(m.vol_fast, m.vol_slow).typical_move_pct()
+    return abs(m.price / pos.entry - 1) * 100 > noise
+
+
 def _stop_action(kind: Act, pos: Position, m: SymbolMetrics, stops: StopBook) -> Action:
     entry = pos.entry if pos.entry is not None else m.price
     s = stops.at(pos.side_name, entry)
@@ -90,10 +103,10 @@ def advise(
             return Action(Act.AVOID_NEW, cluster.side, cluster=cluster)
         if (pos.side > 0) == (cluster.side == LONG):  # the cluster is on the losing side
             return _stop_action(Act.CUT_RISK, pos, m, stops)
-        kind = Act.TAKE_PROFIT if pos.in_profit(m.price) else Act.KEEP_STOP
+        kind = Act.TAKE_PROFIT if profit_beyond_noise(pos, m) else Act.KEEP_STOP
         return Action(kind, pos.side_name, cluster=cluster)
     if rule == LFR_DEGRADED and pos is not None:
-        kind = Act.TAKE_PROFIT if pos.in_profit(m.price) else Act.CUT_RISK
+        kind = Act.TAKE_PROFIT if profit_beyond_noise(pos, m) else Act.CUT_RISK
         return _stop_action(kind, pos, m, stops)
     if rule == OI_DROP:
         return Action(Act.DISCOUNT_MAP, pos.side_name if pos else "")

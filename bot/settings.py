@@ -98,7 +98,8 @@ class Settings(BaseSettings):
     )
     webhook_secret: SecretStr | None = None
     # The interactive map (a Telegram Mini App): the public HTTPS base where the page is
-    # reachable; the bot serves it on LIQBOT_WEBAPP_LISTEN:LIQBOT_WEBAPP_PORT (behind a proxy).
+    # reachable. Webhook mode serves it on the webhook's server; polling mode on
+    # LIQBOT_WEBAPP_LISTEN:LIQBOT_WEBAPP_PORT (behind a proxy).
     webapp_url: HttpUrl | None = None
     webapp_listen: str = "127.0.0.1"
     webapp_port: int = Field(default=8081, ge=0, le=65535)  # 0: any free port (tests)

@@ -103,3 +103,15 @@ def test_the_message_is_the_issues_shape() -> None:
         lines[2],
     ), lines
     assert lines[-1].startswith("<b>Consider:</b> adding margin or cutting the size")
+
+
+def test_no_partial_profit_inside_the_entrys_noise() -> None:
+    """A long entered at 100,000: +0.5% is inside one typical 4-hour move (1.0% at 0.5%/h), so
+    no "take partial profit"; +1.5% is beyond it."""
+    from alerts.advice import profit_beyond_noise
+    from alerts.findings import Position
+
+    pos = Position(1, 100_000.0, 20.0, 95_000.0, 1.4)
+    assert not profit_beyond_noise(pos, market(100_500))
+    assert profit_beyond_noise(pos, market(101_500))
+    assert not profit_beyond_noise(pos, market(98_000))  # a loss is never profit

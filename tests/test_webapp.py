@@ -18,8 +18,18 @@ from bot.settings import Settings
 from bot.web.auth import check_init_data, init_data_for, sign_init_data
 from fakes.telegram_api import SentMessage
 from storage import subscriptions
-from tests.bot_harness import BotHarness
-from tests.webapp_bot import BTC, OTHER, TRADER, WEBAPP_URL, heat_cells, signed, start_bot, web
+from tests.bot_harness import BotHarness, wait_until
+from tests.webapp_bot import (
+    BTC,
+    OTHER,
+    TRADER,
+    WEBAPP_URL,
+    alerts_set,
+    heat_cells,
+    signed,
+    start_bot,
+    web,
+)
 
 TOKEN = "123456789:FAKE-token_for_tests"
 NOW = 1_800_000_000
@@ -64,8 +74,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
     with start_bot(tmp_path_factory.mktemp("webapp") / "web.db") as harness:
         harness.send(TRADER, "/start")
         harness.send(TRADER, "/open BTC long 63800 20 10000")
+        harness.send(TRADER, "/alert BTC above 66000")
         harness.send(OTHER, "/start")
         harness.send(OTHER, "/open BTC short 63700 10 5000")
+        harness.send(OTHER, "/alert BTC below 62000")
+        # every command handled (an alert on the open position may have come first)
+        wait_until(lambda: all(alerts_set(harness, user) for user in (TRADER, OTHER)))
         yield harness
 
 
@@ -120,6 +134,8 @@ def test_a_trader_gets_the_bots_map_and_only_their_own_position(bot: BotHarness)
     assert doc["positions"][0]["liquidation"] == mine[0].liquidation_price
     theirs = {s.id for s in subscriptions.open_for_chat(bot.services.db, OTHER)}
     assert theirs and not theirs & {p["id"] for p in doc["positions"]}
+    # the trader's price alert, not the other trader's
+    assert [(a["price"], a["direction"]) for a in doc["alerts"]] == [(66000.0, "above")]
 
 
 def test_windows_tiers_and_venues_are_choices_and_bad_ones_are_explained(bot: BotHarness) -> None:

@@ -19,8 +19,8 @@ from urllib.parse import quote
 import pytest
 
 from storage import subscriptions
-from tests.bot_harness import BotHarness
-from tests.webapp_bot import TRADER, signed, start_bot, web
+from tests.bot_harness import BotHarness, wait_until
+from tests.webapp_bot import TRADER, alerts_set, signed, start_bot, web
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if os.environ.get("REQUIRE_BROWSER_TESTS"):  # .ci/run: chromium is there, so these must run
@@ -38,6 +38,7 @@ BUDGET_BYTES = 60_000
 BUDGET_MS = 1_000
 LIQ_ORANGE = (0xFF, 0x9F, 0x1C)
 LONG, SHORT = (0xE0, 0x45, 0x4F), (0x20, 0xB2, 0x6C)
+ALERT_PURPLE, ALERT_AT = (0xB4, 0x8C, 0xFF), 67000
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,9 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
     with start_bot(tmp_path_factory.mktemp("webapp-browser") / "web.db") as harness:
         harness.send(TRADER, "/start")
         harness.send(TRADER, "/open BTC long 63800 20 10000")
+        harness.send(TRADER, f"/alert BTC above {ALERT_AT}")
+        # every command handled (an alert on the open position may have come first)
+        wait_until(lambda: all(alerts_set(harness, user) for user in (TRADER,)))
         yield harness
 
 
@@ -210,15 +214,22 @@ def test_a_tap_reads_the_level_under_the_finger(page: Any) -> None:
     box = layout(page)
     lo, hi = page.evaluate("() => window.liqmap.visiblePrices()")
     cluster = max((c for c in doc["clusters"] if lo < c["peak"] < hi), key=lambda c: c["notional"])
+    # zoom in on it first: a 0.1% bucket is ~3 px tall on the whole map, a finger is wider
     y = page.evaluate(f"() => window.liqmap.yOf({cluster['peak']})")
-    page.mouse.click(box["w"] * 0.7, box["top"] + y)
+    page.mouse.move(box["w"] * 0.7, box["top"] + y)
+    page.mouse.wheel(0, -800)
+    page.wait_for_timeout(50)
+    y_hi, y_lo = (page.evaluate(f"() => window.liqmap.yOf({cluster[k]})") for k in ("high", "low"))
+    assert y_lo - y_hi > 8
+    page.mouse.click(box["w"] * 0.7, box["top"] + round((y_hi + y_lo) / 2))
     read = page.evaluate("() => window.liqmap.readout")
+    text = page.inner_text("#readout")
+    page.dblclick("#chart", position={"x": 5, "y": 5})  # the whole map again
     b = doc["buckets"]
     i = math.floor(math.log(read["price"] / b["lo"]) / math.log(b["ratio"]))
     assert abs(read["price"] / cluster["peak"] - 1) < 0.002
     side = "long" if cluster["side"] == "long" else "short"
     assert read[side] == b[side][i] > 0
-    text = page.inner_text("#readout")
     assert f"{read['price']:,.0f}" in text and ("longs $" in text or "shorts $" in text)
 
 
@@ -276,3 +287,12 @@ def test_forged_init_data_gets_401_and_nothing_is_drawn(bot: BotHarness, browser
     body = json.dumps(page.evaluate("() => document.body.innerText"))
     assert bot.fake.token not in body
     page.close()
+
+
+def test_a_price_alert_is_a_dashed_line_at_its_level(page: Any) -> None:
+    box = layout(page)
+    y = round(page.evaluate(f"() => window.liqmap.yOf({ALERT_AT})"))
+    on_row = count(page, (0, y - 1, box["w"] * 0.6, 2), [ALERT_PURPLE])
+    assert on_row["counts"][0] > 0.5 * on_row["total"]  # dashed: 6 on, 3 off
+    off_row = count(page, (0, y + 4, box["w"] * 0.6, 2), [ALERT_PURPLE])
+    assert off_row["counts"][0] < 0.1 * off_row["total"]

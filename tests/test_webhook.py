@@ -43,7 +43,8 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
         with urllib.request.urlopen(url, timeout=10) as r:
             return int(r.status), json.loads(r.read())
     except urllib.error.HTTPError as e:
-        return int(e.code), json.loads(e.read())
+        body = e.read()
+        return int(e.code), json.loads(body) if body.startswith(b"{") else {}
 
 
 def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
@@ -59,6 +60,7 @@ def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
             LIQBOT_WEBHOOK_LISTEN="127.0.0.1",
             PORT=str(port),  # as a platform sets it for the web process
             LIQBOT_WEBHOOK_SECRET=SECRET,
+            LIQBOT_WEBAPP_URL="https://liqbot.example",  # the interactive map, on the same port
         )
         env.pop("LIQBOT_WEBHOOK_PORT", None)
         bot = subprocess.Popen(
@@ -99,6 +101,11 @@ def test_webhook_mode_answers_updates_with_the_secret(tmp_path: Path) -> None:
             status, health = _get(f"http://127.0.0.1:{port}/healthz")
             assert status in (200, 503) and health["version"] and "outbox" in health
             assert (status == 200) == (health["status"] == "ok")
+            # the interactive map on that server too: the page, and its data only with initData
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+                assert b"static/app.js" in page.read()
+                assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+            assert _get(f"http://127.0.0.1:{port}/api/map?symbol=BTC&window=1d")[0] == 401
         finally:
             bot.terminate()
             bot.wait(20)

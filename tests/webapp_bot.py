@@ -14,7 +14,7 @@ from bot.web.auth import init_data_for
 from bot.web.server import WebServer
 from fakes.liquidation_ws import load_tape
 from market.replay import DATA
-from storage import liquidations
+from storage import liquidations, price_alerts
 from tests.bot_harness import BotHarness
 
 WEBAPP_URL = "https://liqbot.example/map"
@@ -59,3 +59,9 @@ def heat_cells(doc: dict[str, object]) -> np.ndarray:
     h = doc["heatmap"]
     assert isinstance(h, dict)
     return np.frombuffer(base64.b64decode(h["q"]), dtype=np.uint8)
+
+
+def alerts_set(bot: BotHarness, chat: int) -> bool:
+    """Whether the chat's /alert was handled (its price alert stored)."""
+    assert bot.services is not None
+    return bool(price_alerts.active_for_chat(bot.services.db, chat))

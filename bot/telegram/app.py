@@ -151,7 +151,10 @@ async def _open_webapp(app: Application, found: Services) -> None:
     """The interactive map: its server (on this loop) and the chat menu button that opens it."""
     settings = found.settings
     assert settings.webapp_base is not None
-    if found.web is not None:
+    if found.web is not None and settings.webhook_base:
+        # one server, one port: the webhook's (post_init runs before it starts)
+        http_server(app).mount(found.web.routes())
+    elif found.web is not None:
         await found.web.start(settings.webapp_listen, settings.webapp_port)
     url = webapp_link(settings.webapp_base, settings.symbols[0], "1d")
     try:

@@ -18,6 +18,7 @@ from bot.pipeline.heatmaps import HeatmapInputs
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
 from liqmap import Heatmap
+from storage.price_alerts import PriceAlert
 from storage.subscriptions import POSITION, Subscription
 
 MAX_ROWS = 240  # heatmap price rows: more than a phone's plot height shows unzoomed
@@ -139,6 +140,13 @@ def positions_part(subs: list[Subscription], symbol: str) -> list[JsonDict]:
             }
         )
     return out
+
+
+def alerts_part(alerts: list[PriceAlert]) -> list[JsonDict]:
+    """The trader's active price alerts on this symbol (``/alert``), as labelled levels."""
+    return [
+        {"id": a.id, "price": a.level, "direction": a.direction, "every": a.every} for a in alerts
+    ]
 
 
 def report_part(report: MapReport, all_venues: tuple[str, ...]) -> JsonDict:

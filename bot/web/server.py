@@ -3,10 +3,12 @@ files and ``GET /api/map``. Every data request carries Telegram's initData
 (``Authorization: tma <initData>``); forged, stale or missing initData gets a bare 401. Only the
 demo, and only from loopback, is served without it (as the demo's scripted trader).
 
-Other routes (a health check) can be added to :attr:`WebServer.app` before :meth:`start`."""
+It serves on its own (polling mode, the demo) or mounts its routes on the bot's one HTTP server
+(:meth:`WebServer.routes`: webhook mode, beside ``/telegram`` and ``/healthz``)."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import time
@@ -26,7 +28,7 @@ from bot.tiers import TierError, parse_tiers
 from bot.views.report import WINDOWS, MapReport, build_report
 from bot.web import payload
 from bot.web.auth import WebUser, check_init_data
-from storage import subscriptions
+from storage import price_alerts, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +52,21 @@ def _asset(name: str) -> bytes:
     return resources.files("bot.web").joinpath("static", name).read_bytes()
 
 
-@web.middleware
-async def _headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        response = await handler(request)
-    except web.HTTPException as e:  # 404s and the like carry the headers too
-        e.headers.update(SECURITY_HEADERS)
-        raise
-    response.headers.update(SECURITY_HEADERS)
-    return response
+def _secured(handler: Handler) -> Handler:
+    """The handler's answers, errors included, with the strict headers (whichever server
+    serves them)."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as e:  # 404s and the like carry the headers too
+            e.headers.update(SECURITY_HEADERS)
+            raise
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    return wrapped
 
 
 def _loopback(request: web.Request) -> bool:
@@ -80,16 +88,23 @@ class WebServer:
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._runner: web.AppRunner | None = None
         self.port = 0
-        self.app = web.Application(middlewares=[_headers])
-        self.app.router.add_get("/", self._page)
-        self.app.router.add_get("/static/{name}", self._static)
-        self.app.router.add_get("/api/map", self._map)
-        self.app.router.add_get("/favicon.ico", self._no_icon)
+
+    def routes(self) -> list[web.RouteDef]:
+        """The page, its files and the API, for this server or another (the bot's)."""
+        return [
+            web.get("/", _secured(self._page)),
+            web.get("/static/{name}", _secured(self._static)),
+            web.get("/api/map", _secured(self._map)),
+            web.get("/favicon.ico", _secured(self._no_icon)),
+        ]
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, host: str, port: int) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)  # URLs would be logged
+        """Serve on its own (``port`` 0: any free one, then :attr:`port`)."""
+        app = web.Application()
+        app.add_routes(self.routes())
+        self._runner = web.AppRunner(app, access_log=None)  # URLs would be logged
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -161,7 +176,9 @@ class WebServer:
         # the database is read on the loop's thread, as the handlers do (one small query)
         subs = subscriptions.open_for_chat(self.services.db, user.id)
         body["positions"] = payload.positions_part(subs, query.symbol)
-        body["alerts"] = []
+        body["alerts"] = payload.alerts_part(
+            price_alerts.alerts_for(self.services.db, user.id, query.symbol)
+        )
         response = web.json_response(body, headers=private)
         response.enable_compression()
         return response

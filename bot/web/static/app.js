@@ -278,7 +278,10 @@
       if (p.liquidation) out.push([p.liquidation, C.liq, tag + " liq " + fmtPrice(p.liquidation), []]);
       if (p.stop) out.push([p.stop, C.stop, tag + " stop", [2, 3]]);
     }
-    for (const a of data.alerts) out.push([a.price, C.alert, a.label || "alert " + fmtPrice(a.price), [1, 3]]);
+    for (const a of data.alerts) {
+      const arrow = a.direction === "above" ? " ↑ " : " ↓ ";
+      out.push([a.price, C.alert, "alert #" + a.id + arrow + fmtPrice(a.price), [6, 3]]);
+    }
     return out;
   }
 
