@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage import outbox, price_alerts, users
+from storage import price_alerts, users
 from tests.bot_harness import BotHarness
 from tests.test_alerts_e2e import at, step
 from tests.test_positions_e2e import ask, press, texts
@@ -37,6 +37,7 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
 ) -> None:
     db_path = tmp_path / "pa.db"
     with BotHarness(db_path, at=at("20:00"), tick_seconds=3600) as bot:
+        assert "Watching position #1" in ask(bot, "/open BTC long 116000 20 10000", CHAT)
         reply = ask(bot, "/alert BTC 112k", CHAT)
         assert reply.startswith("🔔 Price alert #1: BTC below 112,000.0 (-3.95% from 116,605.3")
         assert "once, when a candle's low reaches it" in reply
@@ -45,6 +46,13 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
         assert mine != _map_png(bot, CHAT + 1) and mine == _map_png(bot, CHAT)
         step(bot, at("20:45"))
         assert "Time zone set to UTC+03:00" in ask(bot, "/tz +3", CHAT)
+        # one zone everywhere, and the trader's own stop and size in /check
+        check = ask(bot, "/check BTC long 116000 20x 5000 sl 112000", CHAT)
+        assert check.startswith("BTC long 116,000.0 x20 (price now 116,970.0 at 23:45 UTC+03:00")
+        assert check.endswith(
+            "Size $5K: margin $250 at x20.\n"
+            "Your stop 112,000.0: 3.45% from entry, 69% of margin, $172 (1R)."
+        )
         assert "#2: BTC below 113,000.0" in ask(bot, "/alert btc under 113,000", CHAT)
         # one refresh 20:45 -> 21:00: the 20:55 candle's low (112,786.6) crossed 113,000, its
         # close and the price at the refresh (114,198.0) did not
@@ -56,7 +64,8 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
         ]
         assert "Beyond 113,000.0: longs " in fired(bot)[0]
         assert fired(bot)[0].endswith("Done: this alert will not fire again.")
-        assert [b["text"] for b in bot.fake.messages(CHAT)[-1].buttons] == ["📊 Map"]
+        sent = [m for m in bot.fake.messages(CHAT) if "(price alert #2)" in (m.text or "")]
+        assert [b["text"] for b in sent[0].buttons] == ["📊 Map"]
     # a restart: #1 is still there and fires at its crossing, the 21:10 candle, once
     with BotHarness(db_path, at=at("21:00"), tick_seconds=3600) as bot:
         assert "#1 BTC below 112,000.0" in ask(bot, "/alert", CHAT)
@@ -67,7 +76,15 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
             "Low 109,069.0 in the 00:10 UTC+03:00 candle"
         )
         assert "No price alerts" in ask(bot, "/alert", CHAT)
-        assert outbox.counts(bot.services.db) == {"sent": 2}  # type: ignore[union-attr]
+        # the long opened at 20:00: its 💀 and /positions in the chat's zone too
+        dead = [t for t in texts(bot, CHAT) if "liquidated at" in t]
+        assert dead[0].startswith(
+            "💀 #1 BTC long x20 liquidated at ~110,642.6 (low 109,069.0, 00:10 UTC+03:00)"
+        )
+        assert "(low 109,069.0, 2025-10-11 00:10 UTC+03:00)" in ask(bot, "/positions", CHAT)
+        db = bot.services.db  # type: ignore[union-attr]
+        rows = db.execute("select status from outbox where dedupe_key like 'price_alert:%'")
+        assert rows.fetchall() == [("sent",), ("sent",)]
 
 
 def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
@@ -119,6 +136,15 @@ def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
         assert [b["callback_data"] for b in picks] == ["pick|alert|BTC|125k", "pick|alert|ETH|125k"]
         assert press(bot, "pick|alert|BTC|125k").startswith("🔔 Price alert #5: BTC above 125")
         assert ask(bot, "/map") == "Which symbol? (/map BTC ...)"
+        # the small frictions: a percentage as typed, a mistyped command
+        assert ask(bot, "/alerts set cluster_edge 0.8%").startswith(
+            "Cluster edge: threshold set to 0.8 "
+        )
+        assert "Did you mean /map btc?" in ask(bot, "/mapp btc")
+        assert "Did you mean /check?" in ask(bot, "/chek")
+        assert ask(bot, "/check BTC long 116000 20 sl 118000").startswith(
+            "⚠️ a long's stop sits below its entry (116,000.0), not at 118,000.0"
+        )
 
         # the limit: 50 active alerts per chat, the 51st refused and not stored
         db = bot.services.db  # type: ignore[union-attr]

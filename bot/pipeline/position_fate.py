@@ -21,7 +21,7 @@ from bot.views.report import MapReport
 from liqmap import Candles, ModelInputError
 from liqmap.times import HOUR_MS
 from market.snapshot import MarketDataError
-from storage import outbox, subscriptions
+from storage import outbox, subscriptions, users
 from storage.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,23 @@ async def trade_note(
     hours = max((tick - entry_tick) / HOUR_MS, 5 / 60)
     oi = s.source.oi_change(sub.symbol, tick, hours)
     return trade_note_html(
-        sub, exit_price, exit_ms, low, high, entry_map, oi, heading, untraded=untraded
+        sub,
+        exit_price,
+        exit_ms,
+        low,
+        high,
+        entry_map,
+        oi,
+        heading,
+        untraded=untraded,
+        zone=chat_zone(s, sub.chat_id),
     )
+
+
+def chat_zone(s: Services, chat_id: int) -> str:
+    """The chat's time zone: every time a message shows is in it."""
+    user = users.get(s.db, chat_id)
+    return user.tz if user is not None else "UTC"
 
 
 async def run_position_fate(s: Services, tick: int) -> int:
@@ -140,7 +155,7 @@ async def _fate_for(s: Services, symbol: str, tick: int) -> int:
             messages.append(
                 (
                     sub,
-                    liquidated_html(dead, candle_ms, extreme),
+                    liquidated_html(dead, candle_ms, extreme, chat_zone(s, sub.chat_id)),
                     candle_ms,
                     price,
                     extreme,
@@ -215,4 +230,5 @@ async def _followup(s: Services, sub: Subscription, now: int) -> str:
         report.price,
     )
     hours = round((now - since) / HOUR_MS, 1)  # from the exit itself, like the range
-    return followup_html(sub, report.price, report.liq.as_of, low, high, hours)
+    zone = chat_zone(s, sub.chat_id)
+    return followup_html(sub, report.price, report.liq.as_of, low, high, hours, zone)

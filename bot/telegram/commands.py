@@ -32,7 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "check",
         "Pre-trade check of a position; size advice with risk",
-        "/check SYMBOL long|short ENTRY LEVERAGE [risk 1%|risk 200]",
+        "/check SYMBOL long|short ENTRY LEVERAGE [SIZE_USD] [sl PRICE] [risk 1%|risk 200]",
         "/check btc 20x long 116k risk 1%",
     ),
     Command(

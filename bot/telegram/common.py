@@ -103,11 +103,16 @@ def register(update: Update, context: Context) -> bool:
 
 
 def position_args(
-    context: Context, args: list[str], size: bool = False, risk: bool = False
+    context: Context,
+    args: list[str],
+    size: bool = False,
+    risk: bool = False,
+    stop: bool = False,
 ) -> PositionArgs:
     """SYMBOL long|short ENTRY LEVERAGE in any unambiguous order (``btc 20x long 116k``), with
-    an optional size and/or ``risk 1%`` where the command takes them."""
-    return parse_position(args, context.services.source.symbols, size=size, risk=risk)
+    an optional size, ``risk 1%`` and the trader's own stop ``sl 112000`` where the command
+    takes them."""
+    return parse_position(args, context.services.source.symbols, size=size, risk=risk, stop=stop)
 
 
 __all__ = [

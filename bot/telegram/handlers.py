@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import math
 from zoneinfo import available_timezones
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
@@ -43,7 +44,14 @@ from bot.telegram.context import Context, services
 from bot.telegram.keyboards import map_keyboard, start_keyboard, webapp_link, webapp_row
 from bot.tiers import TierError, looks_like_tiers, parse_tiers, tier_code, tier_note
 from bot.views import fmt
-from bot.views.check import CheckError, check_html, check_position, size_advice
+from bot.views.check import (
+    CheckError,
+    check_html,
+    check_position,
+    own_stop_error,
+    own_stop_html,
+    size_advice,
+)
 from bot.views.liqs import feed_status_lines, marks_caption, swept_since_line
 from bot.views.real_prints import RealLiquidations
 from bot.views.report import MapReport
@@ -212,7 +220,11 @@ async def check_command(update: Update, context: Context) -> None:
     """/check: the pre-trade check (liquidation, clusters, suggested stop, risks, size advice)."""
     s = services(context)
     try:
-        p = position_args(context, command_args(context), risk=True)
+        p = position_args(context, command_args(context), size=True, risk=True, stop=True)
+        if p.size is not None and not (math.isfinite(p.size) and 0 < p.size <= 1e10):
+            raise InputError("the size must be a positive amount in USD")
+        if p.stop is not None and (problem := own_stop_error(p.side, p.entry, p.stop)):
+            raise InputError(problem)
         advice_for = None
         if p.risk is not None:
             user = users.get(s.db, chat_id(update))
@@ -224,7 +236,7 @@ async def check_command(update: Update, context: Context) -> None:
                     "risk in USD: risk 200"
                 )
         report = await s.maps.report(p.symbol, "1d")
-        result = check_position(report, p.side, p.entry, p.leverage)
+        result = check_position(report, p.side, p.entry, p.leverage, p.size)
     except (InputError, CheckError) as e:
         await reject(update, "check", str(e))
         return
@@ -235,7 +247,10 @@ async def check_command(update: Update, context: Context) -> None:
             f" = {p.risk.value:g}% of your account" if p.risk.percent else ""
         )
     vol = volatility_at(services(context), p.symbol, report.liq.as_of)
-    await reply(update, check_html(result, report, advice, label, vol))
+    zone = users.get(s.db, chat_id(update))
+    text = check_html(result, report, advice, label, vol, zone.tz if zone else "UTC")
+    own = own_stop_html(result, p.stop, p.size)
+    await reply(update, text + ("\n" + own if own else ""))
 
 
 async def status_command(update: Update, context: Context) -> None:

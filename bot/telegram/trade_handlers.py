@@ -9,7 +9,7 @@ import math
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
-from bot.parsing import InputError, parse_duration, parse_number, parse_quiet
+from bot.parsing import InputError, parse_duration, parse_number, parse_percent, parse_quiet
 from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.moves import volatility_at
@@ -38,6 +38,7 @@ from bot.views.check import (
     position_risk_now,
 )
 from bot.views.distance import liquidation_distance
+from bot.views.evidence import record_line
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
 from bot.views.report import MapReport
@@ -97,7 +98,12 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         update,
         f"✅ Watching position <b>#{sub.id}</b>. I'll alert you when the map turns against it, "
         f"and tell you if it is liquidated. <code>/stop {sub.id} PRICE</code> sets a stop.\n\n"
-        + check_html(check, report, volatility=volatility_at(s, p.symbol, report.liq.as_of)),
+        + check_html(
+            check,
+            report,
+            volatility=volatility_at(s, p.symbol, report.liq.as_of),
+            zone=_zone(context, chat_id(update)),
+        ),
         reply_markup=position_keyboard(sub.id, False),
     )
 
@@ -117,12 +123,17 @@ async def open_far_button(update: Update, context: Context) -> None:
     await _open(update, context, (query.data or "").partition("|")[2].split(), far_ok=True)
 
 
-def _moment(report: MapReport) -> str:
-    """The map moment every answer quotes: its price and time."""
-    return fmt.when(report.price_at, pattern="%H:%M %Z")
+def _moment(report: MapReport, zone: str = "UTC") -> str:
+    """The map moment every answer quotes: its time in the chat's zone."""
+    return fmt.when(report.price_at, zone, "%H:%M %Z")
 
 
-def _liquidated_text(sub: subscriptions.Subscription) -> str:
+def _zone(context: Context, chat: int) -> str:
+    user = users.get(services(context).db, chat)
+    return user.tz if user is not None else "UTC"
+
+
+def _liquidated_text(sub: subscriptions.Subscription, zone: str = "UTC") -> str:
     """How /positions shows a liquidated or stopped position: its fate, no advice."""
     which = "low" if sub.side == "long" else "high"
     return (
@@ -130,7 +141,7 @@ def _liquidated_text(sub: subscriptions.Subscription) -> str:
         f"{html.escape(fmt.price(sub.entry))} x{(sub.leverage or 0):g}: 💀 <b>liquidated</b> at "
         f"~{html.escape(fmt.price(sub.liquidation_price))} ({which} "
         f"{html.escape(fmt.price(sub.exit_extreme))}, "
-        f"{html.escape(fmt.when(sub.exit_at or 0, pattern='%Y-%m-%d %H:%M %Z'))}).\n"
+        f"{html.escape(fmt.when(sub.exit_at or 0, zone, '%Y-%m-%d %H:%M %Z'))}).\n"
         f"No advice for it any more. /close {sub.id} clears it, with PnL and the post-trade note."
     )
 
@@ -140,6 +151,7 @@ async def positions_command(update: Update, context: Context) -> None:
     """/positions: each open position with price, PnL, fuel ratio, liquidation and clusters."""
     s = services(context)
     subs = [x for x in subscriptions.open_for_chat(s.db, chat_id(update)) if x.kind == "position"]
+    zone = _zone(context, chat_id(update))
     if not subs:
         await reply(
             update, "No open positions. Register one with <code>/open BTC long 116000 20</code>."
@@ -147,7 +159,9 @@ async def positions_command(update: Update, context: Context) -> None:
         return
     for sub in subs:
         if sub.liquidated:
-            await reply(update, _liquidated_text(sub), reply_markup=liquidated_keyboard(sub.id))
+            await reply(
+                update, _liquidated_text(sub, zone), reply_markup=liquidated_keyboard(sub.id)
+            )
             continue
         report = await s.maps.report(sub.symbol, ALERT_WINDOW)
         assert sub.side is not None and sub.entry is not None
@@ -167,7 +181,8 @@ async def positions_command(update: Update, context: Context) -> None:
             f"<b>#{sub.id} {html.escape(sub.symbol.split('/')[0])} {sub.side}</b> "
             f"{html.escape(fmt.price(sub.entry))} x{sub.leverage:g}"
             + (" (muted)" if sub.muted else "")
-            + f"\nPrice {html.escape(fmt.price(report.price))} at {html.escape(_moment(report))} "
+            + f"\nPrice {html.escape(fmt.price(report.price))} at "
+            f"{html.escape(_moment(report, zone))} "
             f"({html.escape(fmt.pct((report.price / sub.entry - 1) * 100))} since entry)"
             + "\n"
             + "\n".join(pnl_lines(sub, report.price))
@@ -280,7 +295,7 @@ async def stop_command(update: Update, context: Context) -> None:
             below = sub.side == "long"
             if (below and stop >= report.price) or (not below and stop <= report.price):
                 where = "below" if below else "above"
-                now = f"{fmt.price(report.price)}, {_moment(report)}"
+                now = f"{fmt.price(report.price)}, {_moment(report, _zone(context, sub.chat_id))}"
                 raise InputError(f"a {sub.side}'s stop sits {where} the price now ({now})")
             if abs(stop / report.price - 1) > 0.5:
                 raise InputError("the stop is more than 50% from the price now; check the number")
@@ -459,7 +474,7 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
     rows = []
     for rule in RULE_CATALOGUE:
         mode, threshold = mine.get(rule.name, (None, None))
-        mode = mode or "on"
+        mode = mode or rule.default_mode
         value = rule.default if threshold is None else threshold
         kinds = " and ".join(
             {"watch": "watches", "position": "positions"}[k] for k in rule.applies_to
@@ -469,6 +484,9 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
             f"<code>{rule.name}</code>: {mode}, threshold {value:g} {html.escape(rule.unit)}"
             f" ({kinds})\n  {html.escape(rule.description)}"
         )
+        record = record_line(rule.name)
+        if record:
+            lines.append(f"  <i>{html.escape(record)}</i>")
         order = {"on": "silent", "silent": "off", "off": "on"}
         nxt = order.get(mode, "on")
         rows.append(
@@ -507,8 +525,12 @@ async def alerts_command(update: Update, context: Context) -> None:
             await _set_wake(update, context, chat, args[2])
             return
         rule = _rule(args[1])
-        value = parse_number(args[2], "the threshold")
         info = CATALOGUE_BY_NAME[rule]
+        value = (  # '0.8%' where the rule asks for a percentage, as traders type it
+            parse_percent(args[2], "the threshold")
+            if info.unit.startswith("%")
+            else parse_number(args[2], "the threshold")
+        )
         if not (math.isfinite(value) and info.low <= value <= info.high):
             raise InputError(
                 f"{info.title}: the threshold must be between {info.low:g} and {info.high:g} "
@@ -568,7 +590,7 @@ async def quiet_command(update: Update, context: Context) -> None:
     s = services(context)
     users.update(s.db, chat_id(update), quiet_start=start, quiet_end=end)
     user = users.get(s.db, chat_id(update))
-    zone = html.escape(user.tz if user else "UTC")
+    zone = html.escape(fmt.zone_label(user.tz) if user else "UTC")
     if start is None:
         await reply(update, "Quiet hours off.")
     else:

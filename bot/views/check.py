@@ -255,10 +255,12 @@ def check_html(
     advice: SizeAdvice | None = None,
     risk_label: str = "",
     volatility: Volatility | None = None,
+    zone: str = "UTC",
 ) -> str:
-    """The pre-trade check as Telegram HTML (every number and symbol escaped). With
-    ``volatility``, the distance from the price now in typical moves and the touch chances, and
-    a note when the liquidation warning would fire at once (its default threshold)."""
+    """The pre-trade check as Telegram HTML (every number and symbol escaped; the time in the
+    chat's ``zone``). With ``volatility``, the distance from the price now in typical moves and
+    the touch chances, and a note when the liquidation warning would fire at once (its default
+    threshold)."""
     e = html.escape
     base = c.symbol.split("/")[0]
     lp_dist = (c.liquidation_price / c.entry - 1) * 100
@@ -266,7 +268,7 @@ def check_html(
     proxy = is_proxy(r)
     lines = [
         f"<b>{e(base)} {e(c.side)} {e(fmt.price(c.entry))} x{c.leverage:g}</b> "
-        f"(price now {e(fmt.price(c.price))} at {e(fmt.when(r.price_at, pattern='%H:%M %Z'))}, "
+        f"(price now {e(fmt.price(c.price))} at {e(fmt.when(r.price_at, zone, '%H:%M %Z'))}, "
         f"{e(r.window)} map)",
         f"Liquidation: <b>{e(fmt.price(c.liquidation_price))}</b> "
         f"({e(fmt.pct(lp_dist))} from entry)",
@@ -311,4 +313,40 @@ def check_html(
     if chain:
         lines.append(f"⚠️ {e(chain)}.")
     lines += risk_lines(c, r)
+    return "\n".join(lines)
+
+
+def own_stop_error(side: str, entry: float, stop: float) -> str | None:
+    """Why the trader's own stop (``sl 112000``) cannot be a stop, or None."""
+    if side == "long" and stop >= entry:
+        return f"a long's stop sits below its entry ({fmt.price(entry)}), not at {fmt.price(stop)}"
+    if side == "short" and stop <= entry:
+        return f"a short's stop sits above its entry ({fmt.price(entry)}), not at {fmt.price(stop)}"
+    if abs(stop / entry - 1) > 0.5:
+        return "the stop is more than 50% from the entry; check the number"
+    return None
+
+
+def own_stop_html(c: PositionCheck, stop: float | None, size_usd: float | None) -> str:
+    """The trader's own stop and size, as /check was given them: the loss at the stop in % of
+    price, of margin (1R) and in USD with a size, and a warning when the liquidation comes
+    first (the stop would never fill)."""
+    lines = []
+    if size_usd is not None:
+        lines.append(
+            f"Size {fmt.usd(size_usd)}: margin {fmt.usd(size_usd / c.leverage)} at x{c.leverage:g}."
+        )
+    if stop is not None:
+        risk = abs(stop / c.entry - 1) * 100
+        usd = f", {fmt.usd(size_usd * risk / 100)}" if size_usd is not None else ""
+        lines.append(
+            f"Your stop <b>{html.escape(fmt.price(stop))}</b>: {risk:.2f}% from entry, "
+            f"{risk * c.leverage:.0f}% of margin{html.escape(usd)} (1R)."
+        )
+        lp = c.liquidation_price
+        if (c.side == "long" and stop <= lp) or (c.side == "short" and stop >= lp):
+            lines.append(
+                f"⚠️ Your liquidation ({html.escape(fmt.price(lp))}) comes before that stop: it "
+                "would never fill. Lower the leverage or move the stop."
+            )
     return "\n".join(lines)

@@ -60,14 +60,14 @@ def pnl_lines(sub: Subscription, exit_price: float) -> list[str]:
     return lines
 
 
-def liquidated_html(sub: Subscription, candle_ms: int, extreme: float) -> str:
-    """The one message a liquidation gets."""
+def liquidated_html(sub: Subscription, candle_ms: int, extreme: float, zone: str = "UTC") -> str:
+    """The one message a liquidation gets (its time in the chat's ``zone``)."""
     e = html.escape
     which = "low" if sub.side == "long" else "high"
     lines = [
         f"💀 <b>{e(_head(sub).replace(f' {fmt.price(sub.entry)}', ''))} liquidated</b> at "
         f"~{e(fmt.price(sub.liquidation_price))} ({which} {e(fmt.price(extreme))}, "
-        f"{e(fmt.when(candle_ms, pattern='%H:%M %Z'))})",
+        f"{e(fmt.when(candle_ms, zone, '%H:%M %Z'))})",
     ]
     loss = "Loss: your margin (-100%)"
     if sub.size_usd is not None and sub.leverage:
@@ -126,6 +126,7 @@ def trade_note_html(
     oi_change: float | None,
     heading: str = "Closed",
     untraded: bool = False,
+    zone: str = "UTC",
 ) -> str:
     """PnL, R and the look back: where the exit sat against the clusters, how much estimated
     liquidation notional price ran through, whether OI fell (venues present at both ends)."""
@@ -133,7 +134,7 @@ def trade_note_html(
     entry = float(sub.entry or exit_price)
     lines = [
         f"<b>{e(heading)} {e(_head(sub))}</b> at {e(fmt.price(exit_price))} "
-        f"({e(fmt.when(exit_ms, pattern='%Y-%m-%d %H:%M %Z'))})",
+        f"({e(fmt.when(exit_ms, zone, '%Y-%m-%d %H:%M %Z'))})",
         *pnl_lines(sub, exit_price),
         f"Price since entry: {e(fmt.price(entry))} -> {e(fmt.price(exit_price))} "
         f"({e(fmt.pct((exit_price / entry - 1) * 100))}); range {e(fmt.price(low))} - "
@@ -178,7 +179,13 @@ def trade_note_html(
 
 
 def followup_html(
-    sub: Subscription, price_now: float, now_ms: int, low: float, high: float, hours: float
+    sub: Subscription,
+    price_now: float,
+    now_ms: int,
+    low: float,
+    high: float,
+    hours: float,
+    zone: str = "UTC",
 ) -> str:
     """Hours after the exit: where price went, and whether the cluster the exit sat at was swept
     (so the trader learns whether the stop sat in the cascade zone)."""
@@ -188,7 +195,7 @@ def followup_html(
     lines = [
         f"🔁 <b>{hours:g} h after your {'liquidation' if sub.liquidated else 'exit'}</b> from "
         f"{e(_head(sub))} at {e(fmt.price(exit_price))}",
-        f"Price now {e(fmt.price(price_now))} ({e(fmt.when(now_ms, pattern='%H:%M %Z'))}, "
+        f"Price now {e(fmt.price(price_now))} ({e(fmt.when(now_ms, zone, '%H:%M %Z'))}, "
         f"{e(fmt.pct((price_now / exit_price - 1) * 100))} from your exit); range since "
         f"{e(fmt.price(low))} - {e(fmt.price(high))}",
     ]
