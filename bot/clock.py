@@ -36,15 +36,40 @@ class ReplayClock:
         self.speed = speed
         self._wall = wall or WallClock()
         self._wall_start = self._wall.now_ms()
+        self._held: int | None = None
 
     def now_ms(self) -> int:
+        if self._held is not None:
+            return self._held
         return self.start_ms + int((self._wall.now_ms() - self._wall_start) * self.speed)
+
+    @property
+    def held(self) -> bool:
+        return self._held is not None
+
+    def hold(self) -> None:
+        """Stop market time: from now on only ``advance`` moves it (the demo's pace)."""
+        if self._held is None:
+            self._held = self.now_ms()
+
+    def advance(self, ms: int) -> None:
+        """Move held market time on by ``ms`` (the demo's pace steps it)."""
+        if self._held is not None:
+            self._held += ms
+
+    def release(self) -> None:
+        """Market time runs on from where it was held."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self.jump(held)
 
     def jump(self, to_ms: int | None = None, speed: float | None = None) -> None:
         """Continue from ``to_ms`` (default: the present market time) at ``speed`` (default:
         unchanged): the demo's move to another day, or a faster stretch of replay."""
         start = self.now_ms() if to_ms is None else to_ms
         self.start_ms, self._wall_start = start, self._wall.now_ms()
+        if self._held is not None:
+            self._held = start
         if speed is not None:
             self.speed = speed
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
+import logging
 import re
 import sys
 import tempfile
@@ -39,7 +40,7 @@ from fakes.liquidation_ws import LIQ_VENUES, FakeLiquidationVenue, TapePrint, lo
 from fakes.telegram_api import FakeTelegram, SentMessage
 from liqmap.times import DAY_MS
 from market.errors import RetryPolicy
-from market.liquidation_feed import FeedTiming
+from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.replay import DATA
 from storage import outbox
 
@@ -99,6 +100,50 @@ def _plain(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+class Pace:
+    """Steps market time itself, and only while the bot keeps up, so a slow or busy machine
+    replays the same day (the same ticks, digests, alerts and answers), only slower. Behind: a
+    trader's message not answered yet, a map tick the tick job has not reached, a due message
+    not sent, or (act two) a recorded print the venues streamed that the feed has not stored.
+    A step is at most STEP_S of wall time: a loop held up by heavy work skips no market time."""
+
+    STEP_S = 0.05
+    MAX_HOLD_S = 30.0  # a bot that never catches up still ends the demo
+
+    def __init__(self, clock: ReplayClock, services: Services, tick_seconds: float) -> None:
+        self.clock, self.services, self.tick_seconds = clock, services, tick_seconds
+        self.replying = False
+        self.venues: list[FakeLiquidationVenue] = []
+        self.feed: LiquidationFeed | None = None
+
+    def behind(self) -> bool:
+        s, now = self.services, self.clock.now_ms()
+        if self.replying:
+            return True
+        step = int(self.tick_seconds * self.clock.speed * 1000)
+        if s.last_alert_tick is not None and now - s.last_alert_tick > 2 * step + s.maps.refresh_ms:
+            return True
+        if outbox.due(s.db, now, limit=1):
+            return True
+        if self.feed is not None:
+            streamed = sum(len(v.tape) for v in self.venues)
+            return sum(w.status.prints for w in self.feed.watchers) < streamed
+        return False
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.clock.hold()
+        last = held_since = loop.time()
+        while True:
+            await asyncio.sleep(0.01)
+            now = loop.time()
+            step, last = min(now - last, self.STEP_S), now
+            if not self.behind():
+                held_since = now
+            if now - held_since < 0.001 or now - held_since > self.MAX_HOLD_S:
+                self.clock.advance(int(step * self.clock.speed * 1000))
+
+
 async def run_demo(
     out_dir: Path, speed: float = SPEED, echo: Callable[[str], None] = print
 ) -> dict[str, int]:
@@ -122,6 +167,11 @@ async def run_demo(
     app = build_application(settings, services)
     clock = services.clock
     start = replay_start_ms(START)
+    assert isinstance(clock, ReplayClock)
+    clock.hold()  # from 12:00 sharp: starting the bot takes no market time (Pace steps it)
+    clock.jump(start)
+    # a fast replay's ticks may overlap on a busy machine: the pace holds market time for them
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     counts = {"messages": 0, "alerts": 0, "digests": 0, "charts": 0}
 
     replied = asyncio.Event()
@@ -168,24 +218,31 @@ async def run_demo(
         await web.start("127.0.0.1", 0)
         echo(f"Interactive map: {web.local_url('BTC', '1d')} (open it while the demo runs)")
         sys.stdout.flush()  # a reader of a pipe sees the address now, not at the end
+        pace = Pace(clock, services, settings.tick_seconds)
+        pacing = asyncio.create_task(pace.run())
 
         async def say(at_ms: int, text: str) -> None:
             await _sleep_until(clock.now_ms, at_ms, services.clock_speed)
             echo(f"[{fmt.when(clock.now_ms(), pattern=STAMP)}] trader: {text}")
             replied.clear()
+            pace.replying = True  # the market waits while the bot answers, on any machine
             await fake.user_sends(TRADER, text, user_id=TRADER, first_name="Dana")
             with contextlib.suppress(TimeoutError):  # the trader reads the answer first
                 await asyncio.wait_for(replied.wait(), timeout=10)
+            pace.replying = False
 
         for hhmm, text in SCRIPT:
             await say(_at(hhmm, start), text)
         await _sleep_until(clock.now_ms, _at(END, start), speed)
         # let the outbox drain (held alerts are due once the quiet hours end)
         await _drain(services)
-        assert isinstance(clock, ReplayClock)
-        await _real_liquidations_act(services, clock, say, echo, speed)
+        await _real_liquidations_act(services, pace, say, echo, speed)
         await _drain(services)
+        pacing.cancel()
+        clock.release()
         watcher.cancel()
+        if app.job_queue is not None:  # no tick starts while the bot stops (APScheduler would
+            app.job_queue.scheduler.pause()  # cancel it with an error in the log)
         await web.stop()
         await app.updater.stop()
         await app.stop()
@@ -212,13 +269,14 @@ async def _drain(services: Services) -> None:
 
 async def _real_liquidations_act(
     services: Services,
-    clock: ReplayClock,
+    pace: Pace,
     say: Callable[[int, str], Awaitable[None]],
     echo: Callable[[str], None],
     speed: float,
 ) -> None:
     """Act two (module docstring): fake venues -> real ccxt.pro -> the feed -> SQLite -> /liqs
     and the cascade_live pass, in replay time."""
+    clock = pace.clock
     clock.jump(parse_utc_ms(ACT2_FROM), speed)
     echo(f"\n--- {ACT2_FROM[:10]}: real liquidations (recorded prints, see PROVENANCE.md) ---")
     for at, text in ACT2_OPENING:
@@ -233,6 +291,7 @@ async def _real_liquidations_act(
     # built in a thread: importing the venues' ccxt.pro classes would hold the loop
     feed = await asyncio.to_thread(open_liquidation_feed, settings, services.db, clock, DEMO_FEED)
     services.liquidations = feed  # post_shutdown stops it with the bot
+    pace.venues, pace.feed = venues, feed
     await feed.start()
     pacer = asyncio.create_task(_stream_in_replay_time(venues, tapes, clock.now_ms))
     try:
@@ -248,6 +307,7 @@ async def _real_liquidations_act(
             await say(parse_utc_ms(at), text)
         await _sleep_until(clock.now_ms, parse_utc_ms(ACT2_END), speed)
     finally:
+        pace.feed = None
         pacer.cancel()
         with contextlib.suppress(BaseException):
             await pacer
