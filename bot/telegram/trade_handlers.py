@@ -13,7 +13,7 @@ from bot.parsing import InputError, parse_duration, parse_number, parse_percent,
 from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.moves import volatility_at
-from bot.pipeline.position_fate import followup_hours, trade_note
+from bot.pipeline.position_fate import drop_held_for_ended, followup_hours, trade_note
 from bot.telegram.common import (
     ask_symbol,
     chat_id,
@@ -38,6 +38,7 @@ from bot.views.check import (
     position_risk_now,
 )
 from bot.views.distance import liquidation_distance
+from bot.views.evidence import record_line
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
 from bot.views.report import MapReport
@@ -269,6 +270,7 @@ async def _close(
     hours = followup_hours(s)
     due = now + int(hours * HOUR_MS) if hours > 0 else None
     subscriptions.close(s.db, sub.id, now, exit_price=price, followup_due=due)
+    drop_held_for_ended(s, sub.chat_id, now)
     later = f"\n<i>I'll look back at this exit in {hours:g} h.</i>" if due else ""
     await reply(update, text + later)
 
@@ -472,7 +474,7 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
     rows = []
     for rule in RULE_CATALOGUE:
         mode, threshold = mine.get(rule.name, (None, None))
-        mode = mode or "on"
+        mode = mode or rule.default_mode
         value = rule.default if threshold is None else threshold
         kinds = " and ".join(
             {"watch": "watches", "position": "positions"}[k] for k in rule.applies_to
@@ -482,6 +484,9 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
             f"<code>{rule.name}</code>: {mode}, threshold {value:g} {html.escape(rule.unit)}"
             f" ({kinds})\n  {html.escape(rule.description)}"
         )
+        record = record_line(rule.name)
+        if record:
+            lines.append(f"  <i>{html.escape(record)}</i>")
         order = {"on": "silent", "silent": "off", "off": "on"}
         nxt = order.get(mode, "on")
         rows.append(
