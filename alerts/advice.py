@@ -24,6 +24,7 @@ from alerts.findings import Act, Action, Position
 from alerts.inputs import SymbolMetrics
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
 from liqmap.metrics import StopSuggestion, suggest_stop
+from liqmap.times import HOUR_MS
 from liqmap.touch import Volatility
 
 STOP_BUFFER_PCT = 0.4  # beyond the far edge: 0.3-0.5% keeps the stop out of the wick
@@ -68,9 +69,11 @@ class StopBook:
 
 def profit_beyond_noise(pos: Position, m: SymbolMetrics) -> bool:
     """In profit by more than the entry's noise: one typical 4-hour move (``liqmap.touch``)
-    when the volatility is known. A move inside the noise (five minutes after the open) is no
-    profit to take yet."""
+    when the volatility is known, and open for an hour at least. A move inside the noise, or
+    in the trade's first hour, is no profit to take yet."""
     if not pos.in_profit(m.price) or pos.entry is None:
+        return False
+    if pos.opened_ms and m.as_of - pos.opened_ms < HOUR_MS:
         return False
     if m.vol_fast is None or m.vol_slow is None:
         return True
@@ -127,6 +130,10 @@ def advise(
         kind = Act.TAKE_PROFIT if rule == SQUEEZE else Act.KEEP_STOP
         return Action(kind, pos.side_name)
     if rule == LIQUIDATION_WARNING and pos is not None:
+        if profit_beyond_noise(pos, m) and pos.entry is not None:
+            # a stop beyond the entry would lock in a loss: break-even keeps the gain and
+            # makes the liquidation unreachable
+            return Action(Act.PROTECT_GAIN, pos.side_name, pos.entry)
         # add margin or cut size (the renderer says both), or the one stop
         return _stop_action(Act.CUT_RISK, pos, m, stops)
     if rule == OWN_LP_IN_CLUSTER and cluster is not None:

@@ -92,6 +92,7 @@ class Act(StrEnum):
     KEEP_STOP = "keep_stop"  # the move feeds the position, no profit yet: keep or trail the stop
     DISCOUNT_MAP = "discount_map"  # the map overstates what is left: don't size off it
     MOVE_LIQUIDATION = "move_liquidation"  # less leverage / more margin: the LP past ``price``
+    PROTECT_GAIN = "protect_gain"  # in profit: a stop at ``price`` (the entry) keeps the gain
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ class Position:
     leverage: float | None
     liquidation_price: float | None
     entry_lfr: float | None
+    opened_ms: int = 0  # when it was opened (0: unknown, long ago)
 
     @property
     def side_name(self) -> str:

@@ -223,6 +223,8 @@ class Subscriptions:
       the cluster rules, 0 for none (on top of the engine's share of the side).
     - ``wake_in_quiet``: the liquidation warning reaches the user in quiet hours (the default;
       ``/alerts set wake off`` makes it wait like the other alerts).
+    - ``opened_ms``: when each position was opened (0: long ago), so no profit is advised in
+      a trade's first hour.
     """
 
     sub_id: IntArray
@@ -240,6 +242,7 @@ class Subscriptions:
     hold_in_quiet: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
     min_cluster: FloatArray = field(default_factory=lambda: np.zeros(0))
     wake_in_quiet: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+    opened_ms: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         n = int(np.asarray(self.sub_id).shape[0])
@@ -261,6 +264,9 @@ class Subscriptions:
         wake = np.asarray(self.wake_in_quiet, dtype=np.bool_)
         set_(self, "wake_in_quiet", np.ones(n, dtype=np.bool_) if wake.size == 0 else wake)
         _column(self.wake_in_quiet, np.bool_, n, "wake_in_quiet")
+        opened = np.asarray(self.opened_ms, dtype=np.int64)
+        set_(self, "opened_ms", np.zeros(n, dtype=np.int64) if opened.size == 0 else opened)
+        _column(self.opened_ms, np.int64, n, "opened_ms")
         thresholds = np.asarray(self.thresholds, dtype=np.float64)
         modes = np.asarray(self.modes, dtype=np.int8)
         shape = (n, len(RULES))
@@ -304,6 +310,7 @@ class Subscriptions:
             hold_in_quiet=self.hold_in_quiet[idx],
             min_cluster=self.min_cluster[idx],
             wake_in_quiet=self.wake_in_quiet[idx],
+            opened_ms=self.opened_ms[idx],
         )
 
     @classmethod
@@ -312,8 +319,8 @@ class Subscriptions:
         ``chat_id``, ``kind`` ("position"/"watch"), and optionally ``side`` ("long"/"short"),
         ``entry``, ``leverage``, ``liquidation_price``, ``entry_lfr``, ``thresholds``
         ({rule: value}), ``modes`` ({rule: "off"/"on"/"silent"}), ``muted_until_ms``,
-        ``in_quiet_hours``, ``hold_in_quiet``, ``min_cluster``, ``wake_in_quiet``. Missing
-        values take their defaults."""
+        ``in_quiet_hours``, ``hold_in_quiet``, ``min_cluster``, ``wake_in_quiet``,
+        ``opened_ms``. Missing values take their defaults."""
         recs = list(records)
         n = len(recs)
         thresholds = np.full((n, len(RULES)), np.nan)
@@ -348,4 +355,5 @@ class Subscriptions:
             hold_in_quiet=np.array([bool(r.get("hold_in_quiet")) for r in recs], dtype=bool),
             min_cluster=np.array([float(r.get("min_cluster") or 0.0) for r in recs]),
             wake_in_quiet=np.array([bool(r.get("wake_in_quiet", True)) for r in recs], dtype=bool),
+            opened_ms=np.array([int(r.get("opened_ms") or 0) for r in recs], dtype=np.int64),
         )

@@ -1,4 +1,4 @@
-"""The alert rules of liquidation-model.md §4 as one vectorised pass over a symbol's
+"""The alert rules of docs/model.md §4 as one vectorised pass over a symbol's
 subscriptions.
 
 ``evaluate(metrics, subs, state, now_ms)`` is pure: no I/O, no clock, no Telegram, no SQL. Every
@@ -67,6 +67,7 @@ from alerts.inputs import Subscriptions, SymbolMetrics
 from alerts.state import NEVER, AlertState
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.metrics import DEFAULT_MIN_SHARE
+from liqmap.times import HOUR_MS
 from liqmap.touch import touch_chance, warning_levels
 
 FloatArray = npt.NDArray[np.float64]
@@ -494,6 +495,7 @@ class _Pass:
             _none_if_nan(subs.leverage[rows]),
             _none_if_nan(subs.liquidation_price[rows]),
             _none_if_nan(subs.entry_lfr[rows]),
+            subs.opened_ms[rows].tolist(),
             self.thr[rule_of_slot, rows].tolist(),
             self.lp_hit[rows].tolist(),
             slots.tolist(),
@@ -515,6 +517,7 @@ class _Pass:
             lev,
             lp,
             elfr,
+            opened,
             t,
             hit,
             s,
@@ -523,7 +526,9 @@ class _Pass:
         ) in zip(*columns, strict=True):
             rule, key = SLOTS[s]
             position = (
-                Position(side, entry, lev, lp, elfr) if kind == POSITION and side != 0 else None
+                Position(side, entry, lev, lp, elfr, opened)
+                if kind == POSITION and side != 0
+                else None
             )
             if rule == OWN_LP_IN_CLUSTER:
                 cluster: Cluster | None = self.lp_cluster[hit]
@@ -531,7 +536,8 @@ class _Pass:
                 cluster = self.slot_cluster.get(s)
             action = None
             if with_advice:
-                memo = (s, t, hit, side, entry, lp) if position else (s, t)
+                young = position is not None and self.m.as_of - opened < HOUR_MS
+                memo = (s, t, hit, side, entry, lp, young) if position else (s, t)
                 action = advice.get(memo)
                 if action is None:
                     action = advice[memo] = advise(

@@ -255,7 +255,7 @@ def m008_cascade_episodes(db: Database) -> None:
 
 @migrations()
 def m009_dirty_marks_never_conflict(db: Database) -> None:
-    """Issue 22: the m007 triggers marked a chat with ``insert or ignore``, but SQLite applies
+    """The m007 triggers marked a chat with ``insert or ignore``, but SQLite applies
     the *outer* statement's conflict policy inside a trigger, so an upsert (sqlite-utils'
     ``INSERT ... ON CONFLICT DO UPDATE``) of an already-marked chat's setting failed with
     UNIQUE constraint failed: alert_dirty.chat_id. The marks now insert only a missing chat,
@@ -292,7 +292,7 @@ def m009_dirty_marks_never_conflict(db: Database) -> None:
 
 @migrations()
 def m010_price_alerts(db: Database) -> None:
-    """Issue 20: price alerts at a level the trader picks (``/alert BTC 120k``). ``direction``
+    """Price alerts at a level the trader picks (``/alert BTC 120k``). ``direction``
     says which way price must cross (``above``: a candle's high reaches the level; ``below``: its
     low does); ``every`` re-arms after price moves back by a margin; ``checked_to`` is how far
     the candles were checked, as for positions. A one-shot alert that fired, or one deleted,

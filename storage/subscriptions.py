@@ -255,6 +255,7 @@ COLUMNS = (
     "u.tz",
     "u.quiet_start",
     "u.quiet_end",
+    "s.opened_at",
 )
 
 

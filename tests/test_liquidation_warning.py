@@ -115,3 +115,31 @@ def test_no_partial_profit_inside_the_entrys_noise() -> None:
     assert not profit_beyond_noise(pos, market(100_500))
     assert profit_beyond_noise(pos, market(101_500))
     assert not profit_beyond_noise(pos, market(98_000))  # a loss is never profit
+
+
+def test_no_partial_profit_in_the_first_hour() -> None:
+    """+1.5% is beyond the noise, but 20 minutes after the open it is no profit to take yet."""
+    from alerts.advice import profit_beyond_noise
+    from alerts.findings import Position
+
+    m = market(101_500)
+    young = Position(1, 100_000.0, 20.0, 95_000.0, 1.4, opened_ms=m.as_of - 20 * MIN)
+    grown = dataclasses.replace(young, opened_ms=m.as_of - HOUR)
+    assert not profit_beyond_noise(young, m) and profit_beyond_noise(grown, m)
+
+
+def test_a_position_in_profit_is_told_to_stop_at_break_even_not_beyond_its_entry() -> None:
+    """A short at 117,000 that the market carried far into profit, warned on a violent wick:
+    the advice is a stop at the entry (the gain kept, the liquidation unreachable), never a
+    stop above the entry that would lock in a loss."""
+    short = {**LONG, "side": "short", "entry": 117_000.0, "leverage": 10.0}
+    short["liquidation_price"] = 105_000.0 * 1.05  # 110,250: 5% above the 105,000 wick
+    subs = Subscriptions.from_records([{**short, "opened_ms": T0 - 6 * HOUR}])
+    m = dataclasses.replace(
+        market(100_000.0), vol_fast=0.02**2, vol_slow=0.02**2, high_since=105_000.0
+    )
+    found, _ = evaluate(m, subs, AlertState.empty(), T0)
+    [msg] = alert_messages([f for f in found if f.rule == WARN], m, {10: "UTC"}, T0)
+    consider = msg.text.split("\n")[-1]
+    assert "break-even at 117,000.0" in consider, consider
+    assert "a stop at 1" not in consider.replace("break-even at 117,000.0", "")

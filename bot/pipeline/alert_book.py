@@ -112,6 +112,7 @@ NUMERIC = {  # column -> dtype, in subscriptions.COLUMNS order after the symbol
     "tz": object,
     "quiet_start": object,
     "quiet_end": object,
+    "opened_at": np.float64,
 }
 
 
@@ -199,6 +200,7 @@ class AlertBook:
             "modes": modes,
             "thresholds": thresholds,
             "min_cluster": self.overrides.floor(c["chat_id"].astype(np.int64)),
+            "opened_ms": np.nan_to_num(c["opened_at"]).astype(np.int64),
         }
 
     def _code(self, combo: Combo) -> int:
@@ -247,6 +249,7 @@ class AlertBook:
             modes=c["modes"],
             muted_until_ms=np.where(c["sub_muted"], FOREVER, c["user_mute"]),
             in_quiet_hours=quiet[c["combo"]],
+            opened_ms=c["opened_ms"],
             hold_in_quiet=np.ones(c["sub_id"].size, dtype=np.bool_),  # 'on' waits, 'silent' goes
             min_cluster=c["min_cluster"],
             wake_in_quiet=~np.isin(c["chat_id"], self.overrides.sleep_chats),

@@ -393,6 +393,12 @@ def _warning_note(f: Finding, m: SymbolMetrics) -> str:
 
 def _warning_consider(f: Finding, m: SymbolMetrics) -> str:
     a = _action(f)
+    if a.kind == Act.PROTECT_GAIN and a.price is not None:
+        return (
+            f"moving your stop to break-even at {fmt.price(a.price)}: the trade is in profit, "
+            "a stop there keeps it from turning into a loss, and the liquidation price can "
+            "no longer be reached. Or take part of the gain now."
+        )
     return (
         "adding margin or cutting the size (both move the liquidation price away), or "
         f"{stop_advice(f, a)}."
