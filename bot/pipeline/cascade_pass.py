@@ -98,7 +98,7 @@ def queue_cascade(db: Database, symbol: str, ep: Episode, now_ms: int) -> int:
     chats and muted positions get none, quiet hours hold it. Returns how many were queued."""
     exposed: dict[int, tuple[list[int], bool, str, str | None, str | None]] = {}
     for row in subscriptions.open_for_symbol(db, symbol):
-        sub_id, chat, kind, side, *_, muted, muted_until, tz, q_start, q_end = row
+        sub_id, chat, kind, side, *_, muted, muted_until, tz, q_start, q_end, _opened = row
         if muted or (muted_until or 0) > now_ms:
             continue
         ids, watching, *_ = exposed.get(chat, ([], False, tz or "UTC", q_start, q_end))
