@@ -77,6 +77,11 @@ def test_alert_refused(typed: str) -> None:
     assert not isinstance(e.value, MissingSymbol)
 
 
+def test_a_signed_price_is_quoted_as_typed() -> None:
+    with pytest.raises(InputError, match=r"a price has no sign \('-0\.8'\)"):
+        parse_alert(["BTC", "-0.8"], KNOWN)
+
+
 def test_alert_without_symbol_asks_for_one() -> None:
     for typed in ("120k", "below 100k", "+5% every"):
         with pytest.raises(MissingSymbol):
