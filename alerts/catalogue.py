@@ -54,6 +54,9 @@ class RuleInfo:
     rearm: str
     low: float = 0.0  # the thresholds a user may set: outside them the rule means nothing
     high: float = 1000.0
+    # The mode of a chat that never set one. "off" for a rule whose measured record shows no
+    # edge over random hours (alerts/evidence.json): a trader can still turn it on in /alerts.
+    default_mode: str = "on"
 
 
 _BOTH = ("position", "watch")
@@ -144,6 +147,7 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
         "when the liquidation price is clear of every same-side cluster by twice the threshold",
         0.05,
         5.0,
+        default_mode="off",  # BTC 2025: the next 4 h after it moved no more than random hours
     ),
     RuleInfo(
         LIQUIDATION_WARNING,
@@ -162,6 +166,9 @@ RULE_CATALOGUE: tuple[RuleInfo, ...] = (
 )
 CATALOGUE_BY_NAME: dict[str, RuleInfo] = {r.name: r for r in RULE_CATALOGUE}
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(CATALOGUE_BY_NAME[r].default for r in RULES)
+DEFAULT_MODES: tuple[int, ...] = tuple(
+    {v: k for k, v in MODE_NAMES.items()}[CATALOGUE_BY_NAME[r].default_mode] for r in RULES
+)
 
 
 def rule_catalogue() -> tuple[RuleInfo, ...]:

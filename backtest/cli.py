@@ -22,7 +22,9 @@ from typing import Any
 from alerts.catalogue import CATALOGUE_BY_NAME, RULES
 from alerts.rules import AlertConfig
 from backtest.history import History, ReplayHistory
-from backtest.run import Spec, run_backtest
+from backtest.path import PricePath
+from backtest.rule_stats import RuleStats
+from backtest.run import Replay, Spec, run_backtest
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
 from market.source import WINDOW_MS
@@ -174,6 +176,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     b.add_argument("--html", help="write a self-contained report page to this file")
     b.add_argument("--json", action="store_true", help="print JSON instead of the table")
     b.add_argument(
+        "--evidence",
+        help="write the alerts' measured record (the file the bot reads: alerts/evidence.json)",
+    )
+    b.add_argument(
         "--source",
         default="demo",
         choices=("demo", "live"),
@@ -197,6 +203,19 @@ def run(args: argparse.Namespace, history: History | None = None) -> int:
         return 2
 
 
+def write_evidence(out: str, replay: Replay, stats: list[RuleStats], path: PricePath) -> None:
+    from backtest.claims import Context
+    from backtest.evidence import evidence_json
+
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    spec = replay.spec
+    data = evidence_json(replay.symbol, spec.start, spec.end, stats, Context(replay, path), today)
+    try:
+        Path(out).write_text(json.dumps(data, indent=1) + "\n")
+    except OSError as e:
+        raise BacktestInputError(f"cannot write {out!r}: {e.strerror or e}") from None
+
+
 def _run(args: argparse.Namespace, source: History) -> int:
     from backtest.claims import Context, all_claims
     from backtest.output import results_json, text_table
@@ -210,8 +229,9 @@ def _run(args: argparse.Namespace, source: History) -> int:
     rules = parse_rules(args.rules)
     config = load_alerts_config(args.alerts_config)
     sweep = parse_sweep(args.sweep)
-    if args.html:
-        check_writable(args.html)
+    for out in (args.html, args.evidence):
+        if out:
+            check_writable(out)
     start, end = clip_span(source, args.symbol, args.window, start, end, every)
     spec = Spec(args.symbol, start, end, args.window, every, rules, config, sweep)
     bar = ProgressBar(f"backtest {args.symbol}")
@@ -229,6 +249,8 @@ def _run(args: argparse.Namespace, source: History) -> int:
             Path(args.html).write_text(html_page(replay, stats, claims))
         except OSError as e:
             raise BacktestInputError(f"cannot write {args.html!r}: {e.strerror or e}") from None
+    if args.evidence:
+        write_evidence(args.evidence, replay, stats, path)
     if args.json:
         print(json.dumps(results_json(replay, stats, claims), indent=1))
     else:

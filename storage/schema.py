@@ -321,3 +321,35 @@ def m010_price_alerts(db: Database) -> None:
     )
     _t(db, "price_alerts").create_index(["symbol", "status"])
     _t(db, "price_alerts").create_index(["chat_id", "status"])
+
+
+@migrations()
+def m011_own_lp_off_for_new_users(db: Database) -> None:
+    """``own_lp_in_cluster`` is now off for chats that never chose (its record shows no edge);
+    the chats that had it on by default keep it on."""
+    db.execute(
+        """insert into alert_settings (chat_id, rule, mode, threshold)
+        select chat_id, 'own_lp_in_cluster', 'on', null from users
+        where chat_id not in (
+            select chat_id from alert_settings where rule = 'own_lp_in_cluster')"""
+    )
+
+
+@migrations()
+def m012_map_refits(db: Database) -> None:
+    """The live map refit's weekly decisions (``storage/map_refits.py``)."""
+    _t(db, "map_refits").create(
+        {
+            "symbol": str,
+            "at_ms": int,
+            "current": str,
+            "candidate": str,
+            "adopted": int,
+            "in_use": str,
+            "fit_score": float,
+            "current_week": float,
+            "candidate_week": float,
+            "reason": str,
+        }
+    )
+    db.execute("create index map_refits_symbol on map_refits (symbol, at_ms)")

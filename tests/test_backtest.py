@@ -25,7 +25,7 @@ from bot.pipeline.alert_pass import run_symbol
 from bot.views.report import make_report
 from liqmap import ModelSettings
 from market.replay import ReplaySource
-from storage import open_db, subscriptions, users
+from storage import alert_settings, open_db, subscriptions, users
 
 ROOT = Path(__file__).resolve().parents[1]
 BTC = "BTC/USDT:USDT"
@@ -112,6 +112,7 @@ def test_backtest_alerts_equal_the_live_pass_on_the_same_maps(tmp_path: Path) ->
             elif s.start <= j < s.stop and j not in live_ids and opened < i:
                 chat = 100 + j
                 users.register(db, chat, chat, "trader", step.at)
+                alert_settings.set_mode(db, chat, "own_lp_in_cluster", "on")  # off by default
                 lfr = book.entry_lfr[j]
                 sub = subscriptions.open_position(
                     db,

@@ -15,7 +15,7 @@ import pytest
 
 from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.jobs import send_due
-from storage import open_db, outbox, price_alerts, subscriptions, users
+from storage import alert_settings, open_db, outbox, price_alerts, subscriptions, users
 from tests.bot_harness import BotHarness, start_bot_process, wait_until, wait_until_drained
 from tests.fakes.telegram_api import FakeTelegram
 from tests.test_alerts_e2e import at, step
@@ -310,6 +310,8 @@ def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> N
     """/open already says the liquidation sits in a cluster: the rule's firing right after is
     the same news (its state records it, so it does not come back either)."""
     with BotHarness(tmp_path / "echo.db", at=at("12:57"), tick_seconds=3600) as bot:
+        ask(bot, "/alerts")  # registers the chat; the rule is off by default: turn it on
+        alert_settings.set_mode(open_db(tmp_path / "echo.db"), CHAT, "own_lp_in_cluster", "on")
         reply = ask(bot, "/open BTC short 121600 10 5000")
         assert "Your liquidation sits just past" in reply, reply
         step(bot, at("14:00"))

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
-from alerts.catalogue import MODE_NAMES, POSITION, RULE_INDEX, RULES, WATCH
+from alerts.catalogue import DEFAULT_MODES, MODE_NAMES, POSITION, RULE_INDEX, RULES, WATCH
 from alerts.inputs import Subscriptions
 from alerts.state import AlertState
 from bot.clock import in_quiet_hours
@@ -76,7 +76,7 @@ class Overrides:
     def join(self, chat_id: npt.NDArray[np.int64]) -> tuple[np.ndarray, np.ndarray]:
         """(modes, thresholds) for each row's chat, defaults where the chat has none."""
         n = chat_id.size
-        modes = np.full((n, len(RULES)), MODE_CODES["on"], dtype=np.int8)
+        modes = np.tile(np.array(DEFAULT_MODES, dtype=np.int8), (n, 1))
         thresholds = np.full((n, len(RULES)), np.nan)
         if self.chats.size and n:
             pos = np.minimum(np.searchsorted(self.chats, chat_id), self.chats.size - 1)

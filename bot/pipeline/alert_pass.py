@@ -22,6 +22,7 @@ from bot.pipeline.position_fate import run_followups, run_position_fate
 from bot.pipeline.price_alert_pass import run_price_alerts
 from bot.pipeline.services import Services
 from bot.views.alert_message import alert_messages, held_note
+from bot.views.evidence import record_lines
 from liqmap import ModelInputError
 from liqmap.times import MINUTE_MS
 from market.snapshot import MarketDataError
@@ -75,7 +76,7 @@ def _evaluate(
         zone, _, end = book.combos[int(combos[int(np.searchsorted(subs.sub_id, ev.sub_id))])]
         chat_zone[int(ev.chat_id)] = (zone, end)
     zones = {c: z for c, (z, _) in chat_zone.items()}
-    messages = alert_messages(shown, metrics, zones, now_ms)
+    messages = alert_messages(shown, metrics, zones, now_ms, record_lines())
     with db.atomic():
         alert_state.save(db, changed)
         for msg in messages:

@@ -72,6 +72,9 @@ class MapService:
         self.clock = clock
         self.refresh_ms = refresh_ms
         self.settings = settings or ModelSettings()
+        # Per symbol, the settings the weekly refit adopted (bot.pipeline.map_refit): none yet
+        # means ``settings``. Part of the report's cache key.
+        self.by_symbol: dict[str, ModelSettings] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqbot-maps")
         self.renderer = renderer or shared()
         # Sized for one refresh of 20 symbols: a report is ~70 kB (20 symbols x 3 windows), a
@@ -94,8 +97,9 @@ class MapService:
         there too)."""
         return await self._in_thread(fn)
 
-    def _sliced(self, tiers: tuple[float, ...] | None) -> ModelSettings:
-        return replace(self.settings, tier_filter=tiers) if tiers else self.settings
+    def _sliced(self, tiers: tuple[float, ...] | None, symbol: str = "") -> ModelSettings:
+        base = self.by_symbol.get(symbol, self.settings)
+        return replace(base, tier_filter=tiers) if tiers else base
 
     async def report(
         self,
@@ -107,8 +111,8 @@ class MapService:
         tick = self.tick() if at is None else at
         # The live store's version changes after each refresh: a map drawn mid-refresh is not
         # served (or alerted on) once the new data is in.
-        key = (symbol, window, tick, self.source.version, tiers)
-        settings = self._sliced(tiers)
+        settings = self._sliced(tiers, symbol)
+        key = (symbol, window, tick, self.source.version, tiers, repr(settings))
         report: MapReport = await self._reports.get(
             key,
             lambda: self._in_thread(
@@ -158,7 +162,7 @@ class MapService:
         """``at``: the refresh tick the caller read ``real`` for (default: now's)."""
         tick = self.tick() if at is None else at
         source = self.source
-        settings = self._sliced(tiers)
+        settings = self._sliced(tiers, symbol)
 
         venues = source.venues
 
@@ -170,7 +174,8 @@ class MapService:
                 calls.draw_heatmap, inputs, settings, window, venues, tiers, real
             )
 
-        key = ("heat", symbol, window, tick, tiers, real.cache_key() if real else None)
+        refit = repr(settings) if symbol in self.by_symbol else ""
+        key = ("heat", symbol, window, tick, tiers, real.cache_key() if real else None, refit)
         png: bytes = await self._charts.get(key, draw)
         return png
 

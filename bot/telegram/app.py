@@ -263,6 +263,13 @@ def build_application(settings: Settings, services: Services) -> Application:
         one_at_a_time = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
         if services.refresher is not None:
             app.job_queue.run_repeating(
+                jobs.map_refit_job,
+                interval=86_400,
+                first=60,
+                name="map_refit",
+                job_kwargs=one_at_a_time,
+            )
+            app.job_queue.run_repeating(
                 jobs.refresh_job,
                 interval=settings.refresh_seconds,
                 first=1,

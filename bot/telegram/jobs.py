@@ -17,6 +17,7 @@ from typing import Any
 from telegram import Bot
 
 from bot.memory import release_freed_memory
+from bot.pipeline import map_refit
 from bot.pipeline.alert_pass import run_alerts
 from bot.pipeline.cascade_pass import run_cascades
 from bot.pipeline.digest_pass import run_digests
@@ -169,3 +170,16 @@ async def refresh_job(context: Context) -> None:
     finally:
         release_freed_memory()  # the refresh's and the pass's temporaries
         await flush(context)
+
+
+async def map_refit_job(context: Context) -> None:
+    """Live, daily: hand each symbol's settings in use to the maps, and refit those whose last
+    decision is a week old (``bot.pipeline.map_refit``) on the prints the feed recorded."""
+    s = services(context)
+    if s.refresher is None:
+        return
+    now = s.clock.now_ms()
+    for symbol in s.source.symbols:
+        if map_refit.due(s.db, symbol, now):
+            await asyncio.to_thread(map_refit.refit_symbol, s.db, s.source, symbol, now)
+        s.maps.by_symbol[symbol] = map_refit.settings_in_use(s.db, symbol)

@@ -12,10 +12,10 @@ from bot.parsing import InputError
 from bot.pipeline.liquidations import SKILL_DAYS, TooLittleData, grade_recent, recent_summary
 from bot.telegram.common import ask_symbol, command_args, reject, reply, symbol_arg
 from bot.telegram.context import Context, services
-from bot.views.liqs import liqs_html, skill_html
+from bot.views.liqs import liqs_html, settings_line, skill_html
 from market.liquidation_summary import WINDOWS_MS
 from market.snapshot import MarketDataError
-from storage import users
+from storage import map_refits, users
 
 
 def _zone(context: Context, update: Update) -> str:
@@ -87,10 +87,13 @@ async def skill_command(update: Update, context: Context) -> None:
             update,
             f"No figure for {html.escape(symbol.split('/')[0])} yet: {html.escape(str(e))}.\n"
             f"/skill grades the map against the liquidations the bot recorded in the last "
-            f"{SKILL_DAYS} days; <code>liqbot skill</code> grades it on the bundled real data.",
+            f"{SKILL_DAYS} days; <code>liqbot skill</code> grades it on the bundled real data.\n"
+            + html.escape(settings_line(map_refits.history(s.db, symbol), _zone(context, update))),
         )
         return
     await reply(
         update,
-        skill_html(graded.grade, symbol, graded.start_ms, graded.end_ms, graded.covered_ms),
+        skill_html(graded.grade, symbol, graded.start_ms, graded.end_ms, graded.covered_ms)
+        + "\n"
+        + html.escape(settings_line(map_refits.history(s.db, symbol), _zone(context, update))),
     )

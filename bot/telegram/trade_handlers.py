@@ -38,6 +38,7 @@ from bot.views.check import (
     position_risk_now,
 )
 from bot.views.distance import liquidation_distance
+from bot.views.evidence import record_line
 from bot.views.exit import pnl_lines
 from bot.views.positions import entry_snapshot, lfr_now
 from bot.views.report import MapReport
@@ -472,7 +473,7 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
     rows = []
     for rule in RULE_CATALOGUE:
         mode, threshold = mine.get(rule.name, (None, None))
-        mode = mode or "on"
+        mode = mode or rule.default_mode
         value = rule.default if threshold is None else threshold
         kinds = " and ".join(
             {"watch": "watches", "position": "positions"}[k] for k in rule.applies_to
@@ -482,6 +483,9 @@ def alerts_view(context: Context, chat_id: int) -> tuple[str, InlineKeyboardMark
             f"<code>{rule.name}</code>: {mode}, threshold {value:g} {html.escape(rule.unit)}"
             f" ({kinds})\n  {html.escape(rule.description)}"
         )
+        record = record_line(rule.name)
+        if record:
+            lines.append(f"  <i>{html.escape(record)}</i>")
         order = {"on": "silent", "silent": "off", "off": "on"}
         nxt = order.get(mode, "on")
         rows.append(

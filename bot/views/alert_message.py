@@ -45,6 +45,7 @@ from alerts.inputs import SymbolMetrics
 from alerts.rules import DEFAULT_CONFIG
 from bot.views import fmt
 from bot.views.distance import chance_pct, position_line
+from bot.views.evidence import overshoot_note
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.touch import Volatility
 
@@ -122,9 +123,10 @@ def stop_words(a: Action) -> str:
     if a.price is None or a.cluster is None:
         return "a stop at your own risk limit (no dense cluster against you in range)"
     c = a.cluster
+    measured = overshoot_note()  # the buffer's measured record, not the articles' 0.3-0.8%
     return (
         f"a stop at <b>{fmt.price(a.price)}</b>, {STOP_BUFFER_PCT:g}% beyond the far edge of the "
-        f"{c.side} cluster {span(c)} (not inside it)"
+        f"{c.side} cluster {span(c)} (not inside it{'; ' + measured if measured else ''})"
     )
 
 

@@ -17,11 +17,13 @@ from liqmap.times import HOUR_MS
 from market.liquidation_feed import VenueStreamStatus
 from market.liquidation_summary import Cascade, LiqsSummary
 from storage.liquidations import StoredPrints
+from storage.map_refits import RefitRow
 
 __all__ = ["ChartPrint", "RealLiquidations", "chart_prints", "window_prints"]
 
 VENUE_NAMES = {"binanceusdm": "Binance", "bybit": "Bybit", "okx": "OKX", "bitget": "Bitget"}
 CLOCK = "%H:%M %Z"
+DAY = "%Y-%m-%d"
 
 
 def venue_name(venue: str) -> str:
@@ -200,4 +202,20 @@ def swept_since_line(
     return (
         f"⚠️ Since {fmt.when(price_at, pattern='%H:%M')} {' and '.join(parts)} ({real.source}): "
         "clusters listed between the price and there may already be swept."
+    )
+
+
+def settings_line(rows: Sequence[RefitRow], zone: str = "UTC") -> str:
+    """Which map settings are in use, since when, and the last weekly refit's record."""
+    adopted = [r for r in rows if r.adopted]
+    name = adopted[-1].in_use if adopted else "default"
+    since = f"since {fmt.when(adopted[-1].at_ms, zone, DAY)}" if adopted else "never refitted"
+    line = f"Map settings: {name} ({since})."
+    if not rows:
+        return f"{line} The weekly refit has not run yet."
+    last = rows[-1]
+    verdict = "adopted" if last.adopted else "kept"
+    return (
+        f"{line} Last refit {fmt.when(last.at_ms, zone, DAY)}: {verdict} {last.in_use}: "
+        f"{last.reason}."
     )
