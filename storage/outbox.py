@@ -161,6 +161,17 @@ def drop(db: Database, msg_id: int, error: str, now: int) -> None:
         )
 
 
+def held_alerts(db: Database, chat_id: int, now: int) -> list[OutMessage]:
+    """The chat's alerts still waiting for a later time (quiet hours, a retry)."""
+    return _messages(
+        db.execute(
+            "select * from outbox where chat_id = ? and status = ? and kind = 'alert' "
+            "and not_before > ? order by id",
+            [chat_id, PENDING, now],
+        )
+    )
+
+
 def queued(db: Database, dedupe_key: str) -> bool:
     """Was ``dedupe_key`` queued before? (An exact lookup on the unique index.)"""
     row = db.execute("select 1 from outbox where dedupe_key = ?", [dedupe_key]).fetchone()

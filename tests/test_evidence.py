@@ -50,7 +50,7 @@ def utc_ms(day: str) -> int:
     return int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def synthetic(score_of: str, days: int = 12) -> Context:
+def synthetic(score_of: str, days: int = 8) -> Context:
     """Hourly candles around 100 whose half-range is random; steps before and after the
     moment the risk score was chosen. The next 4 h's range is 2 x the largest half-range."""
     rng = np.random.default_rng(3)
@@ -79,7 +79,7 @@ def test_risk_claim_is_the_score_minus_the_rival_on_unseen_hours_only() -> None:
     # the score ranks the next 4 h exactly (rho 1), the rival exactly backwards (rho -1)
     assert perfect.estimate == pytest.approx(2.0) and perfect.baseline == pytest.approx(-1.0)
     assert perfect.interval == pytest.approx((2.0, 2.0)) and perfect.verdict == HOLDS
-    assert perfect.cases == 9 * 24  # the 3 days before the choice moment are left out
+    assert perfect.cases == 5 * 24  # the 3 days before the choice moment are left out
     same = risk_volatility_claim(synthetic("same"))
     # the score is the rival: no gain, whatever flattered it on the hours it was chosen on
     assert same.estimate == pytest.approx(0.0) and same.verdict == FAILS
@@ -157,13 +157,13 @@ def same(x: float) -> object:
 
 def test_evidence_file_equals_a_fresh_backtest_run(tmp_path: Path) -> None:
     out = tmp_path / "evidence.json"
-    args = ["BTC", "--from", "2025-10-09", "--to", "2025-10-12"]
+    args = ["BTC", "--from", "2025-10-10", "--to", "2025-10-12"]
     assert main(["backtest", *args, "--evidence", str(out)]) == 0
     written = json.loads(out.read_text())
-    replay = run_backtest(Spec("BTC", utc_ms("2025-10-09"), utc_ms("2025-10-12")))
+    replay = run_backtest(Spec("BTC", utc_ms("2025-10-10"), utc_ms("2025-10-12")))
     path = PricePath.hourly(ReplaySource(), replay.symbol)
     fresh = {r.rule: r for r in rule_stats(replay, path)}
-    assert written["from"] == "2025-10-09T00:00Z" and written["to"] == "2025-10-12T00:00Z"
+    assert written["from"] == "2025-10-10T00:00Z" and written["to"] == "2025-10-12T00:00Z"
     assert set(written["rules"]) == set(RULES)
     for rule, rec in written["rules"].items():
         assert rec["alerts"] == fresh[rule].alerts
@@ -176,7 +176,7 @@ def test_evidence_file_equals_a_fresh_backtest_run(tmp_path: Path) -> None:
     assert bundled is not None and set(bundled.rules) == set(RULES)
     assert bundled.period == "BTC 2025" and bundled.generated[:2] == "20"
     line = record_line(OWN_LP_IN_CLUSTER, parse_evidence(written))
-    assert line.startswith("Record, BTC 2025-10-09..2025-10-12:")
+    assert line.startswith("Record, BTC 2025-10-10..2025-10-12:")
 
 
 def test_own_lp_is_off_for_new_chats_and_kept_on_for_those_before(tmp_path: Path) -> None:

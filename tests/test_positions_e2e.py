@@ -320,3 +320,20 @@ def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> N
             "select armed from alert_state where rule = 'own_lp_in_cluster'"
         ).fetchall()
         assert states == [(0,)]  # fired, silently
+
+
+def test_an_alert_held_for_a_position_since_liquidated_is_dropped(tmp_path: Path) -> None:
+    """Quiet hours 19:00-23:00: the 20:05 fuel-ratio alert waits; the liquidation warning does
+    not (critical); the long dies at 21:10, so the held alert is dropped and the 💀 stands."""
+    with BotHarness(tmp_path / "held.db", at=at("20:00"), tick_seconds=3600) as bot:
+        ask(bot, "/quiet 19:00-23:00")
+        assert "#1" in ask(bot, "/open BTC long 116000 20 10000")
+        step(bot, at("21:40"))
+        sent = texts(bot)
+        assert any("liquidation warning for #1" in t for t in sent)  # reached the trader
+        assert any("liquidated at" in t for t in sent)
+        db = bot.services.db  # type: ignore[union-attr]
+        dropped = db.execute("select text from outbox where status = 'dropped'").fetchall()
+        assert any("fuel ratio of #1 fell below" in r[0] for r in dropped), dropped
+        step(bot, at("23:10"), every=30 * 60_000)  # quiet hours over: nothing about the dead long
+        assert not any("fuel ratio" in t for t in texts(bot))

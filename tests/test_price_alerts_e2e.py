@@ -69,6 +69,7 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
     # a restart: #1 is still there and fires at its crossing, the 21:10 candle, once
     with BotHarness(db_path, at=at("21:00"), tick_seconds=3600) as bot:
         assert "#1 BTC below 112,000.0" in ask(bot, "/alert", CHAT)
+        assert "muted" in ask(bot, "/mute 4h", CHAT)  # silences a price alert, never drops it
         step(bot, at("22:30"))
         assert len(fired(bot)) == 1, fired(bot)
         assert fired(bot)[0].startswith(
@@ -76,6 +77,12 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
             "Low 109,069.0 in the 00:10 UTC+03:00 candle"
         )
         assert "No price alerts" in ask(bot, "/alert", CHAT)
+        silent = [
+            c.params.get("disable_notification")
+            for c in bot.fake.calls("sendMessage")
+            if "(price alert #1)" in str(c.params.get("text"))
+        ]
+        assert silent == [True], silent
         # the long opened at 20:00: its 💀 and /positions in the chat's zone too
         dead = [t for t in texts(bot, CHAT) if "liquidated at" in t]
         assert dead[0].startswith(

@@ -222,3 +222,15 @@ def test_without_the_url_nothing_changes(tmp_path: Path) -> None:
         heat = plain.send(1, "/heatmap BTC 1d")
         assert heat.photo and not heat.buttons
         assert not plain.fake.calls("setChatMenuButton")
+
+
+def test_a_map_that_cannot_be_built_is_a_503_with_a_reason(bot: BotHarness) -> None:
+    at = bot.clock.now
+    bot.clock.now = 1_577_836_800_000  # 2020-01-01: before the bundled data
+    try:
+        status, headers, body = get(bot, API, "tma " + signed(bot))
+    finally:
+        bot.clock.now = at
+    assert status == 503 and headers["Cache-Control"] == "no-store"
+    assert "not available right now" in json.loads(body)["error"]
+    assert get(bot, API, "tma " + signed(bot))[0] == 200  # and back when the data is

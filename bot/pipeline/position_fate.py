@@ -175,7 +175,32 @@ async def _fate_for(s: Services, symbol: str, tick: int) -> int:
         ended = {m[0].id for m in messages}
         alive = [int(x) for x in ids if int(x) not in ended]
         subscriptions.mark_checked(s.db, alive, int(candles.close_time[-1]))
+        for chat in {m[0].chat_id for m in messages}:
+            drop_held_for_ended(s, chat, tick)
     return len(messages)
+
+
+def drop_held_for_ended(s: Services, chat_id: int, now: int) -> int:
+    """Alerts held in quiet hours about positions that have since been liquidated, stopped or
+    closed are dropped (the fate message or the /close note stands); an alert that names a
+    position still open, or none (a watch's), still goes. Returns #dropped."""
+    live = {
+        x.id
+        for x in subscriptions.open_for_chat(s.db, chat_id)
+        if x.kind == "position" and x.status == subscriptions.OPEN
+    }
+    dropped = 0
+    for msg in outbox.held_alerts(s.db, chat_id, now):
+        named = {
+            int(data.split("|")[2])
+            for row in msg.keyboard or []
+            for _, data in row
+            if data.startswith("pos|close|")
+        }
+        if named and not named & live:
+            outbox.drop(s.db, msg.id, "its positions ended while it was held", now)
+            dropped += 1
+    return dropped
 
 
 async def run_followups(s: Services, now: int) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 
 from alerts.findings import PriceAlertFinding, clusters_beyond
 from alerts.price_levels import NO_CANDLE, REARM_PCT, price_crossings
+from bot.clock import in_quiet_hours
 from bot.pipeline.position_fate import PRICE_WINDOW, candles_between
 from bot.pipeline.services import Services
 from bot.views.alert_message import price_alert_html, price_alert_keyboard
@@ -22,6 +23,7 @@ from liqmap.model import is_proxy
 from market.snapshot import MarketDataError
 from storage import outbox, price_alerts, users
 from storage.price_alerts import ABOVE, PriceAlert
+from storage.users import User
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
     report: MapReport | None = None
     if hits:  # the map is read only when something fired: its price and clusters
         report = await s.maps.report(symbol, PRICE_WINDOW, at=tick)
-    zones: dict[int, str] = {}
+    zones: dict[int, tuple[str, bool]] = {}
     messages: list[tuple[PriceAlert, PriceAlertFinding]] = []
     for i in hits:
         a = alerts[i]
@@ -69,20 +71,21 @@ async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
         assert report is not None
         messages.append((a, _finding(a, report, candles, j)))
         if a.chat_id not in zones:
-            user = users.get(s.db, a.chat_id)
-            zones[a.chat_id] = user.tz if user else "UTC"
+            zones[a.chat_id] = _delivery(users.get(s.db, a.chat_id), tick)
     with s.db.atomic():
         for a, f in messages:
             if price_alerts.record_fired(
                 s.db, a.id, f.fired_count, f.candle_ms, f.extreme, done=not a.every
             ):
+                zone, silent = zones[a.chat_id]
                 outbox.enqueue(
                     s.db,
                     f.dedupe_key,
                     a.chat_id,
                     "alert",
-                    price_alert_html(f, zones[a.chat_id]),
+                    price_alert_html(f, zone),
                     tick,
+                    silent=silent,
                     keyboard=[list(map(list, row)) for row in price_alert_keyboard(f)],
                 )
         price_alerts.set_checked(
@@ -91,6 +94,17 @@ async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
             int(candles.close_time[-1]),
         )
     return len(messages)
+
+
+def _delivery(user: User | None, now: int) -> tuple[str, bool]:
+    """The chat's zone, and whether to send without sound: a price alert is the trader's own
+    ask and a level crossed once is not crossed again, so quiet hours and /mute never hold or
+    drop it; they only silence it."""
+    if user is None:
+        return "UTC", False
+    muted = user.muted_until is not None and user.muted_until > now
+    quiet = in_quiet_hours(now, user.tz, user.quiet_start, user.quiet_end)
+    return user.tz, muted or quiet
 
 
 def _finding(a: PriceAlert, report: MapReport, candles: Candles, j: int) -> PriceAlertFinding:

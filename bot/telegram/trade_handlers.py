@@ -13,7 +13,7 @@ from bot.parsing import InputError, parse_duration, parse_number, parse_percent,
 from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.moves import volatility_at
-from bot.pipeline.position_fate import followup_hours, trade_note
+from bot.pipeline.position_fate import drop_held_for_ended, followup_hours, trade_note
 from bot.telegram.common import (
     ask_symbol,
     chat_id,
@@ -270,6 +270,7 @@ async def _close(
     hours = followup_hours(s)
     due = now + int(hours * HOUR_MS) if hours > 0 else None
     subscriptions.close(s.db, sub.id, now, exit_price=price, followup_due=due)
+    drop_held_for_ended(s, sub.chat_id, now)
     later = f"\n<i>I'll look back at this exit in {hours:g} h.</i>" if due else ""
     await reply(update, text + later)
 

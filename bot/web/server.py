@@ -172,6 +172,10 @@ class WebServer:
             body = await self._document(query)
         except _NoVenue as e:
             return web.json_response({"error": str(e)}, status=400, headers=private)
+        except Exception:  # no data yet, a venue down: the page says so, the bot goes on
+            log.exception("interactive map: %s %s not built", query.symbol, query.window)
+            sorry = {"error": "The map is not available right now. Try again in a minute."}
+            return web.json_response(sorry, status=503, headers=private)
         body = dict(body)
         # the database is read on the loop's thread, as the handlers do (one small query)
         subs = subscriptions.open_for_chat(self.services.db, user.id)
