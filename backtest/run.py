@@ -3,6 +3,7 @@ swept threshold) and the generated positions, alert state carried from step to s
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from backtest.positions import (
     subscriptions_at,
     watcher_subscriptions,
 )
-from liqmap import ModelSettings
+from liqmap import Candles, ModelSettings
 from liqmap.times import DAY_MS, HOUR_MS
+from liqmap.touch import rolling_volatility
 from market.replay import ReplayError, ReplaySource
 from market.source import WINDOW_MS
 
@@ -92,6 +94,33 @@ def check_spec(source: History | ReplaySource, spec: Spec) -> str:
     return symbol
 
 
+class _Moves:
+    """What the live pass adds to a map's metrics for the liquidation warning, from the
+    history's hourly candles: the volatility known at the step (``liqmap.touch``) and the
+    extremes of the candles closed since the previous step."""
+
+    def __init__(self, hourly: Candles) -> None:
+        self.c = hourly
+        self.fast, self.slow = rolling_volatility(hourly.high, hourly.low, hourly.interval_ms)
+        self.close = hourly.close_time
+
+    def add(self, step: MapStep, since: int) -> MapStep:
+        k = int(np.searchsorted(self.close, step.at, side="right")) - 1
+        if k < 0:
+            return step
+        j = int(np.searchsorted(self.close, since, side="right"))
+        low = float(self.c.low[j : k + 1].min()) if j <= k else None
+        high = float(self.c.high[j : k + 1].max()) if j <= k else None
+        metrics = dataclasses.replace(
+            step.metrics,
+            vol_fast=float(self.fast[k]),
+            vol_slow=float(self.slow[k]),
+            low_since=low,
+            high_since=high,
+        )
+        return dataclasses.replace(step, metrics=metrics)
+
+
 def run_backtest(
     spec: Spec,
     source: History | ReplaySource | None = None,
@@ -114,8 +143,10 @@ def run_backtest(
     steps: list[MapStep] = []
     fired: list[Fired] = []
     started = time.perf_counter()
+    moves = _Moves(source.hourly(symbol))
     for i, at in enumerate(times):
         step = map_step(source, symbol, spec.window, at, settings, spec.funding_p95)
+        step = moves.add(step, at - spec.every_ms if i == 0 else times[i - 1])
         steps.append(step)
         subs = subscriptions_at(watch_subs, book, i, modes)
         for e in session.step(step.metrics, subs, at):

@@ -120,11 +120,14 @@
     draw();
   }
 
+  let heatBytes = null; // the decoded cells (the readout reads them on every hover)
   function buildHeatImage(h) {
     const raw = atob(h.q), img = new ImageData(h.cols, h.rows);
+    heatBytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) heatBytes[i] = raw.charCodeAt(i);
     for (let c = 0; c < h.cols; c++) {
       for (let r = 0; r < h.rows; r++) {
-        const q = raw.charCodeAt(c * h.rows + r);
+        const q = heatBytes[c * h.rows + r];
         const o = ((h.rows - 1 - r) * h.cols + c) * 4; // row 0 of the image: the top price
         img.data[o] = RAMP[q * 3]; img.data[o + 1] = RAMP[q * 3 + 1];
         img.data[o + 2] = RAMP[q * 3 + 2]; img.data[o + 3] = q ? 255 : 0;
@@ -388,7 +391,7 @@
       const h = data.heatmap, t = tAt(x), col = Math.floor((t - (h.t_end - h.cols * h.step)) / h.step);
       const row = Math.floor((Math.log(price) - Math.log(h.lo)) / Math.log(h.ratio));
       if (col >= 0 && col < h.cols && row >= 0 && row < h.rows) {
-        const q = atob(h.q).charCodeAt(col * h.rows + row);
+        const q = heatBytes[col * h.rows + row];
         r.t = t; r.heat = h.vmax * (q / 255) * (q / 255);
       }
     }
