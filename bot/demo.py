@@ -113,7 +113,9 @@ class Pace:
     def __init__(self, clock: ReplayClock, services: Services, tick_seconds: float) -> None:
         self.clock, self.services, self.tick_seconds = clock, services, tick_seconds
         self.replying = False
+        self.stop_at: int | None = None  # the next scripted moment: market time waits there
         self.venues: list[FakeLiquidationVenue] = []
+        self.tapes: dict[str, list[TapePrint]] = {}
         self.feed: LiquidationFeed | None = None
 
     def behind(self) -> bool:
@@ -141,7 +143,33 @@ class Pace:
             if not self.behind():
                 held_since = now
             if now - held_since < 0.001 or now - held_since > self.MAX_HOLD_S:
-                self.clock.advance(int(step * self.clock.speed * 1000))
+                ms = int(step * self.clock.speed * 1000)
+                if self.stop_at is not None:
+                    ms = max(0, min(ms, self.stop_at - self.clock.now_ms()))
+                self.clock.advance(ms)
+            self.hand_off()
+
+    async def until(self, at_ms: int) -> None:
+        """Wait for market time ``at_ms``; it stops there, so the script's moments are exact."""
+        self.stop_at = at_ms
+        try:
+            while self.clock.now_ms() < at_ms:
+                await asyncio.sleep(0.005)
+        finally:
+            self.stop_at = None
+
+    def hand_off(self) -> None:
+        """Each fake venue streams its recorded prints one step of market time ahead, so the
+        feed has stored every venue's prints of a moment before the market reaches it (a tick
+        never sees one venue's share of a burst: stored, a print waits for its own time)."""
+        ahead = self.clock.now_ms() + int(self.STEP_S * self.clock.speed * 1000)
+        for v in self.venues:
+            tape, i = self.tapes[v.venue], len(v.tape)
+            j = i
+            while j < len(tape) and tape[j].time_ms <= ahead:
+                j += 1
+            if j > i:
+                v.extend(tape[i:j])
 
 
 async def run_demo(
@@ -222,7 +250,7 @@ async def run_demo(
         pacing = asyncio.create_task(pace.run())
 
         async def say(at_ms: int, text: str) -> None:
-            await _sleep_until(clock.now_ms, at_ms, services.clock_speed)
+            await pace.until(at_ms)
             echo(f"[{fmt.when(clock.now_ms(), pattern=STAMP)}] trader: {text}")
             replied.clear()
             pace.replying = True  # the market waits while the bot answers, on any machine
@@ -233,7 +261,7 @@ async def run_demo(
 
         for hhmm, text in SCRIPT:
             await say(_at(hhmm, start), text)
-        await _sleep_until(clock.now_ms, _at(END, start), speed)
+        await pace.until(_at(END, start))
         # let the outbox drain (held alerts are due once the quiet hours end)
         await _drain(services)
         await _real_liquidations_act(services, pace, say, echo, speed)
@@ -252,11 +280,6 @@ async def run_demo(
         f"{counts['digests']} digests, {counts['charts']} charts saved in {out_dir}/"
     )
     return counts
-
-
-async def _sleep_until(now_ms: Callable[[], int], target_ms: int, speed: float) -> None:
-    while (left := target_ms - now_ms()) > 0:
-        await asyncio.sleep(min(left / 1000 / speed, 0.5))
 
 
 async def _drain(services: Services) -> None:
@@ -284,7 +307,7 @@ async def _real_liquidations_act(
     venues = [FakeLiquidationVenue(v, []) for v in LIQ_VENUES]
     for v in venues:
         await v.start()
-    tapes = {v.venue: load_tape(TAPE, v.venue) for v in venues}
+    pace.tapes = {v.venue: load_tape(TAPE, v.venue) for v in venues}
     settings = services.settings.model_copy(
         update={"exchange_urls": {v.venue: v.base_url for v in venues}}
     )
@@ -293,7 +316,6 @@ async def _real_liquidations_act(
     services.liquidations = feed  # post_shutdown stops it with the bot
     pace.venues, pace.feed = venues, feed
     await feed.start()
-    pacer = asyncio.create_task(_stream_in_replay_time(venues, tapes, clock.now_ms))
     try:
         for _ in range(100):  # wait until every stream is up before time runs fast
             if all(w.status.connected for w in feed.watchers):
@@ -301,36 +323,13 @@ async def _real_liquidations_act(
             await asyncio.sleep(0.05)
         fast = max(FAST_SPEED, speed)
         clock.jump(speed=fast)
-        await _sleep_until(clock.now_ms, parse_utc_ms(FAST_UNTIL), fast)
+        await pace.until(parse_utc_ms(FAST_UNTIL))
         clock.jump(speed=speed)
         for at, text in ACT2_EVENING:
             await say(parse_utc_ms(at), text)
-        await _sleep_until(clock.now_ms, parse_utc_ms(ACT2_END), speed)
+        await pace.until(parse_utc_ms(ACT2_END))
     finally:
-        pace.feed = None
-        pacer.cancel()
-        with contextlib.suppress(BaseException):
-            await pacer
+        pace.feed, pace.venues = None, []
         await feed.stop()
         for v in venues:
             await v.close()
-
-
-async def _stream_in_replay_time(
-    venues: list[FakeLiquidationVenue],
-    tapes: dict[str, list[TapePrint]],
-    now_ms: Callable[[], int],
-) -> None:
-    """Hand each fake venue its recorded prints as replay time reaches them."""
-    sent = dict.fromkeys(tapes, 0)
-    while True:
-        now = now_ms()
-        for v in venues:
-            tape, i = tapes[v.venue], sent[v.venue]
-            j = i
-            while j < len(tape) and tape[j].time_ms <= now:
-                j += 1
-            if j > i:
-                v.extend(tape[i:j])
-                sent[v.venue] = j
-        await asyncio.sleep(0.02)

@@ -409,7 +409,7 @@ def parse_alert(args: list[str], known: tuple[str, ...]) -> AlertArgs:
                 raise InputError("one price per alert (send another /alert for a second one)")
             if low[0] in "+-":
                 raise InputError(
-                    f"a price has no sign ({raw[1:13]!r}); a move from now is +5% or -3%"
+                    f"a price has no sign ({raw[:13]!r}); a move from now is +5% or -3%"
                 )
             level = value
         elif symbol is None:

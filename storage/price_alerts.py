@@ -4,6 +4,7 @@ firing together with its outbox message (the caller's transaction)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,15 @@ LIMIT = 50  # active price alerts per chat: plenty for a trader, bounded for the
 
 class AlertLimitError(Exception):
     """The chat already has :data:`LIMIT` active price alerts."""
+
+
+class DuplicateAlertError(Exception):
+    """The chat already has an active alert at that level, same symbol and side: a second one
+    would only fire the same message twice."""
+
+    def __init__(self, existing: PriceAlert) -> None:
+        super().__init__(f"already have #{existing.id}")
+        self.existing = existing
 
 
 def _alerts(db: Database) -> Table:
@@ -75,10 +85,14 @@ def add(
     limit: int = LIMIT,
 ) -> PriceAlert:
     """Store an active alert (candles closing after ``checked_to`` are checked); raises
-    :class:`AlertLimitError` when the chat already has ``limit`` active ones. The count and the
-    insert are one transaction, so two quick commands cannot pass the limit together."""
+    :class:`AlertLimitError` when the chat already has ``limit`` active ones, and
+    :class:`DuplicateAlertError` when one of them is this level already. The checks and the
+    insert are one transaction, so two quick commands cannot pass them together."""
     assert direction in (ABOVE, BELOW)
     with db.atomic():
+        for a in alerts_for(db, chat_id, symbol):
+            if a.direction == direction and math.isclose(a.level, level, rel_tol=1e-9):
+                raise DuplicateAlertError(a)
         if count_active(db, chat_id) >= limit:
             raise AlertLimitError(f"{limit} active price alerts")
         row_id = (

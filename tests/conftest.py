@@ -52,3 +52,32 @@ def make_candles(
         taker_buy=None if taker_share is None else vol * taker_share,
         oi=None if oi is None else np.asarray(oi, dtype=np.float64),
     )
+
+
+# The longest tests start first: with -n 2 a long test that starts last keeps one worker busy
+# while the other idles. Order only; a test not named here keeps its place after these.
+SLOW_FIRST = (
+    "test_demo.py::test_demo_plays",
+    "test_alerts_e2e.py::test_killed",
+    "test_alert_rules.py::test_a_hundred_thousand",
+    "test_cli.py::test_map_marks",
+    "test_cli.py::test_map_png",
+    "test_ccxt_lean.py::",
+    "test_positions_e2e.py::test_killed",
+    "test_reliability.py::test_sigterm",
+    "test_webapp_browser.py::",
+    "test_cli.py::test_window_any_case",
+    "test_bot_e2e.py::test_map_tier",
+    "test_live.py::",
+    "test_engine.py::test_engine_equals_reference",
+    "test_renderer.py::test_charts_are_drawn_in_another_process",
+    "test_webhook.py::",
+    "test_backtest_live.py::",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, key in enumerate(SLOW_FIRST) if key in item.nodeid), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -50,13 +50,14 @@ def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
     r = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(head) + rest, stderr)
     assert r.returncode == 0, r.stderr[-2000:]
     log = r.stdout
-    for said in (
-        "trader: /open BTC long 121500 20 10000",
-        "trader: /watch ETH",
-        "trader: /quiet 02:00-06:00",
-        "trader: /close 1",
+    for said in (  # at their scripted market moments, however busy the machine
+        "[10-10 12:06 UTC] trader: /open BTC long 121500 20 10000",
+        "[10-10 12:12 UTC] trader: /watch ETH",
+        "[10-10 12:15 UTC] trader: /quiet 02:00-06:00",
+        "[10-10 23:20 UTC] trader: /close 1",
+        "[02-05 20:45 UTC] trader: /liqs BTC 24h",
     ):
-        assert said in log
+        assert said in log, said
     assert "Watching position #1" in log and "Closed #1" in log
     # act two: recorded real prints -> fake venues -> ccxt.pro -> the feed -> SQLite -> /liqs
     assert "trader: /liqs BTC 24h" in log

@@ -4,8 +4,11 @@ storage written twice in a row."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from matplotlib.patches import Rectangle
 
 from alerts.price_levels import NO_CANDLE, price_crossings
 from bot.parsing import (
@@ -22,6 +25,7 @@ from bot.parsing import (
 from bot.pipeline.trader_levels import chat_levels
 from bot.views.charts import map_figure
 from bot.views.fmt import when, zone_label
+from bot.views.levels import ALERT, ENTRY, LIQUIDATION, TraderLevel
 from storage import open_db, price_alerts, subscriptions, users
 from tests.test_charts import TRADER_LEVELS, _btc
 from tests.test_parsing import BTC, KNOWN, ZONES
@@ -75,6 +79,11 @@ def test_alert_refused(typed: str) -> None:
     with pytest.raises(InputError) as e:
         alert_level(parse_alert(typed.split(), KNOWN), PRICE)
     assert not isinstance(e.value, MissingSymbol)
+
+
+def test_a_signed_price_is_quoted_as_typed() -> None:
+    with pytest.raises(InputError, match=r"a price has no sign \('-0\.8'\)"):
+        parse_alert(["BTC", "-0.8"], KNOWN)
 
 
 def test_alert_without_symbol_asks_for_one() -> None:
@@ -160,12 +169,39 @@ def test_the_traders_levels_are_drawn_and_labelled_on_the_map() -> None:
     fig.canvas.draw()  # type: ignore[attr-defined]
     bars, cumulative = fig.axes[0], fig.axes[1]
     labels = {t.get_text() for t in bars.texts}
+    every_text = " · ".join(t.get_text() for ax in fig.axes for t in ax.texts)
     for level in TRADER_LEVELS:
-        assert level.label in labels
+        assert level.label in every_text
         for ax in (bars, cumulative):
             xs = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() != ":"]
             assert level.price in xs
     assert {"109,944.0\n$4.03M nearest, largest", "123,089.8\n$1.47M nearest"} <= labels
+
+
+def test_levels_a_few_px_apart_share_one_label_and_the_bars_keep_their_height() -> None:
+    """The reviewed chart: two positions, 112k set twice and an alert next to the entry."""
+    levels = (
+        TraderLevel(116_000.0, ENTRY, "#1 entry 116,000.0"),
+        TraderLevel(110_642.6, LIQUIDATION, "#1 liq. 110,642.6"),
+        TraderLevel(117_000.0, ENTRY, "#2 entry 117,000.0"),
+        TraderLevel(128_187.3, LIQUIDATION, "#2 liq. 128,187.3"),
+        TraderLevel(112_000.0, ALERT, "alert 112,000.0"),
+        TraderLevel(112_000.0, ALERT, "alert 112,000.0"),
+        TraderLevel(115_672.5, ALERT, "alert 115,672.5"),
+    )
+    fig = map_figure(_btc("1d"), levels=levels)
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    band = fig.axes[-1]
+    shown = [t.get_text() for t in band.texts]
+    assert "alert 112,000.0 ×2" in shown
+    assert "alert 115,672.5 · #1 entry 116,000.0" in shown
+    assert {"#1 liq. 110,642.6", "#2 entry 117,000.0", "#2 liq. 128,187.3"} <= set(shown)
+    boxes = [t.get_window_extent() for t in band.texts]
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    assert all(fig.bbox.x0 <= b.x0 and b.x1 <= fig.bbox.x1 for b in boxes)
+    bars = fig.axes[0]
+    peak = max(p.get_height() for p in bars.patches if isinstance(p, Rectangle))
+    assert bars.get_ylim()[1] < 3.1 * peak  # the labels of the clusters only: not 6.5x
 
 
 def test_trader_levels_of_a_symbol() -> None:

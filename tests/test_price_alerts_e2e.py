@@ -105,6 +105,12 @@ def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
             assert ask(bot, typed).startswith("🔔 Price alert #"), typed
         assert "ETH above 4,194.74" in texts(bot)[2] and "+5.00% from 3,994.99" in texts(bot)[2]
         assert "again each time after price has moved back 0.5%" in texts(bot)[3]
+        # the same level twice: the first one answers, nothing is stored
+        before = stored(bot)
+        assert ask(bot, "/alert btc above 120,000").startswith(
+            "You already have #1 at 120,000.0 (BTC above 120,000.0); nothing was added."
+        )
+        assert stored(bot) == before
         listed = ask(bot, "/alert")
         assert listed.splitlines()[1:5] == [
             "#1 BTC above 120,000.0 (+2.91% from now)",
@@ -112,6 +118,12 @@ def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
             "#3 ETH above 4,194.74 (+5.00% from now)",
             "#4 BTC above 118,500.0, every time (+1.62% from now)",
         ]
+        # an `every` alert that fired waits to re-arm: the list says so
+        price_alerts.record_fired(bot.services.db, 4, 1, bot.clock.now, 118_600.0, done=False)  # type: ignore[union-attr]
+        assert ask(bot, "/alert").splitlines()[4] == (
+            "#4 BTC above 118,500.0, every time (+1.62% from now); "
+            "fired 1×, waits for price back below 117,907.5 to re-arm"
+        )
         listing = bot.fake.messages(ME, include_edits=False)[-1]
         assert [b["callback_data"] for b in listing.buttons] == [
             f"palert|del|{i}|list" for i in (1, 2, 3, 4)

@@ -26,7 +26,7 @@ from bot.views import fmt
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
 from storage import price_alerts, users
-from storage.price_alerts import LIMIT, AlertLimitError, PriceAlert
+from storage.price_alerts import LIMIT, AlertLimitError, DuplicateAlertError, PriceAlert
 
 PRICE_WINDOW = "1d"  # the map whose price every answer quotes
 DELETE_WORDS = ("del", "delete", "rm", "remove")
@@ -86,6 +86,15 @@ async def alert_command(update: Update, context: Context) -> None:
             "<code>/alert del ID</code>).",
         )
         return
+    except DuplicateAlertError as e:
+        same = e.existing
+        await reply(
+            update,
+            f"You already have <b>#{same.id}</b> at {html.escape(fmt.price(same.level))} "
+            f"({html.escape(describe(same))}); nothing was added. /alert lists yours.",
+            reply_markup=price_alert_keyboard(same.id),
+        )
+        return
     away = fmt.pct((level / report.price - 1) * 100)
     when = fmt.when(report.price_at, _zone(context, chat), "%H:%M %Z")
     which = "high" if direction == "above" else "low"
@@ -125,9 +134,19 @@ async def _list_view(context: Context, chat: int) -> tuple[str, list[tuple[int, 
     for a in mine:
         now = prices.get(a.symbol)
         away = f" ({fmt.pct((a.level / now - 1) * 100)} from now)" if now else ""
-        lines.append(f"#{a.id} {html.escape(describe(a) + away)}")
+        lines.append(f"#{a.id} {html.escape(describe(a) + away + _waiting(a))}")
     lines.append("Tap to delete, or <code>/alert del ID</code>.")
     return "\n".join(lines), [(a.id, describe(a)) for a in mine]
+
+
+def _waiting(a: PriceAlert) -> str:
+    """An `every` alert that fired sleeps until price moves back: say so, or the list would
+    promise an alert that cannot fire yet."""
+    if not a.every or a.armed:
+        return ""
+    back = a.level * (1 - REARM_PCT / 100 if a.direction == "above" else 1 + REARM_PCT / 100)
+    side = "below" if a.direction == "above" else "above"
+    return f"; fired {a.fired_count}×, waits for price back {side} {fmt.price(back)} to re-arm"
 
 
 async def _send_list(update: Update, context: Context) -> None:

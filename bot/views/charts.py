@@ -12,6 +12,8 @@ moved until they overlap nothing (:func:`place_labels`).
 from __future__ import annotations
 
 import io
+import itertools
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -322,6 +324,95 @@ def _levels_in_range(
     return shown, lo, hi
 
 
+MERGE_FRACTION = 0.025  # levels closer than this share of the price axis (~8 px on a phone)
+
+
+def level_groups(levels: Sequence[TraderLevel], span: float) -> list[list[TraderLevel]]:
+    """The trader's levels by price, those a few px apart in one group: two lines that close
+    cannot carry two labels a reader can tell apart."""
+    groups: list[list[TraderLevel]] = []
+    for v in sorted(levels, key=lambda v: v.price):
+        if groups and v.price - groups[-1][-1].price <= span * MERGE_FRACTION:
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    return groups
+
+
+def group_label(group: Sequence[TraderLevel]) -> str:
+    """'alert 112,000.0 ×2' for the same level twice; different ones side by side."""
+    counts = Counter(v.label for v in group)
+    return " · ".join(f"{text} ×{n}" if n > 1 else text for text, n in counts.items())
+
+
+def _level_row_layout(
+    band: Axes, groups: list[list[TraderLevel]], pad_px: float = 6.0
+) -> list[tuple[Text, float]] | None:
+    """Each group's label in the first row of the band where it clears the labels left of it,
+    as near its line as it can; None (nothing left drawn) when one fits no row."""
+    renderer = _renderer(band)
+    frame = band.get_window_extent(renderer)
+    rights: list[float] = []  # per row: the right edge of its last label
+    out: list[tuple[Text, float]] = []
+    for g in groups:
+        kinds = {v.kind for v in g}
+        color = LEVEL_STYLE[g[0].kind][0] if len(kinds) == 1 else INK
+        x = sum(v.price for v in g) / len(g)
+        t = band.text(
+            0.0,
+            0.0,
+            group_label(g),
+            transform=matplotlib.transforms.IdentityTransform(),
+            ha="left",
+            va="top",
+            fontsize=LABEL_PT,
+            fontweight="bold",
+            color=color,
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": color, "lw": 0.8},
+            zorder=5,
+        )
+        t.set_position((0.0, 0.0))
+        box = _extent(t, renderer)
+        w, h, inset = box.width, box.height, t.get_position()[0] - box.x0
+        rows = max(1, int((frame.height - pad_px) // (h + pad_px)))
+        if len(rights) < rows:
+            rights += [frame.x0] * (rows - len(rights))
+        x_disp = float(band.transData.transform((x, 0))[0])
+        want = min(max(x_disp - w / 2, frame.x0 + pad_px), frame.x1 - pad_px - w)
+        for k in range(rows):
+            x0 = max(want, rights[k] + pad_px if rights[k] > frame.x0 else want)
+            if x0 + w <= frame.x1 - pad_px + 0.5:
+                rights[k] = x0 + w
+                top = frame.y1 - pad_px - k * (h + pad_px)
+                t.set_position((x0 + inset, top - (box.y1 - t.get_position()[1])))
+                out.append((t, x))
+                break
+        else:
+            for placed, _ in out:
+                placed.remove()
+            t.remove()
+            return None
+    return out
+
+
+def _place_levels(band: Axes, groups: list[list[TraderLevel]]) -> None:
+    """Every group labelled in the band above the bars, with a dotted leader down to its line; a
+    group that finds no room joins its nearest neighbour (one label for both), and again."""
+    while (laid := _level_row_layout(band, groups)) is None and len(groups) > 1:
+        gaps = [b[0].price - a[-1].price for a, b in itertools.pairwise(groups)]
+        i = gaps.index(min(gaps))
+        groups[i : i + 2] = [groups[i] + groups[i + 1]]
+    renderer = _renderer(band)
+    inv = band.transData.inverted()
+    for t, x in laid or []:
+        box = _extent(t, renderer)
+        # keep the placement in data coordinates: stable through savefig
+        t.set_position(tuple(inv.transform(t.get_position())))
+        t.set_transform(band.transData)
+        foot = inv.transform((box.x0 + box.width / 2, box.y0))
+        band.plot([foot[0], x], [foot[1], 0.0], color=t.get_color(), lw=0.9, ls=":", zorder=4)
+
+
 def map_figure(
     r: MapReport,
     by_tier: bool = False,
@@ -343,7 +434,8 @@ def map_figure(
     tiers = tier_note([t.leverage for t in liq.tiers])
 
     # the real-liquidations strip takes no label rows; the trader's levels take a few
-    fig = _figure((6.1 if real else 5.6) + (0.7 if mine else 0.0))
+    band_h_in = 1.0 if mine else 0.0  # the band above the bars that labels the levels
+    fig = _figure((6.1 if real else 5.6) + band_h_in)
     head, sublines = map_title(r, tiers)
     top = _titles(fig, head, sublines)
     legend_h = (0.075 if by_tier else 0.045) + (0.03 if real else 0.0)
@@ -352,7 +444,8 @@ def map_figure(
     gap = 0.035
     strip_h, strip_gap = (0.05, 0.014) if real else (0.0, 0.0)
     bar_bottom = bottom + cum_h + gap + strip_h + strip_gap
-    ax = fig.add_axes((0.15, bar_bottom, 0.78, 1 - top - 0.01 - bar_bottom))
+    band_h = band_h_in / fig.get_figheight()
+    ax = fig.add_axes((0.15, bar_bottom, 0.78, 1 - top - 0.01 - bar_bottom - band_h))
     ax_cum = fig.add_axes((0.15, bottom, 0.78, cum_h), sharex=ax)
 
     lefts, rights = d_grid.lows, d_grid.highs
@@ -412,18 +505,20 @@ def map_figure(
         color = LONG_RED if c.side == "long" else SHORT_GREEN
         i = int(np.clip(np.searchsorted(rights, c.peak), 0, tops.size - 1))
         labels.append(Label(c.peak, float(tops[i]), cluster_label(c, tag, proxy), color))
-    # The trader's own prices get room right after the nearest cluster each side.
-    nearest = 1 + sum("nearest" in tag.split(", ") for _, tag in marks)
-    own: list[Label] = []
+    # The trader's own prices: a line each, labelled in their own band above the bars (so
+    # they neither take the clusters' rows nor squeeze the bars).
     for v in mine:
         color, style = LEVEL_STYLE[v.kind]
         for a in (ax, ax_cum):
             a.axvline(v.price, color=color, ls=style, lw=1.6, zorder=3.5)
-        own.append(Label(v.price, 0.0, v.label, color))
-    labels = labels[:nearest] + own + labels[nearest:]
+    if mine:
+        band = fig.add_axes((0.15, 1 - top - 0.01 - band_h, 0.78, band_h), sharex=ax)
+        band.set_ylim(0, 1)
+        band.axis("off")
+        _place_levels(band, level_groups(mine, hi - lo))
     # Headroom above the bars for the labels: grow it until every label finds a place (at the
     # most, keep the ones that fit: the lowest-priority label is the one left out).
-    headrooms = (1.9, 2.4, 3.0, 3.8, 5.0) + ((6.5,) if mine else ())
+    headrooms = (1.9, 2.4, 3.0, 3.8, 5.0)
     for headroom in headrooms:
         ax.set_ylim(0, peak * headroom)
         placed, connectors = place_labels(ax, labels, lefts, rights, tops)
