@@ -90,7 +90,7 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
         )
         assert "(low 109,069.0, 2025-10-11 00:10 UTC+03:00)" in ask(bot, "/positions", CHAT)
         # the 💀 message clears the position as /positions does
-        skull = [m for m in bot.fake.messages(CHAT) if "liquidated at" in (m.text or "")][0]
+        skull = next(m for m in bot.fake.messages(CHAT) if "liquidated at" in (m.text or ""))
         assert [b["callback_data"] for b in skull.buttons] == ["pos|clear|1"]
         bot.run(bot.fake.user_presses(CHAT, skull.message_id, "pos|clear|1", user_id=CHAT))
         wait_until(
