@@ -75,7 +75,7 @@ def test_demo_plays_the_cascade_day_and_ends_by_itself(tmp_path: Path) -> None:
     # the 20:00 hour's $134M long flush, once
     assert log.count("$134M of longs force-closed") == 1
     # the 20:55 /map quotes the 20:00 close; the feed already printed below its first clusters
-    assert "Since 20:00 longs were liquidated down to 63,735.4 (feed)" in log
+    assert "Since 20:00 UTC longs were liquidated down to 63,735.4 (feed)" in log
     done = re.search(r"Done: (\d+) bot messages, (\d+) alerts, (\d+) digests, (\d+) charts", log)
     assert done, log[-1500:]
     messages, alerts, digests, charts = (int(x) for x in done.groups())

@@ -24,6 +24,7 @@ from bot.parsing import (
 )
 from bot.pipeline.trader_levels import chat_levels
 from bot.views.charts import map_figure
+from bot.views.check import AlreadyLiquidated, check_position
 from bot.views.fmt import when, zone_label
 from bot.views.levels import ALERT, ENTRY, LIQUIDATION, TraderLevel
 from storage import open_db, price_alerts, subscriptions, users
@@ -98,7 +99,7 @@ def test_frictions_parse() -> None:
     assert offset_label("utc+5:30") == "UTC+05:30" and offset_label("+3") == "UTC+03:00"
     assert zone_label("Etc/GMT-3") == "UTC+03:00" and zone_label("Etc/GMT+5") == "UTC-05:00"
     assert when(0, "Etc/GMT-3", "%H:%M %Z") == "03:00 UTC+03:00"
-    assert when(0, "Europe/Berlin", "%H:%M %Z") == "01:00 CET"
+    assert when(0, "Europe/Berlin", "%H:%M %Z") == "01:00 Europe/Berlin"  # one way
     assert parse_percent("0.8%", "x") == parse_percent("0.8", "x") == 0.8
     assert suggest_typo("mapp", ("map", "check")) == "map"
     assert suggest_typo("chek", ("map", "check")) == "check"
@@ -202,6 +203,11 @@ def test_levels_a_few_px_apart_share_one_label_and_the_bars_keep_their_height() 
     bars = fig.axes[0]
     peak = max(p.get_height() for p in bars.patches if isinstance(p, Rectangle))
     assert bars.get_ylim()[1] < 3.1 * peak  # the labels of the clusters only: not 6.5x
+
+
+def test_a_refused_position_quotes_the_time_in_the_chats_zone() -> None:
+    with pytest.raises(AlreadyLiquidated, match=r"price now 116,605.3 \(01:30 Asia/Kolkata\)"):
+        check_position(_btc("1d"), "long", 130_000.0, 50.0, far_ok=True, zone="Asia/Kolkata")
 
 
 def test_trader_levels_of_a_symbol() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage import price_alerts, users
-from tests.bot_harness import BotHarness
+from tests.bot_harness import BotHarness, wait_until
 from tests.test_alerts_e2e import at, step
 from tests.test_positions_e2e import ask, press, texts
 
@@ -89,6 +89,14 @@ def test_a_wick_between_two_refreshes_fires_once_and_112k_fires_at_the_crossing(
             "💀 #1 BTC long x20 liquidated at ~110,642.6 (low 109,069.0, 00:10 UTC+03:00)"
         )
         assert "(low 109,069.0, 2025-10-11 00:10 UTC+03:00)" in ask(bot, "/positions", CHAT)
+        # the 💀 message clears the position as /positions does
+        skull = next(m for m in bot.fake.messages(CHAT) if "liquidated at" in (m.text or ""))
+        assert [b["callback_data"] for b in skull.buttons] == ["pos|clear|1"]
+        bot.run(bot.fake.user_presses(CHAT, skull.message_id, "pos|clear|1", user_id=CHAT))
+        wait_until(
+            lambda: "#1" in texts(bot, CHAT)[-1] and "liquidated at" not in texts(bot, CHAT)[-1]
+        )
+        assert "No open positions" in ask(bot, "/positions", CHAT)
         db = bot.services.db  # type: ignore[union-attr]
         rows = db.execute("select status from outbox where dedupe_key like 'price_alert:%'")
         assert rows.fetchall() == [("sent",), ("sent",)]

@@ -171,7 +171,14 @@ async def _fate_for(s: Services, symbol: str, tick: int) -> int:
         for sub, text, at, price, extreme, status in messages:
             due = at + follow if status == subscriptions.STOPPED and follow > 0 else None
             if subscriptions.mark_exit(s.db, sub.id, status, at, price, extreme, due):
-                outbox.enqueue(s.db, f"fate:{sub.id}", sub.chat_id, "alert", text, tick)
+                # a liquidated position stays listed until cleared: the button does it here,
+                # as /positions does ('clear', not 'close': held alerts naming a closed
+                # position are dropped, and this message must not be)
+                clear = [[(f"✖ Clear #{sub.id}", f"pos|clear|{sub.id}")]]
+                keyboard = clear if status == subscriptions.LIQUIDATED else None
+                outbox.enqueue(
+                    s.db, f"fate:{sub.id}", sub.chat_id, "alert", text, tick, keyboard=keyboard
+                )
         ended = {m[0].id for m in messages}
         alive = [int(x) for x in ids if int(x) not in ended]
         subscriptions.mark_checked(s.db, alive, int(candles.close_time[-1]))

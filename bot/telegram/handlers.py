@@ -236,7 +236,10 @@ async def check_command(update: Update, context: Context) -> None:
                     "risk in USD: risk 200"
                 )
         report = await s.maps.report(p.symbol, "1d")
-        result = check_position(report, p.side, p.entry, p.leverage, p.size)
+        user = users.get(s.db, chat_id(update))
+        result = check_position(
+            report, p.side, p.entry, p.leverage, p.size, zone=user.tz if user else "UTC"
+        )
     except (InputError, CheckError) as e:
         await reject(update, "check", str(e))
         return

@@ -61,7 +61,8 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         if size is not None and not (math.isfinite(size) and 0 < size <= MAX_SIZE_USD):
             raise InputError("the size must be a positive amount in USD")
         report = await s.maps.report(p.symbol, ALERT_WINDOW)
-        check = check_position(report, p.side, p.entry, p.leverage, size, far_ok=far_ok)
+        zone = _zone(context, chat_id(update))
+        check = check_position(report, p.side, p.entry, p.leverage, size, far_ok, zone)
         if len(subscriptions.open_for_chat(s.db, chat_id(update))) >= MAX_OPEN:
             raise InputError(f"you already follow {MAX_OPEN} positions and watches; /close some")
     except FarEntry as e:
@@ -647,12 +648,13 @@ async def alert_button(update: Update, context: Context) -> None:
 
 @needs_market
 async def position_button(update: Update, context: Context) -> None:
-    """``pos|close|ID`` closes the position (with the post-trade note); ``pos|mute|ID`` and
-    ``pos|unmute|ID`` switch its alerts."""
+    """``pos|close|ID`` closes the position (with the post-trade note; ``pos|clear|ID``, under
+    the liquidation message, the same); ``pos|mute|ID`` and ``pos|unmute|ID`` switch its
+    alerts."""
     query = update.callback_query
     assert query is not None
     parts = (query.data or "").split("|")
-    if len(parts) != 3 or parts[1] not in ("close", "mute", "unmute"):
+    if len(parts) != 3 or parts[1] not in ("close", "clear", "mute", "unmute"):
         await query.answer("That button has expired.")
         return
     try:
@@ -660,7 +662,7 @@ async def position_button(update: Update, context: Context) -> None:
     except InputError:
         await query.answer("That position is already closed.")
         return
-    if parts[1] == "close":
+    if parts[1] in ("close", "clear"):
         await query.answer(f"Closing #{sub.id}")
         await _close(update, context, sub)
         return

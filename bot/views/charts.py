@@ -379,19 +379,23 @@ def _level_row_layout(
             rights += [frame.x0] * (rows - len(rights))
         x_disp = float(band.transData.transform((x, 0))[0])
         want = min(max(x_disp - w / 2, frame.x0 + pad_px), frame.x1 - pad_px - w)
-        for k in range(rows):
-            x0 = max(want, rights[k] + pad_px if rights[k] > frame.x0 else want)
-            if x0 + w <= frame.x1 - pad_px + 0.5:
-                rights[k] = x0 + w
-                top = frame.y1 - pad_px - k * (h + pad_px)
-                t.set_position((x0 + inset, top - (box.y1 - t.get_position()[1])))
-                out.append((t, x))
-                break
-        else:
+        # the row that leaves the label nearest its line (the upper one on a tie)
+        fits = [
+            (x0 - want, k, x0)
+            for k in range(rows)
+            if (x0 := max(want, rights[k] + pad_px if rights[k] > frame.x0 else want)) + w
+            <= frame.x1 - pad_px + 0.5
+        ]
+        if not fits:
             for placed, _ in out:
                 placed.remove()
             t.remove()
             return None
+        _, k, x0 = min(fits)
+        rights[k] = x0 + w
+        top = frame.y1 - pad_px - k * (h + pad_px)
+        t.set_position((x0 + inset, top - (box.y1 - t.get_position()[1])))
+        out.append((t, x))
     return out
 
 

@@ -88,6 +88,7 @@ def check_position(
     leverage: float,
     size_usd: float | None = None,
     far_ok: bool = False,
+    zone: str = "UTC",
 ) -> PositionCheck:
     """Everything the pre-trade check says, computed from one report. A position that would
     already be liquidated at the report's price is refused (:class:`AlreadyLiquidated`)."""
@@ -98,7 +99,7 @@ def check_position(
         raise AlreadyLiquidated(
             f"a {side} at {fmt.price(entry)} x{leverage:g} would already be liquidated: its "
             f"liquidation price {fmt.price(lp)} is {where} the price now {fmt.price(r.price)} "
-            f"({fmt.when(r.price_at, pattern='%H:%M %Z')}). Nothing was stored"
+            f"({fmt.when(r.price_at, zone, '%H:%M %Z')}). Nothing was stored"
         )
     own = check_own_liquidation(lp, side, r.clusters)
     stop = position_stop(r.clusters, side, entry)  # the one stop: alerts and digests too

@@ -93,7 +93,8 @@ def digest_messages(
     """The digest as one or more HTML messages, each within Telegram's limit. ``volatility``:
     per symbol, for the distance to each position's liquidation in typical moves."""
     local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(user.tz))
-    head = f"<b>Digest {html.escape(local.strftime('%a %H:%M'))} {html.escape(user.tz)}</b>"
+    zone = fmt.zone_label(user.tz)  # 'UTC+03:00', not 'Etc/GMT-3'
+    head = f"<b>Digest {html.escape(local.strftime('%a %H:%M'))} {html.escape(zone)}</b>"
     blocks = []
     for symbol, r in reports.items():
         mine = [s for s in subs if s.symbol == symbol]

@@ -28,10 +28,10 @@ __all__ = [
 
 
 def when(ms: int, zone: str = "UTC", pattern: str = "%Y-%m-%d %H:%M %Z") -> str:
-    """A moment (ms) in a zone: '2025-10-10 20:00 UTC'; a zone set as an offset reads
-    '2025-10-10 23:00 UTC+03:00' (not '+03')."""
-    if "%Z" in pattern and zone.startswith("Etc/GMT"):
-        pattern = pattern.replace("%Z", zone_label(zone))
+    """A moment (ms) in a zone: '2025-10-10 20:00 UTC'; the zone written one way everywhere,
+    as /tz names it (:func:`zone_label`): 'UTC+03:00' (not '+03'), 'Asia/Kolkata' (not 'IST')."""
+    if "%Z" in pattern:
+        pattern = pattern.replace("%Z", zone_label(zone).replace("%", "%%"))
     return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(zone)).strftime(pattern)
 
 

@@ -200,7 +200,7 @@ def swept_since_line(
     if not parts:
         return ""
     return (
-        f"⚠️ Since {fmt.when(price_at, pattern='%H:%M')} {' and '.join(parts)} ({real.source}): "
+        f"⚠️ Since {fmt.when(price_at, pattern='%H:%M %Z')} {' and '.join(parts)} ({real.source}): "
         "clusters listed between the price and there may already be swept."
     )
 

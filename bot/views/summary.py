@@ -33,7 +33,7 @@ def price_time(r: MapReport) -> str:
     """' (20:00 close)' when the price is older than the map's moment (hourly candles)."""
     if r.price_at >= r.liq.as_of - 60_000:
         return ""
-    return f" ({fmt.when(r.price_at, pattern='%H:%M')} close)"
+    return f" ({fmt.when(r.price_at, pattern='%H:%M %Z')} close)"
 
 
 def summary_lines(
