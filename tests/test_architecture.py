@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from pathlib import Path
@@ -63,6 +64,12 @@ ALLOWED: dict[str, set[str]] = {
 # fmt: on
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """A module's syntax tree, parsed once per test process (several rules read each one)."""
+    return ast.parse(path.read_text(), str(path))
+
+
 def module_name(path: Path) -> str:
     rel = path.relative_to(ROOT).with_suffix("")
     parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
@@ -81,7 +88,7 @@ def imported(path: Path, modules: dict[str, Path]) -> set[str]:
     """Every module ``path`` imports: project modules by full name (``from a import b`` counts
     ``a.b`` when that is a module), third-party ones by their top name."""
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.Import):
             names |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -179,10 +186,11 @@ def test_only_storage_writes_sql() -> None:
         assert not SQL.search(path.read_text()), f"{path} runs SQL; that belongs in storage/"
 
 
+@functools.cache
 def defined_at_top(path: Path) -> set[str]:
     """Names a module defines at its top level (assignments, functions, classes)."""
     names: set[str] = set()
-    for node in ast.parse(path.read_text(), str(path)).body:
+    for node in parsed(path).body:
         if isinstance(node, ast.Assign):
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
@@ -214,7 +222,7 @@ def test_a_shared_name_is_defined_once(name: str) -> None:
 
 def stdlib_imports(path: Path) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parsed(path)):
         if isinstance(node, ast.Import):
             names |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -240,7 +248,7 @@ def test_no_caller_probes_a_market_source() -> None:
 def test_one_source_protocol() -> None:
     """No second, partial source protocol beside ``market.source.MarketSource``."""
     for module, path in MODULES.items():
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.ClassDef) and node.name.endswith("Source"):
                 bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
                 assert "Protocol" not in bases or module == "market.source", f"{module}.{node.name}"

@@ -145,7 +145,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
 
 
 @settings(
-    max_examples=120,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
