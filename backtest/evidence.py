@@ -62,19 +62,7 @@ def evidence_json(
     symbol: str, start: int, end: int, stats: list[RuleStats], ctx: Context, generated: str
 ) -> dict[str, Any]:
     """What ``alerts/evidence.json`` holds (``generated``: the run's date, YYYY-MM-DD)."""
-    rules = {
-        r.rule: {
-            "per": r.per,
-            "alerts": r.alerts,
-            "alerts_per_week": r.alerts_per_week,
-            "next_4h_range_pct": r.next_4h_range_pct,
-            "interval": list(r.interval),
-            "random_hours_pct": r.baseline_4h_range_pct,
-            "random_interval": list(r.baseline_interval),
-            "edge": _edge(r),
-        }
-        for r in stats
-    }
+    rules = {r.rule: {**r.record(), "edge": _edge(r)} for r in stats}
     result: dict[str, Any] = clean(
         {
             "symbol": symbol,

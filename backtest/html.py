@@ -199,19 +199,7 @@ def html_page(replay: Replay, rules: list[RuleStats], claims: list[Claim]) -> st
         "After each alert: the mean range of the next 4 h, next to the same number of random "
         "hours.</p>"
     )
-    rule_rows = [
-        {
-            "rule": r.rule,
-            "per": r.per,
-            "alerts": r.alerts,
-            "alerts_per_week": r.alerts_per_week,
-            "next_4h_range_pct": r.next_4h_range_pct,
-            "interval": list(r.interval),
-            "random_hours_pct": r.baseline_4h_range_pct,
-            "random_interval": list(r.baseline_interval),
-        }
-        for r in rules
-    ]
+    rule_rows = [{"rule": r.rule, **r.record()} for r in rules]
     parts.append(_table(rule_rows))
     parts.append(f"<img src='{rules_figure(rules)}' alt='alerts per week'>")
     for r in rules:

@@ -39,6 +39,18 @@ class RuleStats:
     enabled: bool = True
     sweep: list[dict[str, Any]] = field(default_factory=list)
 
+    def record(self) -> dict[str, Any]:
+        """The rule's measured record, as the evidence file and the HTML page show it."""
+        return {
+            "per": self.per,
+            "alerts": self.alerts,
+            "alerts_per_week": self.alerts_per_week,
+            "next_4h_range_pct": self.next_4h_range_pct,
+            "interval": list(self.interval),
+            "random_hours_pct": self.baseline_4h_range_pct,
+            "random_interval": list(self.baseline_interval),
+        }
+
 
 def position_weeks(replay: Replay) -> float:
     """Total time positions were watched, in weeks."""
