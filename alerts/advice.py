@@ -82,6 +82,9 @@ def profit_beyond_noise(pos: Position, m: SymbolMetrics) -> bool:
 
 
 def _stop_action(kind: Act, pos: Position, m: SymbolMetrics, stops: StopBook) -> Action:
+    if pos.entry is not None and profit_beyond_noise(pos, m):
+        # the one stop sits past the entry: for a trade in profit it would lock in a loss
+        return Action(kind, pos.side_name, pos.entry, break_even=True)
     entry = pos.entry if pos.entry is not None else m.price
     s = stops.at(pos.side_name, entry)
     if s is None:

@@ -102,13 +102,15 @@ class Action:
     TAKE_PROFIT, AVOID_NEW of the asymmetry rule) or the liquidation target
     (MOVE_LIQUIDATION), None when there is none; ``cluster``: the cluster that price is beyond
     (the last of a chain). ``liquidation_first``: the position's liquidation price comes
-    before that stop, so the stop would never fill."""
+    before that stop, so the stop would never fill. ``break_even``: the position is in profit,
+    so the stop named is its entry (a stop past the entry would lock in a loss)."""
 
     kind: Act
     side: str
     price: float | None = None
     cluster: Cluster | None = None
     liquidation_first: bool = False
+    break_even: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,3 +143,19 @@ def test_a_position_in_profit_is_told_to_stop_at_break_even_not_beyond_its_entry
     consider = msg.text.split("\n")[-1]
     assert "break-even at 117,000.0" in consider, consider
     assert "a stop at 1" not in consider.replace("break-even at 117,000.0", "")
+
+
+def test_no_rule_names_a_stop_past_the_entry_of_a_trade_in_profit() -> None:
+    """The fuel-ratio rule for a long carried well into profit: 'tighten to a stop at
+    break-even', not the pre-trade stop below the entry (which would lock in a loss)."""
+    from alerts.advice import StopBook, advise
+    from alerts.findings import Position
+
+    m = market(103_000.0)  # +3% on a 0.5%/h market: three typical 4-hour moves
+    pos = Position(1, 100_000.0, 20.0, 95_000.0, 1.4, opened_ms=m.as_of - 6 * HOUR)
+    a = advise("lfr_degraded", "lfr", m, pos, None, 1.0, StopBook(m.map_clusters()))
+    assert a.break_even and a.price == 100_000.0
+    losing = advise(
+        "lfr_degraded", "lfr", market(99_000.0), pos, None, 1.0, StopBook(m.map_clusters())
+    )
+    assert not losing.break_even

@@ -119,7 +119,13 @@ def _funding(m: SymbolMetrics) -> str:
 
 def stop_words(a: Action) -> str:
     """'a stop at <b>96,114.0</b>, 0.4% beyond the far edge of the long cluster 97,000.0–96,500.0
-    (not inside it)', or the trader's own limit when no cluster stands against the position."""
+    (not inside it)', break-even for a trade in profit, or the trader's own limit when no cluster
+    stands against the position."""
+    if a.break_even and a.price is not None:
+        return (
+            f"a stop at break-even, <b>{fmt.price(a.price)}</b> (in profit: a stop past the "
+            "entry would lock in a loss)"
+        )
     if a.price is None or a.cluster is None:
         return "a stop at your own risk limit (no dense cluster against you in range)"
     c = a.cluster
