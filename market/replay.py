@@ -7,6 +7,7 @@ interest is combined with Binance candles is explained in ``data/PROVENANCE.md``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -292,17 +293,7 @@ class ReplaySource:
         close = c.close_time
         oi = np.interp(close, t, base)
         oi[(close < t[0]) | (close > t[-1])] = np.nan
-        return Candles(
-            time=c.time,
-            open=c.open,
-            high=c.high,
-            low=c.low,
-            close=c.close,
-            volume=c.volume,
-            interval_ms=c.interval_ms,
-            taker_buy=c.taker_buy,
-            oi=oi,
-        )
+        return dataclasses.replace(c, oi=oi)
 
     def open_interest_usd(self, symbol: str, at: int) -> float | None:
         """Last published OI (USD) at ``at``; None where the data has none (ETH, out of range)."""
