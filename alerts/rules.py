@@ -304,7 +304,9 @@ class _Pass:
         slot = SLOT_INDEX[(LFR_DEGRADED, "lfr")]
         lfr = np.where(self.subs.side > 0, self.m.lfr_long, self.m.lfr_short)
         entry = self.subs.entry_lfr
-        applicable = self.is_position & (entry >= t)  # NaN entry LFR: never
+        # armed only when the entry stood clear of the line: an entry inside the re-arm band
+        # (1.01 at a 1.0 threshold) would be told "fell below 1" by the next tick's noise
+        applicable = self.is_position & (entry >= self.cfg.lfr_rearm_factor * t)  # NaN: never
         shown = np.round(lfr, self.cfg.lfr_round)  # never "1.00 ... (alert below 1)"
         rearm = lfr >= self.cfg.lfr_rearm_factor * t
         self.step(slot, applicable, shown < t, rearm, self.cfg.lfr_cooldown_ms)

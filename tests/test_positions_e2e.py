@@ -327,6 +327,9 @@ def test_an_alert_held_for_a_position_since_liquidated_is_dropped(tmp_path: Path
     not (critical); the long dies at 21:10, so the held alert is dropped and the 💀 stands."""
     with BotHarness(tmp_path / "held.db", at=at("20:00"), tick_seconds=3600) as bot:
         ask(bot, "/quiet 19:00-23:00")
+        # at the default 1.0 the entry's 1.01 sits inside the re-arm band (not armed); at 0.9 it
+        # is armed and 0.89 at 20:05 fires
+        ask(bot, "/alerts set lfr 0.9")
         assert "#1" in ask(bot, "/open BTC long 116000 20 10000")
         step(bot, at("21:40"))
         sent = texts(bot)

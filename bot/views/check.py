@@ -167,8 +167,14 @@ def _lfr_words(x: float) -> str:
         return "no liquidations within the band"
     if math.isinf(x) or x > 1.5:
         return "favourable: more fuel on your profit side"
-    if x >= 1.0:
+    if x >= 1.1:
         return "neutral"
+    if x >= 1.0:
+        # the fuel-ratio alert arms only from 1.1 (alerts.rules: its re-arm band)
+        return (
+            "neutral, on the line: a small move can tip it below 1, so the fuel-ratio alert "
+            "(below 1) does not watch it"
+        )
     return "swimming upstream: more fuel against you"
 
 
