@@ -29,9 +29,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from backtest.cascade_term import cascade_span, chain_edges, walk_forward
+from backtest.cascade_term import summary as cascade_summary
 from backtest.claims import FAILS, FEW, HOLDS, MIN_CASES, MIN_DAYS, Claim, Context
 from backtest.path import first_true
-from backtest.stats import LEVEL, REPS
+from backtest.stats import ratio_interval
 from liqmap.times import DAY_MS
 from liqmap.touch import (
     DEFAULT_TOUCH,
@@ -60,33 +62,7 @@ class TouchClaim(Claim):
     thresholds: list[dict[str, Any]] = field(default_factory=list)
     default_threshold_pct: float = math.nan
     baseline_fit: str = ""
-
-
-# -- day-block intervals from per-day sums (the cases are many; the days are what resample) ----
-
-
-def _day_sums(at: IntArray, *columns: FloatArray) -> tuple[FloatArray, ...]:
-    days = np.asarray(at, dtype=np.int64) // DAY_MS
-    _, where = np.unique(days, return_inverse=True)
-    n = int(where.max()) + 1 if where.size else 0
-    return tuple(np.bincount(where, weights=c, minlength=n).astype(np.float64) for c in columns)
-
-
-def _ratio_interval(
-    at: IntArray, num: FloatArray, den: FloatArray, seed: int = 7
-) -> tuple[float, float, float]:
-    """sum(num) / sum(den) and its 95% day-block interval (days resampled with replacement, as
-    ``backtest.stats.bootstrap`` does, computed from per-day sums)."""
-    if np.asarray(at).size == 0:
-        return math.nan, math.nan, math.nan
-    s, n = _day_sums(at, num, den)
-    point = float(s.sum() / n.sum()) if n.sum() > 0 else math.nan
-    rng = np.random.default_rng(seed)
-    pick = rng.integers(0, s.size, (REPS, s.size))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = s[pick].sum(axis=1) / n[pick].sum(axis=1)
-    lo, hi = np.nanpercentile(values, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
-    return point, float(lo), float(hi)
+    cascade_term: dict[str, Any] = field(default_factory=dict)
 
 
 # -- the cases ---------------------------------------------------------------------------------
@@ -95,8 +71,12 @@ def _ratio_interval(
 @dataclass
 class _Cases:
     at: IntArray
+    step: IntArray
+    side: IntArray
     price: FloatArray
     level: FloatArray
+    fast: FloatArray
+    slow: FloatArray
     predicted: dict[int, FloatArray]
     touched: dict[int, FloatArray]
     baseline: dict[int, FloatArray]
@@ -203,8 +183,12 @@ def _cases(ctx: Context, fast: FloatArray, slow: FloatArray, liq: IntArray) -> t
     return (
         _Cases(
             at[ok],
+            step[ok],
+            book.side[pos][ok].astype(np.int64),
             price[ok],
             level[ok],
+            f[ok],
+            s[ok],
             {h: v[ok] for h, v in predicted.items()},
             {h: v[ok] for h, v in touched.items()},
             {h: v[ok] for h, v in baseline.items()},
@@ -221,7 +205,7 @@ def _reliability(c: _Cases, h: int) -> list[dict[str, Any]]:
         sel = bins == b
         n = int(sel.sum())
         days = int(np.unique(c.at[sel] // DAY_MS).size)
-        share = _ratio_interval(c.at[sel], y[sel], np.ones(n), seed=SEED + b + h)
+        share = ratio_interval(c.at[sel], y[sel], np.ones(n), seed=SEED + b + h)
         pred = float(p[sel].mean()) if n else math.nan
         judged = n >= MIN_CASES and days >= MIN_DAYS
         rows.append(
@@ -243,9 +227,9 @@ def _reliability(c: _Cases, h: int) -> list[dict[str, Any]]:
 def _brier(c: _Cases, h: int) -> dict[str, Any]:
     p, y, b = c.predicted[h], c.touched[h], c.baseline[h]
     ones = np.ones(p.size)
-    model = _ratio_interval(c.at, (p - y) ** 2, ones, SEED)
-    base = _ratio_interval(c.at, (b - y) ** 2, ones, SEED)
-    diff = _ratio_interval(c.at, (p - y) ** 2 - (b - y) ** 2, ones, SEED)
+    model = ratio_interval(c.at, (p - y) ** 2, ones, SEED)
+    base = ratio_interval(c.at, (b - y) ** 2, ones, SEED)
+    diff = ratio_interval(c.at, (p - y) ** 2 - (b - y) ** 2, ones, SEED)
     return {
         "horizon_h": h,
         "cases": int(p.size),
@@ -295,6 +279,16 @@ def _check_chances(
     chance = touch_chance(worst, lp, fast[kv], slow[kv], 4)
     chance = np.where(alive, chance, np.nan)
     return chance, ctx.at[steps], alive
+
+
+def _cascade_term(ctx: Context, c: _Cases) -> dict[str, Any]:
+    """The clusters' rival (``backtest.cascade_term``) on the same cases."""
+    near, far = chain_edges(ctx.replay.steps)
+    span = cascade_span(near, far, c.step, c.side, c.price, c.level)
+    left = np.maximum(np.abs(np.log(c.level / c.price)) - span, 1e-9)
+    nearer = c.price * np.exp(-np.sign(c.side) * left)
+    through = {h: touch_chance(c.price, nearer, c.fast, c.slow, h) for h in HORIZONS}
+    return walk_forward(c.at, c.touched, c.predicted, through, span > 0)
 
 
 def _sweep(
@@ -390,6 +384,7 @@ def liquidation_touch_claim(ctx: Context) -> TouchClaim:
     claim.estimate, claim.interval = b4["model"], tuple(b4["model_interval"])
     claim.baseline = b4["baseline"]
     claim.baseline_interval = tuple(b4["baseline_interval"])
+    claim.cascade_term = _cascade_term(ctx, cases)
     claim.thresholds = _sweep(ctx, fast, slow, liq, k_close)
     claim.default_threshold_pct = choose_threshold(claim.thresholds)
     for r in claim.thresholds:
@@ -417,7 +412,8 @@ def liquidation_touch_claim(ctx: Context) -> TouchClaim:
         f"({chosen['false_per_position_week']:.2f} not followed by a "
         f"touch within 24 h); {chosen['warned_15min_pct']:.1f}% of the {chosen['liquidated']} "
         f"positions liquidated while held were warned >= 15 min before "
-        f"({chosen['warned_15min_after_open_pct']:.1f}% by alerts after the /open reply)."
+        f"({chosen['warned_15min_after_open_pct']:.1f}% by alerts after the /open reply). "
+        + cascade_summary(claim.cascade_term)
     )
     if any(n == 0 for n, _ in verdicts) or claim.cases < MIN_CASES:
         claim.verdict = FEW

@@ -220,6 +220,11 @@ def test_json_has_rules_and_claims_with_verdicts() -> None:
     assert {"decile", "predicted_pct", "observed_pct", "interval"} <= set(touch["table"][0])
     assert sum(r["cases"] for r in touch["table"][:10]) == touch["cases"]
     assert [r["chosen"] for r in touch["thresholds"]].count(True) == 1
+    cascade = touch["cascade_term"]  # the clusters' rival, judged out of sample
+    assert isinstance(cascade["adds"], bool) and [r["horizon_h"] for r in cascade["horizons"]] == [
+        4,
+        24,
+    ]
     for c in data["claims"].values():
         assert c["verdict"] in (HOLDS, "does not hold", "too few cases")
         assert "cases" in c and "estimate" in c and "interval" in c and "baseline" in c
