@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import HttpUrl, SecretStr
 
@@ -40,9 +41,11 @@ from fakes.liquidation_ws import LIQ_VENUES, FakeLiquidationVenue, TapePrint, lo
 from fakes.telegram_api import FakeTelegram, SentMessage
 from liqmap.times import DAY_MS
 from market.errors import RetryPolicy
-from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.replay import DATA
 from storage import outbox
+
+if TYPE_CHECKING:  # act two builds the feed, and imports ccxt.pro, in a thread (_open_feed)
+    from market.liquidation_feed import LiquidationFeed
 
 START = "2025-10-10T12:00:00Z"
 SPEED = 1800.0
@@ -79,13 +82,21 @@ ACT2_EVENING: tuple[tuple[str, str], ...] = (
     ("2026-02-05T20:55:00Z", "/map BTC"),  # the day's real liquidations under the map's bars
 )
 ACT2_END = "2026-02-05T21:00:00Z"
-# the feed checks its loopback streams often, so coverage follows fast replay time closely
-DEMO_FEED = FeedTiming(
-    check_s=0.1,
-    silence_s=30.0,
-    keepalive_ms=10_000,
-    backoff=RetryPolicy(base_delay_s=0.1, max_delay_s=1.0, jitter=0.5),
-)
+
+
+def _open_feed(settings: Settings, services: Services, clock: ReplayClock) -> LiquidationFeed:
+    """Act two's feed. Run in a thread: importing ccxt.pro and the venues' classes would hold
+    the loop (and the bot starts without them, as on the bundled data it always does)."""
+    from market.liquidation_feed import FeedTiming
+
+    # the feed checks its loopback streams often, so coverage follows fast replay time closely
+    timing = FeedTiming(
+        check_s=0.1,
+        silence_s=30.0,
+        keepalive_ms=10_000,
+        backoff=RetryPolicy(base_delay_s=0.1, max_delay_s=1.0, jitter=0.5),
+    )
+    return open_liquidation_feed(settings, services.db, clock, timing)
 
 
 def _at(hhmm: str, start_ms: int) -> int:
@@ -311,8 +322,7 @@ async def _real_liquidations_act(
     settings = services.settings.model_copy(
         update={"exchange_urls": {v.venue: v.base_url for v in venues}}
     )
-    # built in a thread: importing the venues' ccxt.pro classes would hold the loop
-    feed = await asyncio.to_thread(open_liquidation_feed, settings, services.db, clock, DEMO_FEED)
+    feed = await asyncio.to_thread(_open_feed, settings, services, clock)
     services.liquidations = feed  # post_shutdown stops it with the bot
     pace.venues, pace.feed = venues, feed
     await feed.start()
