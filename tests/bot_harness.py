@@ -140,6 +140,7 @@ def start_bot_process(
         LIQBOT_REPLAY_START=start,
         LIQBOT_TICK_SECONDS="0.2",
         LIQBOT_DIGEST_HOURS="0",
+        LIQBOT_CHAT_GAP_SECONDS="0.05",  # as BotHarness: a chat's messages need not wait 1 s
         **env,
     )
     return subprocess.Popen(

@@ -188,7 +188,8 @@ def test_killed_bot_delivers_pending_alerts_once_after_restart(tmp_path: Path) -
             first.send_signal(signal.SIGKILL)  # killed, not stopped: no shutdown code runs
             first.wait(10)
         fake.clear_faults()
-        second = start_bot_process(fake, db_path, "2025-10-10T12:00:00Z")
+        # restarted a minute later, as a restart is: the retries the first one set are due
+        second = start_bot_process(fake, db_path, "2025-10-10T12:01:00Z")
         try:
             wait_until(lambda: {"alert B", "alert C"} <= set(texts()))
             assert wait_until_drained(db_path) == {"sent": 3}  # nothing left that could repeat
