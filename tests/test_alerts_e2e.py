@@ -153,7 +153,7 @@ def test_flood_control_429_is_retried_after_thewait_until(bot: BotHarness) -> No
     bot.send(CHAT, "/start")
     with s.db.atomic():
         outbox.enqueue(s.db, "t:1", CHAT, "alert", "first <b>alert</b>", bot.clock.now)
-    bot.fake.inject_retry_after(3, method="sendMessage", count=10)  # PTB's limiter retries too
+    bot.fake.inject_retry_after(1, method="sendMessage", count=10)  # PTB's limiter retries too
     result = bot.run(send_due(s, bot.app.bot, bot.clock.now))
     assert result.sent == 0 and result.paused
     bot.fake.clear_faults()
