@@ -203,6 +203,7 @@ async def run_demo(
         _env_file=None,  # type: ignore[call-arg]  # the demo ignores .env: self-contained
     )
     services = build_services(settings)
+    services.maps.renderer.start()  # as the bot's post_init: matplotlib loads while we start
     app = build_application(settings, services)
     clock = services.clock
     start = replay_start_ms(START)
