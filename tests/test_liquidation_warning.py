@@ -159,3 +159,19 @@ def test_no_rule_names_a_stop_past_the_entry_of_a_trade_in_profit() -> None:
         "lfr_degraded", "lfr", market(99_000.0), pos, None, 1.0, StopBook(m.map_clusters())
     )
     assert not losing.break_even
+
+
+def test_a_suggested_stop_says_what_it_would_cost_the_position() -> None:
+    from alerts.findings import Position
+    from bot.views.alert_message import stop_loss_words
+
+    long = Position(1, 116_000.0, 20.0, 110_642.6, None)
+    assert stop_loss_words(long, 112_065.1) == (
+        "it caps the loss at 3.4% of the entry, 68% of your margin"
+    )
+    short = Position(-1, 100_000.0, 10.0, 109_000.0, None)
+    assert stop_loss_words(short, 102_000.0) == (
+        "it caps the loss at 2.0% of the entry, 20% of your margin"
+    )
+    assert stop_loss_words(long, 117_000.0) == ""  # past the entry: no loss to cap
+    assert stop_loss_words(Position(1, None, None, None, None), 1.0) == ""

@@ -40,7 +40,7 @@ from alerts.catalogue import (
     OWN_LP_IN_CLUSTER,
     SQUEEZE,
 )
-from alerts.findings import Act, Action, Finding, PriceAlertFinding, Urgency, order
+from alerts.findings import Act, Action, Finding, Position, PriceAlertFinding, Urgency, order
 from alerts.inputs import SymbolMetrics
 from alerts.rules import DEFAULT_CONFIG
 from bot.views import fmt
@@ -136,12 +136,29 @@ def stop_words(a: Action) -> str:
     )
 
 
+def stop_loss_words(p: Position, stop: float) -> str:
+    """'it caps the loss at 3.4% of the entry, 68% of your margin' for a stop on the losing
+    side of the entry ('' otherwise, or without entry and leverage)."""
+    if p.entry is None or p.leverage is None or not p.entry > 0:
+        return ""
+    loss = (p.entry - stop) / p.entry * p.side * 100
+    if loss <= 0:
+        return ""
+    return f"it caps the loss at {loss:.1f}% of the entry, {loss * p.leverage:.0f}% of your margin"
+
+
 def stop_advice(f: Finding, a: Action) -> str:
-    """:func:`stop_words`, and a warning when the liquidation comes first."""
+    """:func:`stop_words`, what the stop would cost the position, and a warning when the
+    liquidation comes first."""
     text = stop_words(a)
-    if a.liquidation_first and f.position is not None:
-        lp = fmt.price(f.position.liquidation_price)
-        text += f"; your liquidation price {lp} comes first, so cut leverage"
+    p = f.position
+    if p is None:
+        return text
+    if a.liquidation_first:
+        lp = fmt.price(p.liquidation_price)
+        return text + f"; your liquidation price {lp} comes first, so cut leverage"
+    if a.price is not None and not a.break_even and (loss := stop_loss_words(p, a.price)):
+        text += f"; {loss}"
     return text
 
 
