@@ -167,11 +167,33 @@ def test_a_suggested_stop_says_what_it_would_cost_the_position() -> None:
 
     long = Position(1, 116_000.0, 20.0, 110_642.6, None)
     assert stop_loss_words(long, 112_065.1) == (
-        "it caps the loss at 3.4% of the entry, 68% of your margin"
+        "it caps the loss at 3.39% of the entry, 68% of your margin"
     )
     short = Position(-1, 100_000.0, 10.0, 109_000.0, None)
     assert stop_loss_words(short, 102_000.0) == (
-        "it caps the loss at 2.0% of the entry, 20% of your margin"
+        "it caps the loss at 2.00% of the entry, 20% of your margin"
     )
     assert stop_loss_words(long, 117_000.0) == ""  # past the entry: no loss to cap
     assert stop_loss_words(Position(1, None, None, None, None), 1.0) == ""
+
+
+def test_the_traders_own_stop_is_the_one_advised() -> None:
+    from alerts.findings import Act, Action, Finding, Position
+    from bot.views.alert_message import stop_advice
+    from liqmap.clusters import Cluster
+
+    def advice(stop: float | None) -> str:
+        p = Position(1, 116_000.0, 20.0, 110_642.6, None, stop=stop)
+        f = Finding("k", 10, 1, "BTC/USDT:USDT", WARN, "warn", 1, 0, False, False, position=p)
+        c = Cluster("long", 112_515.2, 112_627.7, 112_600.0, 1e6, 0.2)
+        return stop_advice(f, Action(Act.CUT_RISK, "long", 112_065.1, c))
+
+    assert advice(None).startswith("a stop at <b>112,065.1</b>")
+    assert advice(None).endswith("it caps the loss at 3.39% of the entry, 68% of your margin")
+    assert advice(112_000.0) == (
+        "keeping your stop at 112,000.0, which fills before the liquidation (it caps the loss "
+        "at 3.45% of the entry, 69% of your margin)"
+    )
+    past = advice(110_000.0)  # below the liquidation price: it never fills
+    assert past.startswith("moving your stop at 110,000.0: it sits past the liquidation price")
+    assert "or a stop at <b>112,065.1</b>" in past

@@ -306,6 +306,22 @@ def test_positions_puts_pnl_and_r_on_their_own_lines_with_signs(bot: BotHarness)
     assert any(line.startswith("R multiple: +") for line in text.splitlines()), text
 
 
+def test_the_warning_names_the_traders_own_stop_and_the_stop_fills_first(
+    bot: BotHarness,
+) -> None:
+    ask(bot, "/open BTC long 116000 20 10000")
+    assert "1R" in ask(bot, "/stop 1 112000")
+    step(bot, at("21:40"))
+    warning = next(t for t in texts(bot) if "liquidation warning for #1" in t)
+    assert (
+        "keeping your stop at 112,000.0, which fills before the liquidation (it caps the loss at "
+        "3.45% of the entry, 69% of your margin)" in warning
+    )
+    assert "a stop at 112,065.1" not in warning  # not another stop beside the trader's own
+    assert any(t.startswith("🛑 Stopped out #1") for t in texts(bot))
+    assert not any("liquidated at" in t for t in texts(bot))
+
+
 def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> None:
     """/open already says the liquidation sits in a cluster: the rule's firing right after is
     the same news (its state records it, so it does not come back either)."""

@@ -137,27 +137,48 @@ def stop_words(a: Action) -> str:
 
 
 def stop_loss_words(p: Position, stop: float) -> str:
-    """'it caps the loss at 3.4% of the entry, 68% of your margin' for a stop on the losing
+    """'it caps the loss at 3.39% of the entry, 68% of your margin' for a stop on the losing
     side of the entry ('' otherwise, or without entry and leverage)."""
     if p.entry is None or p.leverage is None or not p.entry > 0:
         return ""
     loss = (p.entry - stop) / p.entry * p.side * 100
     if loss <= 0:
         return ""
-    return f"it caps the loss at {loss:.1f}% of the entry, {loss * p.leverage:.0f}% of your margin"
+    return f"it caps the loss at {loss:.2f}% of the entry, {loss * p.leverage:.0f}% of your margin"
+
+
+def own_stop_words(p: Position) -> str:
+    """The trader's own stop (/stop): 'keeping your stop at 113,000.0, which fills before the
+    liquidation (it caps the loss at 2.59% of the entry, 52% of your margin)', or that it sits
+    past the liquidation price and never fills."""
+    assert p.stop is not None
+    own = fmt.price(p.stop)
+    if not p.stop_comes_first():
+        return (
+            f"moving your stop at {own}: it sits past the liquidation price "
+            f"{fmt.price(p.liquidation_price)}, so it would never fill"
+        )
+    loss = stop_loss_words(p, p.stop)
+    text = f"keeping your stop at {own}, which fills before the liquidation"
+    return text + (f" ({loss})" if loss else "")
 
 
 def stop_advice(f: Finding, a: Action) -> str:
     """:func:`stop_words`, what the stop would cost the position, and a warning when the
-    liquidation comes first."""
-    text = stop_words(a)
+    liquidation comes first. A trader who set a stop (/stop) hears about theirs: kept when it
+    fills first, or to be moved when it sits past the liquidation price."""
     p = f.position
+    if p is not None and p.stop is not None and not a.break_even:
+        own = own_stop_words(p)
+        return own if p.stop_comes_first() else f"{own}; or {stop_words(a)}"
+    text = stop_words(a)
     if p is None:
         return text
     if a.liquidation_first:
         lp = fmt.price(p.liquidation_price)
         return text + f"; your liquidation price {lp} comes first, so cut leverage"
-    if a.price is not None and not a.break_even and (loss := stop_loss_words(p, a.price)):
+    named = a.price is not None and a.cluster is not None and not a.break_even
+    if named and a.price is not None and (loss := stop_loss_words(p, a.price)):
         text += f"; {loss}"
     return text
 
@@ -240,7 +261,7 @@ def _lfr_note(f: Finding, m: SymbolMetrics) -> str:
 def _lfr_consider(f: Finding, m: SymbolMetrics) -> str:
     a = _action(f)
     first = "taking partial profit" if a.kind == Act.TAKE_PROFIT else "reducing the size"
-    return f"{first}, or tightening to {stop_advice(f, a)}."
+    return f"{first}, or {stop_advice(f, a)}."
 
 
 # -- open interest ---------------------------------------------------------------------------
