@@ -197,3 +197,14 @@ def test_the_traders_own_stop_is_the_one_advised() -> None:
     past = advice(110_000.0)  # below the liquidation price: it never fills
     assert past.startswith("moving your stop at 110,000.0: it sits past the liquidation price")
     assert "or a stop at <b>112,065.1</b>" in past
+
+
+def test_closing_now_says_what_it_costs() -> None:
+    from alerts.findings import Position
+    from bot.views.alert_message import closing_words
+
+    long = Position(1, 116_800.0, 25.0, 112_578.3, None)
+    assert closing_words(long, 114_198.0) == (
+        "closing now at 114,198.0 would lose 2.23% of the entry, 56% of your margin"
+    )
+    assert closing_words(long, 117_000.0) == "closing now at 117,000.0 would keep a gain"
