@@ -87,6 +87,9 @@ def _stop_action(kind: Act, pos: Position, m: SymbolMetrics, stops: StopBook) ->
         return Action(kind, pos.side_name, pos.entry, break_even=True)
     entry = pos.entry if pos.entry is not None else m.price
     s = stops.at(pos.side_name, entry)
+    if s is not None and (s.price - m.price) * pos.side >= 0:
+        # price has already passed the entry's stop (it would fill at once): from the price now
+        s = stops.at(pos.side_name, m.price)
     if s is None:
         return Action(kind, pos.side_name)
     first = liquidation_first(pos.side, pos.liquidation_price, s.price)
