@@ -123,6 +123,15 @@ class Position:
     liquidation_price: float | None
     entry_lfr: float | None
     opened_ms: int = 0  # when it was opened (0: unknown, long ago)
+    stop: float | None = None  # the trader's own stop (/stop), None if none
+
+    def stop_comes_first(self) -> bool:
+        """The trader's stop sits between the entry side and the liquidation price, so it
+        fills first (a stop past the liquidation price never fills)."""
+        lp = self.liquidation_price
+        if self.stop is None or lp is None:
+            return False
+        return (self.stop - lp) * self.side > 0
 
     @property
     def side_name(self) -> str:

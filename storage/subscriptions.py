@@ -236,6 +236,19 @@ def get(db: Database, sub_id: int) -> Subscription | None:
         return None
 
 
+def own_stops(db: Database, sub_ids: list[int]) -> dict[int, float]:
+    """The traders' own stops (/stop) of these positions, by id (those with one)."""
+    if not sub_ids:
+        return {}
+    marks = ", ".join("?" * len(sub_ids))
+    rows = db.execute(
+        f"select id, stop_price from subscriptions where id in ({marks}) and "
+        "stop_price is not null",
+        sub_ids,
+    ).fetchall()
+    return {int(i): float(p) for i, p in rows}
+
+
 def open_for_chat(db: Database, chat_id: int) -> list[Subscription]:
     rows = _subs(db).rows_where("chat_id = ? and closed_at is null", [chat_id], order_by="id")
     return [Subscription.from_row(r) for r in rows]

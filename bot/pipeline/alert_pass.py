@@ -68,6 +68,7 @@ def _evaluate(
     findings, after = evaluate(metrics, subs, before, now_ms)
     findings = drop_watch_echoes(findings, subs)
     shown = _drop_told_at_open(db, findings, now_ms)  # fired (state) but not sent again
+    shown = _with_own_stops(db, shown)
     changed = after.changed_rows(before)
     # One message per chat per symbol per pass (bot.views.alert_message), with the chat's zone
     # and quiet-hours end (rows are ordered by id, so a finding's row is found by bisection).
@@ -98,6 +99,21 @@ def _evaluate(
             )
     sb.state = after  # only once the transaction committed
     return findings
+
+
+def _with_own_stops(db: Database, findings: list[Finding]) -> list[Finding]:
+    """The findings with their positions' own stops (read only for what fired: the array pass
+    does not need them), so the advice names the trader's stop rather than another one."""
+    ids = sorted({int(f.sub_id) for f in findings if f.position is not None})
+    stops = subscriptions.own_stops(db, ids)
+    if not stops:
+        return findings
+    return [
+        dataclasses.replace(f, position=dataclasses.replace(f.position, stop=stops[f.sub_id]))
+        if f.position is not None and f.sub_id in stops
+        else f
+        for f in findings
+    ]
 
 
 def _drop_told_at_open(db: Database, findings: list[Finding], now_ms: int) -> list[Finding]:

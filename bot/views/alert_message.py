@@ -40,7 +40,7 @@ from alerts.catalogue import (
     OWN_LP_IN_CLUSTER,
     SQUEEZE,
 )
-from alerts.findings import Act, Action, Finding, PriceAlertFinding, Urgency, order
+from alerts.findings import Act, Action, Finding, Position, PriceAlertFinding, Urgency, order
 from alerts.inputs import SymbolMetrics
 from alerts.rules import DEFAULT_CONFIG
 from bot.views import fmt
@@ -136,12 +136,50 @@ def stop_words(a: Action) -> str:
     )
 
 
+def stop_loss_words(p: Position, stop: float) -> str:
+    """'it caps the loss at 3.39% of the entry, 68% of your margin' for a stop on the losing
+    side of the entry ('' otherwise, or without entry and leverage)."""
+    if p.entry is None or p.leverage is None or not p.entry > 0:
+        return ""
+    loss = (p.entry - stop) / p.entry * p.side * 100
+    if loss <= 0:
+        return ""
+    return f"it caps the loss at {loss:.2f}% of the entry, {loss * p.leverage:.0f}% of your margin"
+
+
+def own_stop_words(p: Position) -> str:
+    """The trader's own stop (/stop): 'keeping your stop at 113,000.0, which fills before the
+    liquidation (it caps the loss at 2.59% of the entry, 52% of your margin)', or that it sits
+    past the liquidation price and never fills."""
+    assert p.stop is not None
+    own = fmt.price(p.stop)
+    if not p.stop_comes_first():
+        return (
+            f"moving your stop at {own}: it sits past the liquidation price "
+            f"{fmt.price(p.liquidation_price)}, so it would never fill"
+        )
+    loss = stop_loss_words(p, p.stop)
+    text = f"keeping your stop at {own}, which fills before the liquidation"
+    return text + (f" ({loss})" if loss else "")
+
+
 def stop_advice(f: Finding, a: Action) -> str:
-    """:func:`stop_words`, and a warning when the liquidation comes first."""
+    """:func:`stop_words`, what the stop would cost the position, and a warning when the
+    liquidation comes first. A trader who set a stop (/stop) hears about theirs: kept when it
+    fills first, or to be moved when it sits past the liquidation price."""
+    p = f.position
+    if p is not None and p.stop is not None and not a.break_even:
+        own = own_stop_words(p)
+        return own if p.stop_comes_first() else f"{own}; or {stop_words(a)}"
     text = stop_words(a)
-    if a.liquidation_first and f.position is not None:
-        lp = fmt.price(f.position.liquidation_price)
-        text += f"; your liquidation price {lp} comes first, so cut leverage"
+    if p is None:
+        return text
+    if a.liquidation_first:
+        lp = fmt.price(p.liquidation_price)
+        return text + f"; your liquidation price {lp} comes first, so cut leverage"
+    named = a.price is not None and a.cluster is not None and not a.break_even
+    if named and a.price is not None and (loss := stop_loss_words(p, a.price)):
+        text += f"; {loss}"
     return text
 
 
@@ -223,7 +261,7 @@ def _lfr_note(f: Finding, m: SymbolMetrics) -> str:
 def _lfr_consider(f: Finding, m: SymbolMetrics) -> str:
     a = _action(f)
     first = "taking partial profit" if a.kind == Act.TAKE_PROFIT else "reducing the size"
-    return f"{first}, or tightening to {stop_advice(f, a)}."
+    return f"{first}, or {stop_advice(f, a)}."
 
 
 # -- open interest ---------------------------------------------------------------------------
@@ -405,9 +443,33 @@ def _warning_consider(f: Finding, m: SymbolMetrics) -> str:
             "a stop there keeps it from turning into a loss, and the liquidation price can "
             "no longer be reached. Or take part of the gain now."
         )
+    base = "adding margin or cutting the size (both move the liquidation price away)"
+    p = f.position
+    if a.price is not None or (p is not None and p.stop is not None):
+        return f"{base}, or {stop_advice(f, a)}."
+    close = closing_words(p, m.price) if p is not None else ""
+    if a.liquidation_first and a.cluster is not None:
+        return (
+            f"{base}, or closing: the clusters {_where(a.cluster)} the price run past your "
+            f"liquidation (to {fmt.price(a.cluster.far_edge())}), so no stop beyond them fills "
+            f"first{'; ' + close if close else ''}."
+        )
     return (
-        "adding margin or cutting the size (both move the liquidation price away), or "
-        f"{stop_advice(f, a)}."
+        f"{base}, or a stop between the price and your liquidation at the loss you accept (no "
+        f"cluster stands in between){'; ' + close if close else ''}."
+    )
+
+
+def closing_words(p: Position, price: float) -> str:
+    """'closing now at 114,198.0 would lose 1.55% of the entry, 31% of your margin'."""
+    if p.entry is None or p.leverage is None or not p.entry > 0:
+        return ""
+    loss = (p.entry - price) / p.entry * p.side * 100
+    if loss <= 0:
+        return f"closing now at {fmt.price(price)} would keep a gain"
+    return (
+        f"closing now at {fmt.price(price)} would lose {loss:.2f}% of the entry, "
+        f"{loss * p.leverage:.0f}% of your margin"
     )
 
 
