@@ -124,6 +124,7 @@ class Pace:
     def __init__(self, clock: ReplayClock, services: Services, tick_seconds: float) -> None:
         self.clock, self.services, self.tick_seconds = clock, services, tick_seconds
         self.replying = False
+        self.connecting = False  # act two's streams are connecting
         self.stop_at: int | None = None  # the next scripted moment: market time waits there
         self.venues: list[FakeLiquidationVenue] = []
         self.tapes: dict[str, list[TapePrint]] = {}
@@ -131,7 +132,7 @@ class Pace:
 
     def behind(self) -> bool:
         s, now = self.services, self.clock.now_ms()
-        if self.replying:
+        if self.replying or self.connecting:
             return True
         step = int(self.tick_seconds * self.clock.speed * 1000)
         if s.last_alert_tick is not None and now - s.last_alert_tick > 2 * step + s.maps.refresh_ms:
@@ -316,6 +317,10 @@ async def _real_liquidations_act(
     echo(f"\n--- {ACT2_FROM[:10]}: real liquidations (recorded prints, see PROVENANCE.md) ---")
     for at, text in ACT2_OPENING:
         await say(parse_utc_ms(at), text)
+    # market time waits while the streams connect (the feed, and ccxt.pro, load first), so
+    # they cover the same hours at any speed on any machine (a fast replay on a busy machine
+    # had them connect hours late: "connected 8.5h of 24h")
+    pace.connecting = True
     venues = [FakeLiquidationVenue(v, []) for v in LIQ_VENUES]
     for v in venues:
         await v.start()
@@ -328,10 +333,11 @@ async def _real_liquidations_act(
     pace.venues, pace.feed = venues, feed
     await feed.start()
     try:
-        for _ in range(100):  # wait until every stream is up before time runs fast
+        for _ in range(100):  # wait until every stream is up before time runs
             if all(w.status.connected for w in feed.watchers):
                 break
             await asyncio.sleep(0.05)
+        pace.connecting = False
         fast = max(FAST_SPEED, speed)
         clock.jump(speed=fast)
         await pace.until(parse_utc_ms(FAST_UNTIL))
