@@ -193,6 +193,9 @@ def test_plain_messages_and_zones_get_a_helpful_reply(bot: BotHarness) -> None:
     assert "Time zone set to Europe/Berlin" in ask(bot, "/tz berlin")
     assert "Time zone set to CET" in ask(bot, "/tz CET")
     assert "Time zone set to UTC+03:00" in ask(bot, "/tz +3")
+    typed = ask(bot, "/tz utc+5:30")  # an offset reads back as typed, not as a city's name
+    assert "Time zone set to UTC+05:30." in typed and "UTC+05:30 there" in typed
+    assert " UTC+05:30, 1d map)" in ask(bot, "/check BTC long 116000 20")
     assert "Which zone did you mean" in ask(bot, "/tz berlinn")
     assert "Time zone set to Europe/Berlin" in press(bot, "tz|Europe/Berlin")
     assert "Quiet hours 23:00-07:00" in ask(bot, "/quiet 23-7")

@@ -10,9 +10,9 @@ import html
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from alerts.advice import position_stop
+from bot.clock import zone_info
 from bot.views import fmt
 from bot.views.distance import liquidation_distance
 from bot.views.report import MapReport
@@ -92,7 +92,7 @@ def digest_messages(
 ) -> list[str]:
     """The digest as one or more HTML messages, each within Telegram's limit. ``volatility``:
     per symbol, for the distance to each position's liquidation in typical moves."""
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(user.tz))
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone_info(user.tz))
     zone = fmt.zone_label(user.tz)  # 'UTC+03:00', not 'Etc/GMT-3'
     head = f"<b>Digest {html.escape(local.strftime('%a %H:%M'))} {html.escape(zone)}</b>"
     blocks = []
