@@ -325,6 +325,39 @@ def test_the_warning_names_the_traders_own_stop_and_the_stop_fills_first(
     assert not any("liquidated at" in t for t in texts(bot))
 
 
+def test_every_warning_stop_fills_before_the_liquidation_or_the_advice_is_to_close(
+    bot: BotHarness,
+) -> None:
+    """From the price now, not the entry: a 25x long warned at 21:00 has price back at 114,198
+    and its liquidation at 112,578; the clusters below run past it, so no stop fills first."""
+    plans = {
+        CHAT + k: f"/open BTC {side} 116000 x{lev}"
+        for k, (side, lev) in enumerate(
+            [("long", 20), ("long", 25), ("long", 50), ("short", 25), ("short", 50)]
+        )
+    }
+    for chat, text in plans.items():
+        assert "Watching position" in ask(bot, text, chat)
+    step(bot, at("21:40"))
+    warnings = [
+        t for chat in plans for t in texts(bot, chat) if "⚠️ liquidation" in t.split("\n")[0]
+    ]
+    assert len(warnings) >= 4
+    closing = 0
+    for w in warnings:
+        now = float(re.search(r"\n([\d,.]+) · ", w).group(1).replace(",", ""))  # type: ignore[union-attr]
+        lp = float(re.search(r"liquidation ([\d,.]+) is", w).group(1).replace(",", ""))  # type: ignore[union-attr]
+        stop = re.search(r"or a stop at ([\d,.]+)", w)
+        if stop is None:
+            assert "so no stop beyond them fills first; closing now at" in w, w
+            closing += 1
+            continue
+        price = float(stop.group(1).replace(",", ""))
+        assert min(now, lp) < price < max(now, lp), w  # between the price and the liquidation
+        assert "comes first" not in w, w
+    assert closing >= 1
+
+
 def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> None:
     """/open already says the liquidation sits in a cluster: the rule's firing right after is
     the same news (its state records it, so it does not come back either)."""

@@ -445,9 +445,33 @@ def _warning_consider(f: Finding, m: SymbolMetrics) -> str:
             "a stop there keeps it from turning into a loss, and the liquidation price can "
             "no longer be reached. Or take part of the gain now."
         )
+    base = "adding margin or cutting the size (both move the liquidation price away)"
+    p = f.position
+    if a.price is not None or (p is not None and p.stop is not None):
+        return f"{base}, or {stop_advice(f, a)}."
+    close = closing_words(p, m.price) if p is not None else ""
+    if a.liquidation_first and a.cluster is not None:
+        return (
+            f"{base}, or closing: the clusters {_where(a.cluster)} the price run past your "
+            f"liquidation (to {fmt.price(a.cluster.far_edge())}), so no stop beyond them fills "
+            f"first{'; ' + close if close else ''}."
+        )
     return (
-        "adding margin or cutting the size (both move the liquidation price away), or "
-        f"{stop_advice(f, a)}."
+        f"{base}, or a stop between the price and your liquidation at the loss you accept (no "
+        f"cluster stands in between){'; ' + close if close else ''}."
+    )
+
+
+def closing_words(p: Position, price: float) -> str:
+    """'closing now at 114,198.0 would lose 1.55% of the entry, 31% of your margin'."""
+    if p.entry is None or p.leverage is None or not p.entry > 0:
+        return ""
+    loss = (p.entry - price) / p.entry * p.side * 100
+    if loss <= 0:
+        return f"closing now at {fmt.price(price)} would keep a gain"
+    return (
+        f"closing now at {fmt.price(price)} would lose {loss:.2f}% of the entry, "
+        f"{loss * p.leverage:.0f}% of your margin"
     )
 
 
