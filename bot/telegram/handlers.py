@@ -242,7 +242,13 @@ async def check_command(update: Update, context: Context) -> None:
         report = await s.maps.report(p.symbol, "1d")
         user = users.get(s.db, chat_id(update))
         result = check_position(
-            report, p.side, p.entry, p.leverage, p.size, zone=user.tz if user else "UTC"
+            report,
+            p.side,
+            p.entry,
+            p.leverage,
+            p.size,
+            zone=user.tz if user else "UTC",
+            own_stop=p.stop,  # sizing and risk judge the trader's stop when given
         )
     except (InputError, CheckError) as e:
         await reject(update, "check", str(e))
