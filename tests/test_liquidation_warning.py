@@ -93,7 +93,7 @@ def test_the_message_is_the_issues_shape() -> None:
     [msg] = alert_messages(found, m, {10: "UTC"}, T0 + HOUR)
     lines = msg.text.split("\n")
     assert re.match(
-        r"<b>BTC/USDT:USDT: ⚠️ liquidation warning for #1: \d+% chance to touch it within 4 h</b>",
+        r"<b>BTC: ⚠️ liquidation warning for #1: \d+% chance to touch it within 4 h</b>",
         lines[0],
     )  # first: the most urgent finding heads the message
     assert re.match(

@@ -193,6 +193,9 @@ def test_plain_messages_and_zones_get_a_helpful_reply(bot: BotHarness) -> None:
     assert "Time zone set to Europe/Berlin" in ask(bot, "/tz berlin")
     assert "Time zone set to CET" in ask(bot, "/tz CET")
     assert "Time zone set to UTC+03:00" in ask(bot, "/tz +3")
+    typed = ask(bot, "/tz utc+5:30")  # an offset reads back as typed, not as a city's name
+    assert "Time zone set to UTC+05:30." in typed and "UTC+05:30 there" in typed
+    assert " UTC+05:30, 1d map)" in ask(bot, "/check BTC long 116000 20")
     assert "Which zone did you mean" in ask(bot, "/tz berlinn")
     assert "Time zone set to Europe/Berlin" in press(bot, "tz|Europe/Berlin")
     assert "Quiet hours 23:00-07:00" in ask(bot, "/quiet 23-7")
@@ -208,6 +211,10 @@ def test_size_advice_from_account_and_risk(bot: BotHarness) -> None:
     assert "Size for your risk ($100): at most $1.62K notional" in usd
     assert "use x12 or less" in pct  # the 6.16% stop sits past a x20 liquidation
     assert "lower the leverage" not in pct
+    # the trader's own stop fills before the liquidation: sized on it, no leverage cap
+    own = ask(bot, "/check BTC long 116000 20 sl 112000 risk 1%")
+    assert "at most $2.9K notional ($145 margin at x20): your stop at 112,000.0 (3.45%" in own
+    assert "use x" not in own and "stop past liquidation 0" in own
 
 
 def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_path: Path) -> None:
@@ -313,6 +320,8 @@ def test_the_warning_names_the_traders_own_stop_and_the_stop_fills_first(
 ) -> None:
     ask(bot, "/open BTC long 116000 20 10000")
     assert "1R" in ask(bot, "/stop 1 112000")
+    # the risk judges that stop, not the suggested 108,849.5 past the liquidation
+    assert "stop past liquidation 0" in ask(bot, "/positions")
     step(bot, at("21:40"))
     warning = next(t for t in texts(bot) if "liquidation warning for #1" in t)
     assert (
