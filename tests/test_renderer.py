@@ -41,25 +41,20 @@ async def test_charts_are_drawn_in_another_process_and_survive_its_death() -> No
         renderer.close()
 
 
-def stuck(seconds: float) -> int:
-    """A chart that never finishes (run in the worker: module-level, found by name)."""
-    time.sleep(seconds)
-    return os.getpid()
-
-
 async def test_a_stuck_chart_is_stopped_and_the_next_one_drawn() -> None:
     renderer = Renderer(timeout=60.0)
     try:
-        worker = await renderer.run(warm)  # started and warm: a busy machine takes seconds
+        # started (a busy machine takes seconds); the calls travel by name, as a chart's do
+        worker = await renderer.run(os.getpid)
         renderer.timeout = 1.0
         with pytest.raises(RenderTimeout):
-            await renderer.run(stuck, 30.0)
+            await renderer.run(time.sleep, 30.0)  # a chart that never finishes
         deadline = time.monotonic() + 10
         while _alive(worker) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert not _alive(worker)  # killed, not left running its 30 s
         renderer.timeout = 60.0  # the fresh worker's start is not the stuck chart's
-        assert await renderer.run(stuck, 0.0) != worker  # a fresh worker answers
+        assert await renderer.run(os.getpid) != worker  # a fresh worker answers
     finally:
         renderer.close()
 
@@ -107,17 +102,16 @@ async def test_a_charts_own_timeout_error_is_not_taken_for_the_renderers() -> No
     assert await renderer.run(warm) == worker  # not killed
 
 
+# the worker's pid and a call that never ends, without matplotlib: its exit is under test
 ORPHAN = """
-import asyncio, sys, time
-from bot.render.calls import warm
+import asyncio, os, sys, time
 from bot.render.renderer import Renderer
-from tests.test_renderer import stuck
 
 async def main():
     renderer = Renderer(timeout=600)
-    print(await renderer.run(warm), flush=True)
+    print(await renderer.run(os.getpid), flush=True)
     if sys.argv[1] == "busy":  # the worker is in the middle of a chart when the bot dies
-        asyncio.get_running_loop().create_task(renderer.run(stuck, 300.0))
+        asyncio.get_running_loop().create_task(renderer.run(time.sleep, 300.0))
     await asyncio.sleep(120)
 
 asyncio.run(main())
