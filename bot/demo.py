@@ -170,6 +170,11 @@ class Pace:
         finally:
             self.stop_at = None
 
+    def stay(self) -> None:
+        """Market time stays where it is: an act's end, while the outbox drains (it ran on at
+        a fast replay's pace, into another hour's digest)."""
+        self.stop_at = self.clock.now_ms()
+
     def hand_off(self) -> None:
         """Each fake venue streams its recorded prints one step of market time ahead, so the
         feed has stored every venue's prints of a moment before the market reaches it (a tick
@@ -275,6 +280,7 @@ async def run_demo(
         for hhmm, text in SCRIPT:
             await say(_at(hhmm, start), text)
         await pace.until(_at(END, start))
+        pace.stay()
         # let the outbox drain (held alerts are due once the quiet hours end)
         await _drain(services)
         await _real_liquidations_act(services, pace, say, echo, speed)
@@ -345,6 +351,7 @@ async def _real_liquidations_act(
         for at, text in ACT2_EVENING:
             await say(parse_utc_ms(at), text)
         await pace.until(parse_utc_ms(ACT2_END))
+        pace.stay()
     finally:
         pace.feed, pace.venues = None, []
         await feed.stop()
