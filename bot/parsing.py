@@ -25,6 +25,10 @@ class SymbolError(InputError):
     """Not a symbol this bot follows; the message suggests the nearest ones."""
 
 
+class MissingSymbol(InputError):
+    """The command needs a symbol and got none: the bot offers buttons instead of an error."""
+
+
 def parse_symbol(text: str, known: tuple[str, ...]) -> str:
     """The unified symbol (``BTC/USDT:USDT``) of ``text`` if it is one of ``known``."""
     raw = text.strip()
@@ -186,8 +190,10 @@ def parse_position(
             symbol = parse_symbol(tok, known)
         else:
             raise InputError(_not_understood(tok, side, lev, numbers))
-    if symbol is None or side is None or not numbers or (lev is None and len(numbers) < 2):
+    if side is None or not numbers or (lev is None and len(numbers) < 2):
         raise InputError("I need the symbol, long or short, the entry price and the leverage")
+    if symbol is None:  # all but the symbol: buttons of the symbols complete the command
+        raise MissingSymbol("which symbol?")
     entry = numbers.pop(0)
     if lev is None:
         lev = numbers.pop(0)
@@ -361,10 +367,6 @@ ALERT_ABOVE = ("above", "over", ">", "up")
 ALERT_BELOW = ("below", "under", "<", "down")
 ALERT_EVERY = ("every", "repeat", "always")
 MAX_ALERT_PCT = 90.0
-
-
-class MissingSymbol(InputError):
-    """The command needs a symbol and got none: the bot offers buttons instead of an error."""
 
 
 @dataclass(frozen=True)

@@ -356,3 +356,40 @@ def test_an_alert_held_for_a_position_since_liquidated_is_dropped(tmp_path: Path
         assert any("fuel ratio of #1 fell below" in r[0] for r in dropped), dropped
         step(bot, at("23:10"), every=30 * 60_000)  # quiet hours over: nothing about the dead long
         assert not any("fuel ratio" in t for t in texts(bot))
+
+
+def test_open_takes_the_traders_own_stop_as_stop_does(bot: BotHarness) -> None:
+    """``/open ... sl PRICE`` sets the stop with /stop's checks and /stop's reply; a bad stop
+    stores neither the position nor the stop."""
+    before = counts(bot)
+    for bad, why in (
+        ("sl 118000", "a long's stop sits below the price now (116,605.3"),
+        ("sl 50k", "the stop is more than 50% from the price now"),
+        ("sl", "say where your stop is: sl 112000"),
+        ("sl -1", "the stop must be a positive price"),
+    ):
+        answer = ask(bot, f"/open BTC long 116000 x20 5000 {bad}")
+        assert answer.startswith(f"⚠️ {why}") and "Usage: /open" in answer, (bad, answer)
+    assert counts(bot) == before
+    opened = ask(bot, "/open BTC long 116000 x20 5000 sl 112000")
+    assert opened.startswith("✅ Watching position #1.")
+    assert "🛑 Stop of #1 at 112,000.0 (3.45% from entry, 69% of margin = 1R)." in opened
+    assert "/stop 1 PRICE" not in opened and "comes before this stop" not in opened
+    sub = subscriptions.get(bot.services.db, 1)  # type: ignore[union-attr]
+    assert sub is not None and sub.stop_price == 112_000 and sub.size_usd == 5000
+    # the same words as /stop's reply, the liquidation warning included (x50: ~113,900)
+    assert "Watching position #2" in ask(bot, "/open BTC long 116000 x50")
+    told = ask(bot, "/stop 2 112000")
+    opened = ask(bot, "/open BTC long 116000 x50 sl 112000")
+    assert told.replace("#2", "#3") in opened and "comes before this stop" in told
+    # no symbol: the symbol buttons, each finishing the command as typed
+    assert ask(bot, "/check long 116000 x20") == "Which symbol? (/check BTC ...)"
+    picks = bot.fake.messages(CHAT, include_edits=False)[-1].buttons
+    assert [b["callback_data"] for b in picks] == [
+        "pick|check|BTC|long 116000 x20",
+        "pick|check|ETH|long 116000 x20",
+    ]
+    assert press(bot, "pick|check|BTC|long 116000 x20") == ask(bot, "/check BTC long 116000 x20")
+    assert ask(bot, "/open long 116000 x20 sl 112000") == "Which symbol? (/open BTC ...)"
+    opened = press(bot, "pick|open|BTC|long 116000 x20 sl 112000")
+    assert opened.startswith("✅ Watching position #4.") and "Stop of #4 at 112,000.0" in opened

@@ -38,7 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "open",
         "Register a position: the bot watches it",
-        "/open SYMBOL long|short ENTRY LEVERAGE [SIZE_USD]",
+        "/open SYMBOL long|short ENTRY LEVERAGE [SIZE_USD] [sl PRICE]",
         "/open BTC long 116000 20 5000",
     ),
     Command("positions", "Your positions: fuel ratio now vs at entry", "/positions", "/positions"),

@@ -17,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.parsing import (
     InputError,
+    MissingSymbol,
     offset_label,
     parse_window,
     parse_zone,
@@ -240,6 +241,9 @@ async def check_command(update: Update, context: Context) -> None:
         result = check_position(
             report, p.side, p.entry, p.leverage, p.size, zone=user.tz if user else "UTC"
         )
+    except MissingSymbol:
+        await ask_symbol(update, context, "check", command_args(context))
+        return
     except (InputError, CheckError) as e:
         await reject(update, "check", str(e))
         return
