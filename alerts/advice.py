@@ -87,6 +87,9 @@ def _stop_action(kind: Act, pos: Position, m: SymbolMetrics, stops: StopBook) ->
         return Action(kind, pos.side_name, pos.entry, break_even=True)
     entry = pos.entry if pos.entry is not None else m.price
     s = stops.at(pos.side_name, entry)
+    if s is not None and (s.price - m.price) * pos.side >= 0:
+        # price has already passed the entry's stop (it would fill at once): from the price now
+        s = stops.at(pos.side_name, m.price)
     if s is None:
         return Action(kind, pos.side_name)
     first = liquidation_first(pos.side, pos.liquidation_price, s.price)
@@ -137,8 +140,15 @@ def advise(
             # a stop beyond the entry would lock in a loss: break-even keeps the gain and
             # makes the liquidation unreachable
             return Action(Act.PROTECT_GAIN, pos.side_name, pos.entry)
-        # add margin or cut size (the renderer says both), or the one stop
-        return _stop_action(Act.CUT_RISK, pos, m, stops)
+        # add margin or cut size (the renderer says both), or a stop that fills before the
+        # liquidation: placed from the price now (it has moved towards the liquidation, so the
+        # entry's stop may sit above it), beyond the chain of clusters in between
+        s = stops.at(pos.side_name, m.price)
+        if s is None:
+            return Action(Act.CUT_RISK, pos.side_name)
+        if liquidation_first(pos.side, pos.liquidation_price, s.price):
+            return Action(Act.CUT_RISK, pos.side_name, None, s.cluster, liquidation_first=True)
+        return Action(Act.CUT_RISK, pos.side_name, s.price, s.cluster)
     if rule == OWN_LP_IN_CLUSTER and cluster is not None:
         # clear of the re-arm margin (twice the threshold beyond the far edge by default)
         margin = own_lp_rearm_factor * threshold / 100

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backtest.claims import Claim
-from backtest.rule_stats import RuleStats
+from backtest.rule_stats import RuleStats, position_load
 from backtest.run import Replay
 
 
@@ -48,6 +48,7 @@ def results_json(replay: Replay, rules: list[RuleStats], claims: list[Claim]) ->
             "positions": dataclasses.asdict(spec.positions),
             "rules": {r.rule: dataclasses.asdict(r) for r in rules},
             "claims": {c.id: dataclasses.asdict(c) for c in claims},
+            "position_load": position_load(replay),
         }
     )
     return result

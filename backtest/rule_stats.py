@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from alerts.catalogue import CATALOGUE_BY_NAME, RULES
+from alerts.catalogue import (
+    CATALOGUE_BY_NAME,
+    DEFAULT_MODES,
+    LIQUIDATION_WARNING,
+    MODE_OFF,
+    RULES,
+)
 from backtest.claims import Context
 from backtest.path import PricePath
 from backtest.positions import FIRST_POSITION_ID
@@ -58,6 +64,35 @@ def position_weeks(replay: Replay) -> float:
     watched = sum((book.open_slice(i).stop - book.open_slice(i).start) for i in range(n))
     result: float = watched * replay.spec.every_ms / WEEK_MS
     return result
+
+
+def position_load(replay: Replay) -> dict[str, Any]:
+    """What one generated position's holder receives in all, per position-week: every rule
+    that fired for the position (the symbol-wide rules too, which reach a position's chat),
+    and the messages (one per chat per pass, as the bot groups them). ``non_urgent``: without
+    the liquidation warning; ``new_chat_defaults``: only the rules a new chat has on."""
+    weeks = position_weeks(replay)
+    fired = [f for f in replay.fired if f.sub_id >= FIRST_POSITION_ID]
+    on = {r for r, mode in zip(RULES, DEFAULT_MODES, strict=True) if mode != MODE_OFF}
+
+    def per_week(n: int) -> float:
+        return n / weeks if weeks > 0 else math.nan
+
+    def messages(keep: set[str]) -> float:
+        return per_week(len({(f.sub_id, f.step) for f in fired if f.rule in keep}))
+
+    non_urgent = set(RULES) - {LIQUIDATION_WARNING}
+    return {
+        "position_weeks": weeks,
+        "alerts_per_position_week": {r: per_week(sum(f.rule == r for f in fired)) for r in RULES},
+        "messages_per_position_week": messages(set(RULES)),
+        "non_urgent_messages_per_position_week": messages(non_urgent),
+        "new_chat_defaults": {
+            "rules": sorted(on & non_urgent),
+            "non_urgent_messages_per_position_week": messages(on & non_urgent),
+            "non_urgent_messages_per_position_day": messages(on & non_urgent) / 7,
+        },
+    }
 
 
 def rule_stats(replay: Replay, path: PricePath) -> list[RuleStats]:

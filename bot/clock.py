@@ -3,11 +3,29 @@ these) and the user's local-time rules: digest slots and quiet hours."""
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from datetime import time as day_time
 from typing import Protocol
 from zoneinfo import ZoneInfo
+
+# A fixed offset as the trader typed it (/tz utc+5:30 is stored as 'UTC+05:30'): it reads back
+# as typed, where the zone that keeps that offset (Asia/Kolkata) would not.
+_FIXED_OFFSET = re.compile(r"^UTC([+-])([0-9]{2}):([0-9]{2})$")
+
+
+def zone_info(zone: str) -> tzinfo:
+    """A chat's stored zone -> its tzinfo: an IANA name (``Europe/Berlin``, ``Etc/GMT-3``) or a
+    fixed offset (``UTC+05:30``). Raises ValueError or ZoneInfoNotFoundError for anything else."""
+    m = _FIXED_OFFSET.match(zone)
+    if m:
+        hours, minutes = int(m.group(2)), int(m.group(3))
+        if hours > 14 or minutes >= 60:
+            raise ValueError(f"no such offset: {zone}")
+        delta = timedelta(hours=hours, minutes=minutes)
+        return timezone(-delta if m.group(1) == "-" else delta, zone)
+    return ZoneInfo(zone)
 
 
 def parse_utc_ms(text: str) -> int:
@@ -79,7 +97,7 @@ def digest_slot(now_ms: int, tz: str, every_h: int = 4) -> str | None:
 
     Slots are the local hours divisible by ``every_h``; any moment within that hour counts, so a
     tick a little late still sends, and the slot label keeps it to once."""
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone_info(tz))
     if local.hour % every_h:
         return None
     return local.strftime("%Y-%m-%dT%H")
@@ -89,14 +107,14 @@ def in_quiet_hours(now_ms: int, tz: str, start: str | None, end: str | None) -> 
     """Whether local time is inside ``start``-``end`` (HH:MM; may wrap past midnight)."""
     if not start or not end:
         return False
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz)).time()
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone_info(tz)).time()
     a, b = day_time.fromisoformat(start), day_time.fromisoformat(end)
     return a <= local < b if a < b else (local >= a or local < b)
 
 
 def quiet_ends_at(now_ms: int, tz: str, end: str) -> int:
     """The next moment (ms) local time reaches ``end``."""
-    zone = ZoneInfo(tz)
+    zone = zone_info(tz)
     local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone)
     target = datetime.combine(local.date(), day_time.fromisoformat(end), tzinfo=zone)
     if target <= local:

@@ -383,8 +383,8 @@ class PositionRisk:
       price, R today's realised range (5% when unknown): liquidation within two days' range;
     - cluster (0-20): 20 when the liquidation price sits inside a significant same-side cluster
       or within 0.5% past its far edge (a cascade through it runs through you);
-    - stop (0-15): 15 when the suggested stop (beyond the nearest significant cluster against
-      you) lies past the liquidation price, so it can never fill;
+    - stop (0-15): 15 when the position's stop (the caller's: the trader's own when set, else
+      the stop the reply suggests) lies past the liquidation price, so it can never fill;
     - leverage (0-15): ``15 * (L - 5) / 45``, clipped: 5x scores 0, 50x or more 15;
     - funding (0-10): as the market score's funding term, only when the position's side pays;
     - session (0-10): 10 in low-liquidity hours.
@@ -412,9 +412,11 @@ def position_risk(
     realised_range: float | None = None,
     min_share: float = DEFAULT_MIN_SHARE,
     extreme_funding: float = 0.0005,
-    buffer_pct: float = 0.4,
+    *,
+    stop: float | None,
 ) -> PositionRisk:
-    """See :class:`PositionRisk` for each term."""
+    """See :class:`PositionRisk` for each term. ``stop`` is the one the reply shows (None: no
+    stop), passed in so the score never judges a different stop than the text names."""
     if side not in (LONG, SHORT):
         raise ValueError(f"side must be 'long' or 'short', got {side!r}")
     r = realised_range if realised_range is not None and realised_range > 0 else None
@@ -425,18 +427,13 @@ def position_risk(
     large = significant_clusters(clusters, long_below, short_above, min_share)
     own = check_own_liquidation(liquidation_price, side, large)
     cluster = 20.0 if own.status != "clear" else 0.0
-    stop = 0.0
-    suggestion = suggest_stop(large, side, entry, buffer_pct)
-    if suggestion is not None:
-        past = (
-            suggestion.price <= liquidation_price
-            if side == LONG
-            else suggestion.price >= liquidation_price
-        )
-        stop = 15.0 if past else 0.0
+    past = stop is not None and (
+        stop <= liquidation_price if side == LONG else stop >= liquidation_price
+    )
+    stop_points = 15.0 if past else 0.0
     lev = 15 * min(max((leverage - 5) / 45, 0.0), 1.0)
     pays = funding_rate is not None and (funding_rate > 0) == (side == LONG)
     funding = _funding_points(funding_rate, extreme_funding, 10) if pays else 0.0
     session = 10.0 if low_liquidity_hours(hour_utc, weekday) else 0.0
-    total = reach + cluster + stop + lev + funding + session
-    return PositionRisk(round(total, 1), reach, cluster, stop, lev, funding, session)
+    total = reach + cluster + stop_points + lev + funding + session
+    return PositionRisk(round(total, 1), reach, cluster, stop_points, lev, funding, session)

@@ -562,12 +562,12 @@ def test_state_of_other_subscriptions_is_kept_and_can_be_pruned() -> None:
 
 def test_symbol_and_venues_are_html_escaped() -> None:
     stale = ("okx<script>", "bybit", "bitget", "binanceusdm", "kraken")
-    m = at(97_400.0, symbol="<b>X&Y</b>", stale=stale, asymmetry=3.0)
+    m = at(97_400.0, symbol="<b>X&Y/USDT:USDT", stale=stale, asymmetry=3.0)
     events, _ = evaluate(m, subs_of(WATCH, LONG_POS), AlertState.empty(), T0)
     texts = received(m, events)
     assert sorted(texts) == [100, 200]
     for text in texts.values():
-        assert "&lt;b&gt;X&amp;Y&lt;/b&gt;" in text
+        assert "&lt;b&gt;X&amp;Y" in text
         assert "okx&lt;script&gt;" in text and "and 2 more" in text
         assert "<script>" not in text and "<b>X" not in text
         check_html(text)
@@ -829,7 +829,7 @@ def test_every_message_names_the_numbers_and_an_action() -> None:
     texts = received(m, render_all(m, [WATCH, pos]))
     watch, mine = texts[100].split("\n"), texts[200].split("\n")
     # The watch: every market event once, its numbers, and what to consider.
-    assert watch[0] == "<b>BTC/USDT:USDT: price 0.41% from a long cluster below</b> (+4 more)"
+    assert watch[0] == "<b>BTC: price 0.41% from a long cluster below</b> (+4 more)"
     assert watch[1] == "97,400.0 · 08:53 UTC"
     assert watch[2] == (
         "• Price is <b>0.41%</b> from 97,000.0, the near edge of the long-liquidation cluster "
@@ -841,7 +841,7 @@ def test_every_message_names_the_numbers_and_an_action() -> None:
     assert watch[-1].startswith("<b>Consider:</b> avoiding new longs inside 97,000.0–96,500.0")
     # The position: its own line with what fired for it, the stop beyond the cluster, and the
     # most urgent advice (its liquidation sits in that cluster).
-    assert mine[0] == "<b>BTC/USDT:USDT: liquidation of #2 sits in a large cluster</b> (+6 more)"
+    assert mine[0] == "<b>BTC: liquidation of #2 sits in a large cluster</b> (+6 more)"
     [line] = [x for x in mine if x.startswith("#2 BTC long x10")]
     assert line.startswith(
         "#2 BTC long x10: liquidation 96,800.0 is 0.6% below; inside the 96.5-97.0K"
@@ -922,7 +922,7 @@ def test_a_critical_finding_skips_quiet_hours_and_leads_the_message() -> None:
     # The critical finding leads, whatever the rules' usual order.
     p.urgency = {SLOT_INDEX[(OI_DROP, "oi")]: np.full(2, int(Urgency.CRITICAL))}
     [msg, _] = alert_messages(p.findings(), m, {}, T0)
-    assert msg.text.startswith("<b>BTC/USDT:USDT: open interest -20.0% in 4 h</b> (+1 more)")
+    assert msg.text.startswith("<b>BTC: open interest -20.0% in 4 h</b> (+1 more)")
     assert msg.rules == (OI_DROP, CLUSTER_EDGE)
 
 

@@ -88,8 +88,9 @@ def test_funding_extreme_with_a_user_threshold(bot: BotHarness) -> None:
 
 
 def test_quiet_hours_hold_alerts_until_they_end_and_mute_drops_them(bot: BotHarness) -> None:
+    bot.send(CHAT, "/tz +3")
     bot.send(CHAT, "/watch BTC")
-    bot.send(CHAT, "/quiet 12:00-15:10")  # UTC zone: covers the 15:05 approach
+    bot.send(CHAT, "/quiet 15:00-18:10")  # 12:00-15:10 UTC: covers the 15:05 approach
     step(bot, at("15:09"))
     assert alerts_in(bot) == []
     s = bot.services
@@ -99,7 +100,10 @@ def test_quiet_hours_hold_alerts_until_they_end_and_mute_drops_them(bot: BotHarn
     step(bot, at("15:15"))
     delivered = alerts_in(bot)
     assert len(delivered) == len(held)  # delivered once the quiet hours ended, marked as held
-    assert all(a.startswith("Held during your quiet hours; fired 1") for a in delivered), delivered
+    # the held note writes its time as the lines under it do: one zone label everywhere
+    held_line = re.compile(r"Held during your quiet hours; fired 18:0\d UTC\+03:00\.\nBTC: ")
+    assert all(held_line.match(a) for a in delivered), delivered
+    assert all(re.search(r"\n[\d,.]+ · 18:0\d UTC\+03:00\n", a) for a in delivered), delivered
 
     other = 6262
     bot.send(other, "/watch BTC")

@@ -20,6 +20,7 @@ from alerts import (
     SymbolMetrics,
     evaluate,
 )
+from alerts.advice import position_stop
 from backtest.maps import map_steps
 from backtest.path import PricePath
 from bot.views.alert_message import alert_messages
@@ -133,10 +134,13 @@ def test_position_risk_flags_a_stop_past_the_liquidation_price() -> None:
     clusters = map_clusters(liq)
     # liquidation just past the far edge of the cluster: the stop beyond it comes after it
     lp = clusters.below[0].low * 0.998
-    risky = position_risk(liq, clusters, "long", 100_000, 25, lp, 0.0004, 3, 2, 2.0)
+    suggested = position_stop(clusters, "long", 100_000)
+    assert suggested is not None
+    stop = suggested.price
+    risky = position_risk(liq, clusters, "long", 100_000, 25, lp, 0.0004, 3, 2, 2.0, stop=stop)
     assert risky.cluster == 20
     assert risky.stop == 15 and risky.session == 10 and risky.funding > 0
-    safe = position_risk(liq, clusters, "long", 100_000, 3, 67_000, -0.0004, 14, 2, 2.0)
+    safe = position_risk(liq, clusters, "long", 100_000, 3, 67_000, -0.0004, 14, 2, 2.0, stop=stop)
     assert safe.stop == 0 and safe.funding == 0 and safe.reach == 0 and safe.leverage == 0
     assert safe.total < risky.total
 

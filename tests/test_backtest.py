@@ -229,6 +229,16 @@ def test_json_has_rules_and_claims_with_verdicts() -> None:
         assert c["verdict"] in (HOLDS, "does not hold", "too few cases")
         assert "cases" in c and "estimate" in c and "interval" in c and "baseline" in c
     assert data["maps"] == 73
+    load = data["position_load"]  # everything a position's holder receives
+    assert load["position_weeks"] > 0 and set(load["alerts_per_position_week"]) == set(
+        data["rules"]
+    )
+    assert "own_lp_in_cluster" not in load["new_chat_defaults"]["rules"]
+    assert (
+        load["new_chat_defaults"]["non_urgent_messages_per_position_week"]
+        <= load["non_urgent_messages_per_position_week"]
+        <= load["messages_per_position_week"]
+    )
 
 
 def test_html_report_is_one_page_with_figures(

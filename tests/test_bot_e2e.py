@@ -43,14 +43,14 @@ def test_map_sends_a_png_with_summary_and_buttons(bot: BotHarness) -> None:
     assert reply.method == "sendPhoto" and reply.photo is not None
     assert reply.photo[:8] == PNG_MAGIC
     caption = reply.text or ""
-    assert "BTC/USDT:USDT 1d" in caption and "116,605.3" in caption
+    assert "BTC 1d  116,605.3  2025-10-10 20:00 UTC" in caption and "116,605.3" in caption
     assert "Shorts above" in caption and "Longs below" in caption and "Market risk" in caption
     data = {b["callback_data"] for b in reply.buttons}
     assert {"map|BTC|1d", "map|BTC|7d", "map|BTC|30d"} <= data
 
     edited = bot.press(CHAT, reply.message_id, "map|BTC|7d")
     assert edited.method == "editMessageMedia" and edited.message_id == reply.message_id
-    assert "BTC/USDT:USDT 7d" in (edited.text or "")
+    assert "BTC 7d" in (edited.text or "")
     assert bot.fake.calls("answerCallbackQuery")
 
 
@@ -134,7 +134,7 @@ def test_map_tier_slice_stacking_and_chains(bot: BotHarness) -> None:
     reply = bot.send(CHAT, "/map BTC 7d 10-25x")
     assert reply.photo is not None and reply.photo[:8] == PNG_MAGIC
     caption = reply.text or ""
-    assert "BTC/USDT:USDT 7d" in caption and "tiers 10x, 25x" in caption
+    assert "BTC 7d" in caption and "tiers 10x, 25x" in caption
     assert "Chain above: 2 clusters" in caption  # the structure in words
     data = {b["callback_data"] for b in reply.buttons}
     assert {"map|BTC|7d|10-25|0", "map|BTC|7d|10-25|1", "map|BTC|7d"} <= data

@@ -122,3 +122,16 @@ def test_a_late_print_from_a_lagging_venue_is_the_same_episode() -> None:
     for now in (T0 + 4 * MIN, T0 + 6 * MIN, T0 + 9 * MIN):
         run_cascades(s, now)
     assert sorted(r["chat_id"] for r in sent(db)) == [1, 3, 5]
+
+
+def test_a_held_cascade_says_when_it_fired_in_the_chats_zone_as_every_other_time() -> None:
+    db = open_db(None)
+    s: Any = SimpleNamespace(db=db)
+    setup_chats(db)
+    # chat 3 (a watcher) at UTC+03:00, in quiet hours at 19:33 UTC (22:33 there)
+    users.update(db, 3, tz="Etc/GMT-3", quiet_start="22:00", quiet_end="23:00")
+    flush(db, T0, "long", CASCADE_LIVE_USD * 1.2)
+    run_cascades(s, T0 + 3 * MIN)
+    row = next(r for r in sent(db) if r["chat_id"] == 3)
+    assert row["text"].startswith("<i>Held during your quiet hours; fired 22:33 UTC+03:00.</i>\n")
+    assert "UTC+03:00 (3 prints" in row["text"]  # the cascade's own time: the same zone label

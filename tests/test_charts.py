@@ -17,10 +17,10 @@ from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 from bot.cli import bundled_marks
-from bot.clock import parse_utc_ms
+from bot.clock import parse_utc_ms, zone_info
 from bot.pipeline.heatmaps import make_heatmap
 from bot.views import fmt
-from bot.views.charts import heatmap_figure, map_figure
+from bot.views.charts import LABEL_PT, LEVEL_STYLE, heatmap_figure, map_figure, map_title
 from bot.views.levels import ALERT, ENTRY, LIQUIDATION, STOP, TraderLevel
 from bot.views.real_marks import LONG_DOT, SHORT_DOT
 from bot.views.real_prints import RealLiquidations
@@ -287,3 +287,44 @@ def test_the_largest_cluster_outranks_the_second_nearest_for_a_label() -> None:
     first_second = next(i for i, t in enumerate(tags) if "2nd nearest" in t)
     assert all("nearest" in t or "largest" in t for t in tags[:first_second])
     assert any("largest" in t and "nearest" not in t for t in tags[:first_second])
+
+
+def test_heatmap_draws_the_traders_levels_labelled_and_its_times_in_the_chats_zone() -> None:
+    src = ReplaySource()
+    h = make_heatmap(src, "BTC", "1d", DEFAULT_AT)
+    fig = heatmap_figure(h, "1d", src.venues, levels=TRADER_LEVELS, zone="Etc/GMT-3")
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    across = {  # the lines drawn across the whole plot: (price, colour)
+        (round(float(line.get_ydata()[0]), 1), to_hex(line.get_color()))
+        for line in ax.lines
+        if list(line.get_xdata()) == [0, 1]
+    }
+    for v in TRADER_LEVELS:  # each level in view, its line in its kind's colour, labelled
+        assert lo < v.price < hi and (v.price, LEVEL_STYLE[v.kind][0]) in across, v
+    frame = ax.get_window_extent()
+    labels = [t for t in ax.texts if any(v.label in t.get_text() for v in TRADER_LEVELS)]
+    assert {v.label for v in TRADER_LEVELS} <= {
+        x for t in labels for x in t.get_text().split(" · ")
+    }
+    boxes = [t.get_bbox_patch().get_window_extent() for t in labels]  # type: ignore[union-attr]
+    for t, box in zip(labels, boxes, strict=True):
+        assert t.get_fontsize() >= LABEL_PT  # ~13 px tall shown 430 px wide
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0, t.get_text()
+        assert box.y1 <= frame.y1, t.get_text()
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    # the chat's zone: in the subtitle and on the time axis
+    texts = [t.get_text() for t, _ in _boxes(fig)]
+    assert any("as of 2025-10-10 23:00 UTC+03:00" in t for t in texts), texts
+    local = zone_info("Etc/GMT-3")
+    for label, loc in zip(ax.get_xticklabels(), ax.get_xticks(), strict=True):
+        if label.get_text():
+            assert label.get_text() == mdates.num2date(loc, tz=local).strftime("%H:%M")
+
+
+def test_the_map_says_its_moment_in_the_chats_zone() -> None:
+    r = _btc("1d")
+    assert map_title(r, "", "Etc/GMT-3")[1][0].endswith("· 2025-10-10 23:00 UTC+03:00")
+    assert map_title(r, "")[1][0].endswith("· 2025-10-10 20:00 UTC")
+    assert map_title(r, "")[0].startswith("BTC liquidation map")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
+from bot.clock import zone_info
 from bot.views import alert_message, fmt
 from bot.views.summary import caption_html, summary_text
 from liqmap import units
@@ -74,3 +76,30 @@ def test_scaled_real_maps_read_without_exponents(coin: str, factor: float, price
     below, above = r.nearest(2)
     for c in below + above:  # each nearest cluster's edges with their significant digits
         assert f"{units.price(c.near_edge())} - {units.price(c.far_edge())}" in text
+
+
+@pytest.mark.parametrize(
+    ("symbol", "shown"),
+    [
+        ("BTC/USDT:USDT", "BTC"),  # the bot's usual market: the trader's name for it
+        ("BTC/USDC:USDC", "BTC (USDC)"),
+        ("BTC/USD:BTC", "BTC (USD, BTC-settled)"),
+        ("BTC/USDT", "BTC (USDT spot)"),
+        ("BTC", "BTC"),
+    ],
+)
+def test_a_market_is_named_as_traders_name_it_and_never_ambiguously(
+    symbol: str, shown: str
+) -> None:
+    assert fmt.market(symbol) == shown
+
+
+def test_a_typed_offset_reads_back_as_typed_and_stored_city_zones_still_work() -> None:
+    assert fmt.when(0, "UTC+05:30", "%H:%M %Z") == "05:30 UTC+05:30"
+    assert fmt.when(0, "UTC-09:30", "%H:%M %Z") == "14:30 UTC-09:30"
+    assert fmt.when(0, "Asia/Kolkata", "%H:%M %Z") == "05:30 Asia/Kolkata"  # stored before
+    assert fmt.zone_label("UTC+05:30") == "UTC+05:30"
+    assert zone_info("UTC+05:30").utcoffset(None) == timedelta(hours=5, minutes=30)
+    for bad in ("UTC+15:00", "UTC+05:75", "UTC+5:30", "Mars/Olympus"):
+        with pytest.raises((ValueError, KeyError)):
+            zone_info(bad)

@@ -93,7 +93,7 @@ def test_the_message_is_the_issues_shape() -> None:
     [msg] = alert_messages(found, m, {10: "UTC"}, T0 + HOUR)
     lines = msg.text.split("\n")
     assert re.match(
-        r"<b>BTC/USDT:USDT: ⚠️ liquidation warning for #1: \d+% chance to touch it within 4 h</b>",
+        r"<b>BTC: ⚠️ liquidation warning for #1: \d+% chance to touch it within 4 h</b>",
         lines[0],
     )  # first: the most urgent finding heads the message
     assert re.match(
@@ -197,3 +197,32 @@ def test_the_traders_own_stop_is_the_one_advised() -> None:
     past = advice(110_000.0)  # below the liquidation price: it never fills
     assert past.startswith("moving your stop at 110,000.0: it sits past the liquidation price")
     assert "or a stop at <b>112,065.1</b>" in past
+
+
+def test_closing_now_says_what_it_costs() -> None:
+    from alerts.findings import Position
+    from bot.views.alert_message import closing_words
+
+    long = Position(1, 116_800.0, 25.0, 112_578.3, None)
+    assert closing_words(long, 114_198.0) == (
+        "closing now at 114,198.0 would lose 2.23% of the entry, 56% of your margin"
+    )
+    assert closing_words(long, 117_000.0) == "closing now at 117,000.0 would keep a gain"
+
+
+def test_a_stop_price_has_already_passed_is_placed_from_the_price_now() -> None:
+    """A long from 100,000 whose entry stop (96,114, beyond 97,000-96,500) price has already
+    fallen through: the advice is the stop beyond the next cluster below the price now, never
+    one above the price (it would fill at once)."""
+    from alerts.advice import StopBook, advise
+    from alerts.findings import Position
+    from tests.test_alert_rules import at
+
+    pos = Position(1, 100_000.0, 10.0, 89_500.0, 1.4)
+    fresh = advise(
+        "lfr_degraded", "lfr", at(99_000.0), pos, None, 1.0, StopBook(BASE.map_clusters())
+    )
+    assert fresh.price == 96_500 * 0.996  # the entry's stop, below the price
+    m = at(95_000.0)
+    a = advise("lfr_degraded", "lfr", m, pos, None, 1.0, StopBook(m.map_clusters()))
+    assert a.price == 91_500 * 0.996 and a.price < m.price

@@ -193,6 +193,9 @@ def test_plain_messages_and_zones_get_a_helpful_reply(bot: BotHarness) -> None:
     assert "Time zone set to Europe/Berlin" in ask(bot, "/tz berlin")
     assert "Time zone set to CET" in ask(bot, "/tz CET")
     assert "Time zone set to UTC+03:00" in ask(bot, "/tz +3")
+    typed = ask(bot, "/tz utc+5:30")  # an offset reads back as typed, not as a city's name
+    assert "Time zone set to UTC+05:30." in typed and "UTC+05:30 there" in typed
+    assert " UTC+05:30, 1d map)" in ask(bot, "/check BTC long 116000 20")
     assert "Which zone did you mean" in ask(bot, "/tz berlinn")
     assert "Time zone set to Europe/Berlin" in press(bot, "tz|Europe/Berlin")
     assert "Quiet hours 23:00-07:00" in ask(bot, "/quiet 23-7")
@@ -208,6 +211,10 @@ def test_size_advice_from_account_and_risk(bot: BotHarness) -> None:
     assert "Size for your risk ($100): at most $1.62K notional" in usd
     assert "use x12 or less" in pct  # the 6.16% stop sits past a x20 liquidation
     assert "lower the leverage" not in pct
+    # the trader's own stop fills before the liquidation: sized on it, no leverage cap
+    own = ask(bot, "/check BTC long 116000 20 sl 112000 risk 1%")
+    assert "at most $2.9K notional ($145 margin at x20): your stop at 112,000.0 (3.45%" in own
+    assert "use x" not in own and "stop past liquidation 0" in own
 
 
 def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_path: Path) -> None:
@@ -311,6 +318,8 @@ def test_the_warning_names_the_traders_own_stop_and_the_stop_fills_first(
 ) -> None:
     ask(bot, "/open BTC long 116000 20 10000")
     assert "1R" in ask(bot, "/stop 1 112000")
+    # the risk judges that stop, not the suggested 108,849.5 past the liquidation
+    assert "stop past liquidation 0" in ask(bot, "/positions")
     step(bot, at("21:40"))
     warning = next(t for t in texts(bot) if "liquidation warning for #1" in t)
     assert (
@@ -320,6 +329,39 @@ def test_the_warning_names_the_traders_own_stop_and_the_stop_fills_first(
     assert "a stop at 112,065.1" not in warning  # not another stop beside the trader's own
     assert any(t.startswith("🛑 Stopped out #1") for t in texts(bot))
     assert not any("liquidated at" in t for t in texts(bot))
+
+
+def test_every_warning_stop_fills_before_the_liquidation_or_the_advice_is_to_close(
+    bot: BotHarness,
+) -> None:
+    """From the price now, not the entry: a 25x long warned at 21:00 has price back at 114,198
+    and its liquidation at 112,578; the clusters below run past it, so no stop fills first."""
+    plans = {
+        CHAT + k: f"/open BTC {side} 116000 x{lev}"
+        for k, (side, lev) in enumerate(
+            [("long", 20), ("long", 25), ("long", 50), ("short", 25), ("short", 50)]
+        )
+    }
+    for chat, text in plans.items():
+        assert "Watching position" in ask(bot, text, chat)
+    step(bot, at("21:40"))
+    warnings = [
+        t for chat in plans for t in texts(bot, chat) if "⚠️ liquidation" in t.split("\n")[0]
+    ]
+    assert len(warnings) >= 4
+    closing = 0
+    for w in warnings:
+        now = float(re.search(r"\n([\d,.]+) · ", w).group(1).replace(",", ""))  # type: ignore[union-attr]
+        lp = float(re.search(r"liquidation ([\d,.]+) is", w).group(1).replace(",", ""))  # type: ignore[union-attr]
+        stop = re.search(r"or a stop at ([\d,.]+)", w)
+        if stop is None:
+            assert "so no stop beyond them fills first; closing now at" in w, w
+            closing += 1
+            continue
+        price = float(stop.group(1).replace(",", ""))
+        assert min(now, lp) < price < max(now, lp), w  # between the price and the liquidation
+        assert "comes first" not in w, w
+    assert closing >= 1
 
 
 def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> None:

@@ -187,3 +187,30 @@ def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
 
 # A kill -9 between the crossing and the send: tests/test_positions_e2e.py's kill test holds a
 # price alert beside the position (one bot process pair for both).
+
+
+def _photo(bot: BotHarness, chat: int, command: str) -> tuple[bytes, str]:
+    ask(bot, command, chat)
+    sent = bot.fake.messages(chat, include_edits=False)[-1]
+    assert sent.photo is not None
+    return sent.photo, sent.text or ""
+
+
+def test_map_and_heatmap_read_in_the_chats_zone_and_the_heatmap_draws_its_prices(
+    tmp_path: Path,
+) -> None:
+    with BotHarness(tmp_path / "zone.db", at=at("20:00"), tick_seconds=3600) as bot:
+        ask(bot, "/tz +3", CHAT)
+        utc, utc_caption = _photo(bot, CHAT + 1, "/map BTC")
+        local, caption = _photo(bot, CHAT, "/map BTC")
+        # the market as traders name it, the moment in the chat's zone; the chart draws that
+        # moment too, so it is not the one image cached for a chat in another zone
+        assert caption.startswith("BTC 1d  116,605.3  2025-10-10 23:00 UTC+03:00\n"), caption
+        assert utc_caption.startswith("BTC 1d  116,605.3  2025-10-10 20:00 UTC\n"), utc_caption
+        assert local != utc
+        before, heat_caption = _photo(bot, CHAT, "/heatmap BTC 1d")
+        assert heat_caption.startswith("BTC liquidation heatmap, 1d: brighter")
+        # a short at 112,000 x10: its entry and liquidation (122,709.2) are drawn across it
+        assert "Liquidation: 122,709.2" in ask(bot, "/open BTC short 112000 x10", CHAT)
+        after, _ = _photo(bot, CHAT, "/heatmap BTC 1d")
+        assert after != before

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlite_utils import Database
 
 from bot.clock import in_quiet_hours, quiet_ends_at
 from bot.pipeline.services import Services
+from bot.views.alert_message import held_note
 from bot.views.liqs import cascade_html
 from liqmap.times import HOUR_MS
 from market.liquidation_summary import (
@@ -120,8 +119,7 @@ def queue_cascade(db: Database, symbol: str, ep: Episode, now_ms: int) -> int:
             not_before = now_ms
             if in_quiet_hours(now_ms, tz, q_start, q_end) and q_end:
                 not_before = quiet_ends_at(now_ms, tz, q_end)
-                fired = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
-                text = f"<i>Held during your quiet hours; fired {fired:%H:%M}.</i>\n{text}"
+                text = held_note(text, now_ms, tz)
             key = f"cascade_live:{symbol}:{ep.side}:{start}:{chat}"
             queued += outbox.enqueue(db, key, chat, "alert", text, now_ms, not_before=not_before)
     return queued

@@ -18,6 +18,7 @@ from bot.pipeline.alert_pass import ALERT_WINDOW
 from bot.pipeline.moves import volatility_at
 from bot.pipeline.services import Services
 from bot.pipeline.trader_levels import chat_levels
+from bot.views import fmt
 from bot.views.digest import digest_messages
 from bot.views.levels import TraderLevel
 from bot.views.report import MapReport
@@ -58,17 +59,23 @@ class RoundMaps:
         return self._changes.get(symbol)
 
     async def chart_key(
-        self, symbol: str, report: MapReport, levels: tuple[TraderLevel, ...] = ()
+        self,
+        symbol: str,
+        report: MapReport,
+        levels: tuple[TraderLevel, ...] = (),
+        zone: str = "UTC",
     ) -> str:
         """The stored chart of ``symbol`` at this tick (drawn and stored on first use); with a
         trader's ``levels`` drawn on it, that trader's own chart (keyed by the levels, so two
-        traders with the same levels share it)."""
+        traders with the same levels share it); its time in the chat's ``zone`` (keyed too)."""
         key = f"chart|{symbol}|{ALERT_WINDOW}|{self.tick}"
+        if zone != "UTC":
+            key += f"|{zone}"
         if levels:
             key += "|" + hashlib.sha1(repr(levels).encode()).hexdigest()[:16]
         if not outbox.media_exists(self.s.db, key):
             # drawn in the map worker, off the loop
-            png = await self.s.maps.chart(report, levels=levels)
+            png = await self.s.maps.chart(report, levels=levels, zone=zone)
             with self.s.db.atomic():
                 outbox.store_media(self.s.db, key, png, self.now)
         return key
@@ -105,9 +112,10 @@ async def queue_digest(
     vols = {sym: maps.volatility(sym) for sym in reports}
     texts = digest_messages(user, reports, subs, changes, now, vols)
     first = next(iter(reports))
-    chart = await maps.chart_key(first, reports[first], chat_levels(s.db, user.chat_id, first))
+    mine = chat_levels(s.db, user.chat_id, first)
+    chart = await maps.chart_key(first, reports[first], mine, user.tz)
     with s.db.atomic():
-        caption = f"Digest chart: {first.split('/')[0]} {ALERT_WINDOW}"
+        caption = f"Digest chart: {fmt.market(first)} {ALERT_WINDOW}"
         outbox.enqueue(s.db, f"{key}:chart", user.chat_id, "digest", caption, now, photo_ref=chart)
         for i, text in enumerate(texts):
             outbox.enqueue(s.db, f"{key}:{i}", user.chat_id, "digest", text, now)

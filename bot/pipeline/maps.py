@@ -127,11 +127,13 @@ class MapService:
         by_tier: bool = False,
         real: RealLiquidations | None = None,
         levels: tuple[TraderLevel, ...] = (),
+        zone: str = "UTC",
     ) -> bytes:
         """``real``: the window's recorded prints, marked under the bars (the feed keeps
         recording within a refresh, so their count and last time are part of the key).
         ``levels``: one trader's entries, liquidations, stops and price alerts (a chart without
-        them is shared by everyone; one with them is that trader's)."""
+        them is shared by everyone; one with them is that trader's). ``zone``: the chat's, the
+        time drawn in the subtitle (part of the key: a chart is shared only within a zone)."""
         # Same symbol, window and moment but different data (a refresh landed) -> other totals.
         liq = report.liq
         key = (
@@ -145,9 +147,10 @@ class MapService:
             by_tier,
             real.cache_key() if real else None,
             levels,
+            zone,
         )
         png: bytes = await self._charts.get(
-            key, lambda: self.renderer.run(calls.draw_map, report, by_tier, real, levels)
+            key, lambda: self.renderer.run(calls.draw_map, report, by_tier, real, levels, zone)
         )
         return png
 
@@ -158,8 +161,12 @@ class MapService:
         tiers: tuple[float, ...] | None = None,
         real: RealLiquidations | None = None,
         at: int | None = None,
+        levels: tuple[TraderLevel, ...] = (),
+        zone: str = "UTC",
     ) -> bytes:
-        """``at``: the refresh tick the caller read ``real`` for (default: now's)."""
+        """``at``: the refresh tick the caller read ``real`` for (default: now's); ``levels``
+        and ``zone``: one trader's prices and the chat's zone, drawn, so part of the key (as
+        for :meth:`chart`)."""
         tick = self.tick() if at is None else at
         source = self.source
         settings = self._sliced(tiers, symbol)
@@ -171,11 +178,12 @@ class MapService:
             # and drawn in the worker.
             inputs = await self._in_thread(lambda: heatmap_inputs(source, symbol, window, tick))
             return await self.renderer.run(
-                calls.draw_heatmap, inputs, settings, window, venues, tiers, real
+                calls.draw_heatmap, inputs, settings, window, venues, tiers, real, levels, zone
             )
 
         refit = repr(settings) if symbol in self.by_symbol else ""
-        key = ("heat", symbol, window, tick, tiers, real.cache_key() if real else None, refit)
+        real_key = real.cache_key() if real else None
+        key = ("heat", symbol, window, tick, tiers, real_key, refit, levels, zone)
         png: bytes = await self._charts.get(key, draw)
         return png
 

@@ -43,10 +43,11 @@ def draw_map(
     by_tier: bool,
     real: RealLiquidations | None,
     levels: tuple[TraderLevel, ...] = (),
+    zone: str = "UTC",
 ) -> bytes:
     from bot.views.charts import render_map  # matplotlib only in the worker
 
-    return render_map(report, by_tier=by_tier, real=real, levels=levels)
+    return render_map(report, by_tier=by_tier, real=real, levels=levels, zone=zone)
 
 
 def draw_heatmap(
@@ -56,8 +57,10 @@ def draw_heatmap(
     venues: tuple[str, ...],
     tiers: Sequence[float] | None,
     real: RealLiquidations | None,
+    levels: tuple[TraderLevel, ...] = (),
+    zone: str = "UTC",
 ) -> bytes:
     from bot.views.charts import render_heatmap  # matplotlib only in the worker
 
     heat = heatmap_columns(inputs, settings)
-    return render_heatmap(heat, window, venues, tiers=tiers, real=real)
+    return render_heatmap(heat, window, venues, tiers=tiers, real=real, levels=levels, zone=zone)

@@ -27,6 +27,7 @@ from bot.parsing import (
 from bot.pipeline.health import check, health_lines
 from bot.pipeline.liquidations import recorded_marks
 from bot.pipeline.moves import volatility_at
+from bot.pipeline.position_fate import chat_zone
 from bot.pipeline.trader_levels import chat_levels
 from bot.telegram import owner
 from bot.telegram.commands import COMMANDS, help_html
@@ -100,11 +101,12 @@ async def _send_map(
     report = await s.maps.report(symbol, window, tiers=tiers)
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
     mine = chat_levels(s.db, chat.id, symbol) if chat is not None else ()
-    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine)
+    zone = chat_zone(s, chat.id) if chat is not None else "UTC"
+    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine, zone=zone)
     if update.effective_message is not None:
         await update.effective_message.reply_photo(
             png,
-            caption=caption_html(report, _marks(report, real)),
+            caption=caption_html(report, _marks(report, real), zone),
             reply_markup=map_keyboard(
                 symbol, window, tier_code(tiers), stacked, _webapp(update, context, symbol, window)
             ),
@@ -199,11 +201,13 @@ async def heatmap_command(update: Update, context: Context) -> None:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_PHOTO)
     tick = s.maps.tick()
     real = recorded_marks(s.db, symbol, window, tick)
-    png = await s.maps.heatmap(symbol, window, tiers, real=real, at=tick)
+    chat = chat_id(update)
+    mine, zone = chat_levels(s.db, chat, symbol), chat_zone(s, chat)
+    png = await s.maps.heatmap(symbol, window, tiers, real=real, at=tick, levels=mine, zone=zone)
     sliced = f" ({html.escape(tier_note(tiers))} only)" if tiers and tier_note(tiers) else ""
     caption = (
-        f"<b>{html.escape(symbol)}</b> liquidation heatmap, {html.escape(window)}{sliced}: "
-        "brighter = more liquidations resting at that price at that time."
+        f"<b>{html.escape(fmt.market(symbol))}</b> liquidation heatmap, {html.escape(window)}"
+        f"{sliced}: brighter = more liquidations resting at that price at that time."
     )
     if real:
         caption += "\n" + html.escape(marks_caption(real, heatmap=True))
@@ -239,7 +243,13 @@ async def check_command(update: Update, context: Context) -> None:
         report = await s.maps.report(p.symbol, "1d")
         user = users.get(s.db, chat_id(update))
         result = check_position(
-            report, p.side, p.entry, p.leverage, p.size, zone=user.tz if user else "UTC"
+            report,
+            p.side,
+            p.entry,
+            p.leverage,
+            p.size,
+            zone=user.tz if user else "UTC",
+            own_stop=p.stop,  # sizing and risk judge the trader's stop when given
         )
     except MissingSymbol:
         await ask_symbol(update, context, "check", command_args(context))
@@ -323,20 +333,20 @@ async def tz_command(update: Update, context: Context) -> None:
         )
         return
     typed_offset = offset_label(typed)
-    await _set_zone(update, context, zone, typed_offset)
+    if typed_offset is not None and zone != "UTC" and fmt.zone_label(zone) != typed_offset:
+        # 'utc+5:30' is stored as typed: every time then reads 'UTC+05:30', not the name of the
+        # zone that keeps that offset (Asia/Kolkata), which the trader never typed
+        zone = typed_offset
+    await _set_zone(update, context, zone)
 
 
-async def _set_zone(
-    update: Update, context: Context, zone: str, typed_offset: str | None = None
-) -> None:
-    """Store the chat's zone and say what time it is there (an offset as the trader typed it,
-    'UTC+05:30', with the zone that keeps it when that is not a plain offset zone)."""
+async def _set_zone(update: Update, context: Context, zone: str) -> None:
+    """Store the chat's zone and say what time it is there, the zone written as every later
+    time will write it (:func:`fmt.zone_label`)."""
     register(update, context)
     s = services(context)
     users.update(s.db, chat_id(update), tz=zone)
     label = fmt.zone_label(zone)
-    if typed_offset is not None and typed_offset != label and zone != "UTC":
-        label = f"{typed_offset} ({zone})"
     await reply(
         update,
         f"Time zone set to <b>{html.escape(label)}</b>. "
@@ -446,7 +456,8 @@ async def map_button(update: Update, context: Context) -> None:
     report = await s.maps.report(symbol, window, tiers=tiers)
     real = recorded_marks(s.db, symbol, window, report.liq.as_of)
     mine = chat_levels(s.db, chat_id(update), symbol)
-    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine)
+    zone = chat_zone(s, chat_id(update))
+    png = await s.maps.chart(report, by_tier=stacked, real=real, levels=mine, zone=zone)
     webapp = _webapp(update, context, symbol, window)
     keyboard = map_keyboard(symbol, window, tier_code(tiers), stacked, webapp)
     if message is None or not getattr(message, "photo", None):
@@ -455,7 +466,7 @@ async def map_button(update: Update, context: Context) -> None:
         return
     try:
         await query.edit_message_media(
-            InputMediaPhoto(png, caption=caption_html(report, _marks(report, real))),
+            InputMediaPhoto(png, caption=caption_html(report, _marks(report, real), zone)),
             reply_markup=keyboard,
         )
     except BadRequest as e:

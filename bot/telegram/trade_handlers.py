@@ -215,7 +215,9 @@ async def positions_command(update: Update, context: Context) -> None:
             + f"\nMarket risk {report.risk.total:.0f}/100 | "
             + html.escape(
                 position_risk_line(
-                    position_risk_now(report, sub.side, sub.entry, sub.leverage or 1.0, lp)
+                    position_risk_now(
+                        report, sub.side, sub.entry, sub.leverage or 1.0, lp, sub.stop_price
+                    )
                 )
             )
         )

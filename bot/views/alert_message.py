@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfoNotFoundError
 
 from alerts.advice import STOP_BUFFER_PCT
 from alerts.catalogue import (
@@ -43,6 +43,7 @@ from alerts.catalogue import (
 from alerts.findings import Act, Action, Finding, Position, PriceAlertFinding, Urgency, order
 from alerts.inputs import SymbolMetrics
 from alerts.rules import DEFAULT_CONFIG
+from bot.clock import zone_info
 from bot.views import fmt
 from bot.views.distance import chance_pct, position_line
 from bot.views.evidence import overshoot_note
@@ -95,11 +96,12 @@ def span(c: Cluster) -> str:
 
 
 def local_time(ms: int, zone: str) -> str:
-    """'21:40 Europe/Berlin' ('UTC' for an unknown zone)."""
+    """'21:40 Europe/Berlin', '21:40 UTC+03:00' (:func:`fmt.zone_label`; 'UTC' for an unknown
+    zone)."""
     try:
-        tz = ZoneInfo(zone)
+        tz = zone_info(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        tz, zone = ZoneInfo("UTC"), "UTC"
+        tz, zone = UTC, "UTC"
     return (
         f"{datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(tz):%H:%M} {fmt.zone_label(zone)}"
     )
@@ -443,9 +445,33 @@ def _warning_consider(f: Finding, m: SymbolMetrics) -> str:
             "a stop there keeps it from turning into a loss, and the liquidation price can "
             "no longer be reached. Or take part of the gain now."
         )
+    base = "adding margin or cutting the size (both move the liquidation price away)"
+    p = f.position
+    if a.price is not None or (p is not None and p.stop is not None):
+        return f"{base}, or {stop_advice(f, a)}."
+    close = closing_words(p, m.price) if p is not None else ""
+    if a.liquidation_first and a.cluster is not None:
+        return (
+            f"{base}, or closing: the clusters {_where(a.cluster)} the price run past your "
+            f"liquidation (to {fmt.price(a.cluster.far_edge())}), so no stop beyond them fills "
+            f"first{'; ' + close if close else ''}."
+        )
     return (
-        "adding margin or cutting the size (both move the liquidation price away), or "
-        f"{stop_advice(f, a)}."
+        f"{base}, or a stop between the price and your liquidation at the loss you accept (no "
+        f"cluster stands in between){'; ' + close if close else ''}."
+    )
+
+
+def closing_words(p: Position, price: float) -> str:
+    """'closing now at 114,198.0 would lose 1.55% of the entry, 31% of your margin'."""
+    if p.entry is None or p.leverage is None or not p.entry > 0:
+        return ""
+    loss = (p.entry - price) / p.entry * p.side * 100
+    if loss <= 0:
+        return f"closing now at {fmt.price(price)} would keep a gain"
+    return (
+        f"closing now at {fmt.price(price)} would lose {loss:.2f}% of the entry, "
+        f"{loss * p.leverage:.0f}% of your margin"
     )
 
 
@@ -534,7 +560,7 @@ def message_text(
     words = RULE_WORDS[top.rule]
     others = len({(f.rule, f.key) for f in fs}) - 1
     more = f" (+{others} more)" if others > 0 else ""
-    head = f"<b>{esc(m.symbol)}: {words.title(top, m)}</b>{more}"
+    head = f"<b>{esc(fmt.market(m.symbol))}: {words.title(top, m)}</b>{more}"
     lines = [head, f"{fmt.price(m.price)} · {local_time(now_ms, zone)}"]
     seen: set[tuple[str, str]] = set()
     for f in fs:
@@ -600,9 +626,9 @@ def alert_messages(
 
 
 def held_note(text: str, fired_ms: int, zone: str) -> str:
-    """A held message is read later: say so, so stale numbers are not taken for live ones."""
-    fired = datetime.fromtimestamp(fired_ms / 1000, tz=UTC).astimezone(ZoneInfo(zone))
-    return f"<i>Held during your quiet hours; fired {fired:%H:%M} {zone}.</i>\n{text}"
+    """A held message is read later: say so, so stale numbers are not taken for live ones (the
+    time written as every other time the chat reads: '18:05 UTC+03:00')."""
+    return f"<i>Held during your quiet hours; fired {esc(local_time(fired_ms, zone))}.</i>\n{text}"
 
 
 # -- price alerts (the trader's own level; one message per firing) ---------------------------

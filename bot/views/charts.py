@@ -36,6 +36,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 from matplotlib.transforms import Bbox
 
+from bot.clock import zone_info
 from bot.tiers import tier_note
 from bot.views import fmt
 from bot.views.levels import ALERT, ENTRY, LIQUIDATION, STOP, TraderLevel
@@ -286,12 +287,13 @@ def cluster_label(c: Cluster, tag: str, proxy: bool) -> str:
     return f"{fmt.price(c.near_edge())}\n{fmt.notional(c.notional, proxy)} {tag}"
 
 
-def map_title(r: MapReport, tiers: str) -> tuple[str, list[str]]:
-    base = r.symbol.split("/")[0]
+def map_title(r: MapReport, tiers: str, zone: str = "UTC") -> tuple[str, list[str]]:
+    """Title and subtitles; the map's moment in the chat's ``zone``."""
+    base = fmt.market(r.symbol)
     venues = "+".join(r.venues)
     if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
         venues += f" (OI {'+'.join(r.oi_venues)})"
-    when = r.as_of.strftime("%Y-%m-%d %H:%M UTC")
+    when = fmt.when(r.liq.as_of, zone)
     third = f"model {r.liq.model} · {units_note(is_proxy(r))}"
     if tiers:
         third = f"{tiers} · " + third
@@ -304,11 +306,13 @@ def render_map(
     image: str = "png",
     real: RealLiquidations | None = None,
     levels: Sequence[TraderLevel] = (),
+    zone: str = "UTC",
 ) -> bytes:
     """The liquidation map chart of a report (``image``: png or jpeg); ``real``: the window's
     real liquidations, marked in a strip under the bars; ``levels``: the trader's own prices
-    (entry, liquidation, stop, price alerts), drawn and labelled."""
-    return _save(map_figure(r, by_tier, real, levels), image)
+    (entry, liquidation, stop, price alerts), drawn and labelled; ``zone``: the chat's, for the
+    time in the subtitle."""
+    return _save(map_figure(r, by_tier, real, levels, zone), image)
 
 
 def _levels_in_range(
@@ -316,11 +320,19 @@ def _levels_in_range(
 ) -> tuple[list[TraderLevel], float, float]:
     """The levels the chart can show (inside the map's grid), and the display range widened to
     show them all."""
-    edges = r.liq.grid.edges
+    return _levels_within(r.liq.grid, r.price, levels, lo, hi)
+
+
+def _levels_within(
+    grid: PriceGrid, price: float, levels: Sequence[TraderLevel], lo: float, hi: float
+) -> tuple[list[TraderLevel], float, float]:
+    """The levels inside ``grid``, and ``lo``-``hi`` widened (1% of ``price`` beyond each) to
+    show them all."""
+    edges = grid.edges
     shown = [v for v in levels if float(edges[0]) <= v.price <= float(edges[-1])]
     for v in shown:
-        lo = max(min(lo, v.price - 0.01 * r.price), float(edges[0]))
-        hi = min(max(hi, v.price + 0.01 * r.price), float(edges[-1]))
+        lo = max(min(lo, v.price - 0.01 * price), float(edges[0]))
+        hi = min(max(hi, v.price + 0.01 * price), float(edges[-1]))
     return shown, lo, hi
 
 
@@ -422,6 +434,7 @@ def map_figure(
     by_tier: bool = False,
     real: RealLiquidations | None = None,
     levels: Sequence[TraderLevel] = (),
+    zone: str = "UTC",
 ) -> Figure:
     """The map as a matplotlib figure, labels placed (tests measure it)."""
     liq = r.liq
@@ -440,7 +453,7 @@ def map_figure(
     # the real-liquidations strip takes no label rows; the trader's levels take a few
     band_h_in = 1.0 if mine else 0.0  # the band above the bars that labels the levels
     fig = _figure((6.1 if real else 5.6) + band_h_in)
-    head, sublines = map_title(r, tiers)
+    head, sublines = map_title(r, tiers, zone)
     top = _titles(fig, head, sublines)
     legend_h = (0.075 if by_tier else 0.045) + (0.03 if real else 0.0)
     bottom = 0.06 + legend_h
@@ -561,6 +574,64 @@ def map_figure(
 # -- the heatmap ------------------------------------------------------------------------------
 
 
+def _heat_levels(ax: Axes, levels: Sequence[TraderLevel], lo: float, hi: float) -> None:
+    """The trader's prices across the heatmap: a line each (a white edge keeps it visible on
+    the dark cells) and one label per group at the left, on its line or nudged just clear of
+    its neighbour's; groups that cannot all fit the height share a label."""
+    for v in levels:
+        color, style = LEVEL_STYLE[v.kind]
+        ax.axhline(v.price, color="white", lw=2.6, alpha=0.9, zorder=3.4)
+        ax.axhline(v.price, color=color, ls=style, lw=1.5, zorder=3.5)
+    groups = level_groups(levels, hi - lo)
+    renderer = _renderer(ax)
+    frame = ax.get_window_extent(renderer)
+    pad = 4.0
+    while True:
+        texts: list[tuple[Text, float]] = []
+        for g in groups:
+            color = LEVEL_STYLE[g[0].kind][0] if len({v.kind for v in g}) == 1 else INK
+            y = sum(v.price for v in g) / len(g)
+            t = ax.text(
+                0.015,
+                float(ax.transAxes.inverted().transform(ax.transData.transform((0, y)))[1]),
+                group_label(g),
+                transform=ax.transAxes,
+                ha="left",
+                va="center",
+                fontsize=LABEL_PT,
+                fontweight="bold",
+                color=color,
+                bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": color, "lw": 0.8},
+                zorder=6,
+            )
+            texts.append((t, y))
+        heights = [_extent(t, renderer).height for t, _ in texts]
+        if sum(heights) + pad * len(texts) <= frame.height or len(groups) == 1:
+            break
+        for t, _ in texts:
+            t.remove()
+        gaps = [b[0].price - a[-1].price for a, b in itertools.pairwise(groups)]
+        i = gaps.index(min(gaps))
+        groups[i : i + 2] = [groups[i] + groups[i + 1]]
+    # centres in display space, in price order: pushed up clear of the one below, then down
+    # clear of the frame's top and the one above
+    want = [float(ax.transData.transform((0, y))[1]) for _, y in texts]
+    ys = list(want)
+    for k in range(len(ys)):
+        low = frame.y0 + heights[k] / 2 + pad
+        if k:
+            low = max(low, ys[k - 1] + (heights[k - 1] + heights[k]) / 2 + pad)
+        ys[k] = max(ys[k], low)
+    for k in reversed(range(len(ys))):
+        high = frame.y1 - heights[k] / 2 - pad
+        if k + 1 < len(ys):
+            high = min(high, ys[k + 1] - (heights[k + 1] + heights[k]) / 2 - pad)
+        ys[k] = min(ys[k], high)
+    inv = ax.transAxes.inverted()
+    for (t, _), y in zip(texts, ys, strict=True):
+        t.set_position((0.015, float(inv.transform((0, y))[1])))
+
+
 def _hourly_candles(c: Candles, columns: int) -> tuple[np.ndarray, ...]:
     """Candles merged so about ``columns`` remain: (open time ms, open, high, low, close)."""
     n = len(c)
@@ -589,10 +660,15 @@ def heat_scale(values: np.ndarray) -> tuple[float, float]:
 
 
 def heatmap_title(
-    h: Heatmap, window: str, venues: tuple[str, ...], tiers: Sequence[float] | None
+    h: Heatmap,
+    window: str,
+    venues: tuple[str, ...],
+    tiers: Sequence[float] | None,
+    zone: str = "UTC",
 ) -> tuple[str, list[str]]:
-    base = h.symbol.split("/")[0]
-    when = datetime.fromtimestamp(int(h.times[-1]) / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """Title and subtitles; the last column's time in the chat's ``zone``."""
+    base = fmt.market(h.symbol)
+    when = fmt.when(int(h.times[-1]), zone)
     note = tier_note(tiers) if tiers else ""
     proxy = is_proxy(h)
     third = f"model {h.model} · {units_note(proxy)}"
@@ -612,11 +688,14 @@ def render_heatmap(
     tiers: Sequence[float] | None = None,
     image: str = "png",
     real: RealLiquidations | None = None,
+    levels: Sequence[TraderLevel] = (),
+    zone: str = "UTC",
 ) -> bytes:
     """Price x time: colour = liquidation notional resting at that price at that time; the
     price (a line, or ``candles``) and a marker with the last price; ``real``: the window's
-    real liquidations as dots at (time, price)."""
-    return _save(heatmap_figure(h, window, venues, candles, tiers, real), image)
+    real liquidations as dots at (time, price); ``levels``: the trader's own prices, a labelled
+    line each; ``zone``: the chat's, for the times on the axis and in the subtitle."""
+    return _save(heatmap_figure(h, window, venues, candles, tiers, real, levels, zone), image)
 
 
 def heatmap_figure(
@@ -626,12 +705,14 @@ def heatmap_figure(
     candles: Candles | None = None,
     tiers: Sequence[float] | None = None,
     real: RealLiquidations | None = None,
+    levels: Sequence[TraderLevel] = (),
+    zone: str = "UTC",
 ) -> Figure:
     """The heatmap as a matplotlib figure."""
     proxy = is_proxy(h)
     real = real if real and real.prints else None
     fig = _figure(5.6)
-    head, sublines = heatmap_title(h, window, venues, tiers)
+    head, sublines = heatmap_title(h, window, venues, tiers, zone)
     top = _titles(fig, head, sublines)
     legend_y = 1 - top + 0.004  # the real-liquidations line sits under the subtitles
     top += 0.03 if real else 0.0
@@ -642,6 +723,7 @@ def heatmap_figure(
     pad = max(0.03, (span - 1) * 0.35)  # room around the price path, more for volatile windows
     lo = max(float(h.price.min()) * (1 - pad), float(h.grid.edges[0]))
     hi = min(float(h.price.max()) * (1 + pad), float(h.grid.edges[-1]))
+    mine, lo, hi = _levels_within(h.grid, float(h.price[-1]), levels, lo, hi)
     cut = _cut(h.grid, lo, hi)
     sub = PriceGrid(h.grid.centre, h.grid.edges[cut.start : cut.stop + 1])
     d_grid, values = rebin(h.intensity[cut].T, sub, 180)
@@ -700,14 +782,21 @@ def heatmap_figure(
     )
     ax.set_xlim(x_edges[0], x_edges[-1])
     ax.set_ylim(d_grid.edges[0], d_grid.edges[-1])
+    if mine:
+        _heat_levels(ax, mine, float(d_grid.edges[0]), float(d_grid.edges[-1]))
     days = x_edges[-1] - x_edges[0]
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if days <= 1.5 else "%b %d"))
+    local = zone_info(zone)  # the axis in the chat's zone, as the subtitle
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=5, tz=local))
+    ax.xaxis.set_major_formatter(
+        mdates.DateFormatter("%H:%M" if days <= 1.5 else "%b %d", tz=local)
+    )
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
     ax.yaxis.set_major_formatter(PriceFormatter())
     ax.tick_params(labelsize=TICK_PT, length=3)
     bar = fig.colorbar(mesh, cax=cax, orientation="horizontal")
-    bar.ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
+    # ticks within the scale only: with clip=True one past vmax lands on the end, over the last
+    ticks = MaxNLocator(nbins=3).tick_values(0.0, vmax)
+    bar.set_ticks([float(t) for t in ticks if 0.0 <= t <= vmax])
     bar.ax.xaxis.set_major_formatter(_amount_axis(proxy))
     bar.ax.tick_params(labelsize=TICK_PT - 0.5, length=2)
     bar.set_label(

@@ -59,6 +59,13 @@ class PositionCheck:
     pressure: float | None
     pressure_cluster: Cluster | None
     position_risk: PositionRisk | None = None
+    own_stop: float | None = None  # the trader's own stop (/check ... sl 112000)
+
+    @property
+    def working_stop(self) -> float | None:
+        """The stop the sizing, the warnings and the position risk judge: the trader's own
+        when given, else the suggested one (the map's suggestion is still shown)."""
+        return self.own_stop if self.own_stop is not None else self.stop
 
 
 def validate_position(
@@ -89,9 +96,11 @@ def check_position(
     size_usd: float | None = None,
     far_ok: bool = False,
     zone: str = "UTC",
+    own_stop: float | None = None,
 ) -> PositionCheck:
     """Everything the pre-trade check says, computed from one report. A position that would
-    already be liquidated at the report's price is refused (:class:`AlreadyLiquidated`)."""
+    already be liquidated at the report's price is refused (:class:`AlreadyLiquidated`).
+    ``own_stop``: the trader's stop, which the size advice and the position risk then judge."""
     validate_position(r.symbol, side, entry, leverage, r.price, far_ok)
     lp = position_liquidation_price(r.symbol, entry, leverage, side, size_usd)
     if (side == "long" and lp >= r.price) or (side == "short" and lp <= r.price):
@@ -103,6 +112,7 @@ def check_position(
         )
     own = check_own_liquidation(lp, side, r.clusters)
     stop = position_stop(r.clusters, side, entry)  # the one stop: alerts and digests too
+    stop_price = stop.price if stop else None
     opposing = r.clusters.below if side == "long" else r.clusters.above
     pressure = cluster = None
     if r.book is not None and opposing and not is_proxy(r):  # relative units vs USD: no ratio
@@ -124,15 +134,22 @@ def check_position(
         no_trade_cluster=no_trade_warning(entry, r.clusters),
         pressure=pressure,
         pressure_cluster=cluster,
-        position_risk=_position_risk(r, side, entry, leverage, lp),
+        position_risk=_position_risk(
+            r, side, entry, leverage, lp, own_stop if own_stop is not None else stop_price
+        ),
+        own_stop=own_stop,
     )
 
 
 def position_risk_now(
-    r: MapReport, side: str, entry: float, leverage: float, lp: float
+    r: MapReport, side: str, entry: float, leverage: float, lp: float, own_stop: float | None
 ) -> PositionRisk:
-    """Position risk of an open position on the current map (for /positions and digests)."""
-    return _position_risk(r, side, entry, leverage, lp)
+    """Position risk of an open position on the current map (for /positions and digests):
+    its stop term judges the trader's stop (``/stop``) when set, else the suggested one."""
+    if own_stop is None:
+        suggested = position_stop(r.clusters, side, entry)
+        own_stop = suggested.price if suggested else None
+    return _position_risk(r, side, entry, leverage, lp, own_stop)
 
 
 def position_risk_line(p: PositionRisk) -> str:
@@ -144,7 +161,7 @@ def position_risk_line(p: PositionRisk) -> str:
 
 
 def _position_risk(
-    r: MapReport, side: str, entry: float, leverage: float, lp: float
+    r: MapReport, side: str, entry: float, leverage: float, lp: float, stop: float | None
 ) -> PositionRisk:
     funding = r.funding.rate * 8 / r.funding.interval_h if r.funding else None  # per 8 h
     when = r.as_of
@@ -159,6 +176,7 @@ def _position_risk(
         when.hour,
         when.weekday(),
         realised_range=r.risk.range_pct,
+        stop=stop,
     )
 
 
@@ -206,19 +224,27 @@ class SizeAdvice:
     stop_distance_pct: float  # from entry
     max_notional: float  # the size whose loss at the stop is the risk
     max_leverage: float | None  # set when the stop sits past the liquidation at this leverage
+    own: bool = False  # sized on the trader's own stop, not the suggested one
+
+
+def _past_liquidation(c: PositionCheck, stop: float) -> bool:
+    """The liquidation comes before ``stop``: the stop would never fill."""
+    lp = c.liquidation_price
+    return (c.side == "long" and stop <= lp) or (c.side == "short" and stop >= lp)
 
 
 def size_advice(c: PositionCheck, risk_usd: float) -> SizeAdvice | None:
-    """Seed 001 step 3: keep the stop beyond the cluster and reduce the size instead."""
-    if c.stop is None or c.stop_distance_pct is None or c.stop_distance_pct <= 0:
+    """Seed 001 step 3: keep the stop beyond the cluster and reduce the size instead. With the
+    trader's own stop (``sl``), the size is the one whose loss at that stop is the risk."""
+    stop = c.working_stop
+    if stop is None:
         return None
-    d = c.stop_distance_pct
-    past = (c.side == "long" and c.stop <= c.liquidation_price) or (
-        c.side == "short" and c.stop >= c.liquidation_price
-    )
+    d = abs(stop / c.entry - 1) * 100
+    if d <= 0:
+        return None
     # the liquidation sits about 1/leverage away, minus maintenance: keep a 20% margin
-    cap = max(1.0, math.floor(80 / d)) if past else None
-    return SizeAdvice(risk_usd, c.stop, d, risk_usd / (d / 100), cap)
+    cap = max(1.0, math.floor(80 / d)) if _past_liquidation(c, stop) else None
+    return SizeAdvice(risk_usd, stop, d, risk_usd / (d / 100), cap, c.own_stop is not None)
 
 
 def size_html(a: SizeAdvice, c: PositionCheck, label: str) -> str:
@@ -226,7 +252,8 @@ def size_html(a: SizeAdvice, c: PositionCheck, label: str) -> str:
     lev = a.max_leverage if a.max_leverage is not None else c.leverage
     text = (
         f"Size for your risk ({e(label)}): at most <b>{e(fmt.usd(a.max_notional))}</b> notional "
-        f"({e(fmt.usd(a.max_notional / lev))} margin at x{lev:g}): the stop at "
+        f"({e(fmt.usd(a.max_notional / lev))} margin at x{lev:g}): "
+        f"{'your' if a.own else 'the'} stop at "
         f"{e(fmt.price(a.stop))} ({a.stop_distance_pct:.2f}% away) then loses "
         f"{e(fmt.usd(a.risk_usd))}."
     )
@@ -291,10 +318,8 @@ def check_html(
             f"Suggested stop: <b>{e(fmt.price(c.stop))}</b> ({c.stop_distance_pct:.2f}% from "
             "entry), just beyond the nearest cluster that would cascade against you"
         )
-        past = (c.side == "long" and c.stop <= c.liquidation_price) or (
-            c.side == "short" and c.stop >= c.liquidation_price
-        )
-        if past and advice is None:
+        # with the trader's own stop, its own lines judge that one (own_stop_html)
+        if _past_liquidation(c, c.stop) and advice is None and c.own_stop is None:
             lines.append("⚠️ That stop is past your liquidation price: lower the leverage.")
     if advice is not None:
         lines.append(size_html(advice, c, risk_label))
@@ -316,7 +341,7 @@ def check_html(
             f"Cascade pressure to {e(fmt.price(c.pressure_cluster.far_edge()))}: "
             f"{e(fmt.ratio(c.pressure))} ({verdict})"
         )
-    chain = chain_warning(r, c.stop, c.liquidation_price, proxy)
+    chain = chain_warning(r, c.working_stop, c.liquidation_price, proxy)
     if chain:
         lines.append(f"⚠️ {e(chain)}.")
     lines += risk_lines(c, r)
@@ -350,8 +375,8 @@ def own_stop_html(c: PositionCheck, stop: float | None, size_usd: float | None) 
             f"Your stop <b>{html.escape(fmt.price(stop))}</b>: {risk:.2f}% from entry, "
             f"{risk * c.leverage:.0f}% of margin{html.escape(usd)} (1R)."
         )
-        lp = c.liquidation_price
-        if (c.side == "long" and stop <= lp) or (c.side == "short" and stop >= lp):
+        if _past_liquidation(c, stop):
+            lp = c.liquidation_price
             lines.append(
                 f"⚠️ Your liquidation ({html.escape(fmt.price(lp))}) comes before that stop: it "
                 "would never fill. Lower the leverage or move the stop."

@@ -10,9 +10,9 @@ import html
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from alerts.advice import position_stop
+from bot.clock import zone_info
 from bot.views import fmt
 from bot.views.distance import liquidation_distance
 from bot.views.report import MapReport
@@ -28,6 +28,17 @@ LIMIT = 4096
 
 def _lfr(x: float | None) -> str:
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else fmt.ratio(x)
+
+
+def _stop_words(r: MapReport, s: Subscription) -> str:
+    """The trader's own stop (``/stop``) as /positions shows it; the suggestion /check and the
+    alerts name only when they set none."""
+    assert s.side is not None and s.entry is not None
+    if s.stop_price is not None:
+        away = fmt.pct((s.stop_price / r.price - 1) * 100)
+        return f"; your stop {fmt.price(s.stop_price)} ({away} away)"
+    stop = position_stop(r.clusters, s.side, s.entry)
+    return f"; suggested stop {fmt.price(stop.price)}" if stop else ""
 
 
 def symbol_block(
@@ -70,13 +81,11 @@ def symbol_block(
         then = s.entry_snapshot.get("lfr")
         worse = " ⚠️" if then is not None and then >= 1.0 and now_lfr < 1.0 else ""
         lp = s.liquidation_price or float("nan")
-        stop = position_stop(r.clusters, s.side, s.entry)  # the stop /check and alerts name
         lines.append(
             e(
                 f"  #{s.id} {s.side} {fmt.price(s.entry)} x{s.leverage:g}: LFR {_lfr(now_lfr)}"
                 f" now vs {_lfr(then)} at entry{worse}; "
-                f"{liquidation_distance(r.price, lp, volatility)}"
-                + (f"; suggested stop {fmt.price(stop.price)}" if stop else "")
+                f"{liquidation_distance(r.price, lp, volatility)}" + _stop_words(r, s)
             )
         )
     return "\n".join(lines)
@@ -92,7 +101,7 @@ def digest_messages(
 ) -> list[str]:
     """The digest as one or more HTML messages, each within Telegram's limit. ``volatility``:
     per symbol, for the distance to each position's liquidation in typical moves."""
-    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(ZoneInfo(user.tz))
+    local = datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(zone_info(user.tz))
     zone = fmt.zone_label(user.tz)  # 'UTC+03:00', not 'Etc/GMT-3'
     head = f"<b>Digest {html.escape(local.strftime('%a %H:%M'))} {html.escape(zone)}</b>"
     blocks = []

@@ -29,11 +29,11 @@ def cluster_line(c: Cluster, price: float, proxy: bool = False) -> str:
     return f"{fmt.price(near)} - {fmt.price(far)} ({distance}) {fmt.notional(c.notional, proxy)}"
 
 
-def price_time(r: MapReport) -> str:
-    """' (20:00 close)' when the price is older than the map's moment (hourly candles)."""
+def price_time(r: MapReport, zone: str = "UTC") -> str:
+    """' (20:00 UTC close)' when the price is older than the map's moment (hourly candles)."""
     if r.price_at >= r.liq.as_of - 60_000:
         return ""
-    return f" ({fmt.when(r.price_at, pattern='%H:%M %Z')} close)"
+    return f" ({fmt.when(r.price_at, zone, '%H:%M %Z')} close)"
 
 
 def summary_lines(
@@ -107,9 +107,10 @@ def summary_html(r: MapReport) -> str:
     return "\n".join(summary_lines(r, bold=_html_bold, esc=html.escape))
 
 
-def caption_html(r: MapReport, marks: str = "") -> str:
+def caption_html(r: MapReport, marks: str = "", zone: str = "UTC") -> str:
     """The summary for a chart's caption (Telegram allows 1,024 characters): the same facts as
-    the CLI's summary, compact; ``marks``: a line saying the chart marks real liquidations."""
+    the CLI's summary, compact; ``marks``: a line saying the chart marks real liquidations;
+    ``zone``: the chat's (times), the market named as traders name it ('BTC')."""
     e = html.escape
     below, above = r.nearest(2)
     proxy = is_proxy(r)
@@ -122,8 +123,8 @@ def caption_html(r: MapReport, marks: str = "") -> str:
     if r.oi_venues and tuple(r.oi_venues) != tuple(r.venues):
         venues += f" (OI {', '.join(r.oi_venues)})"
     lines = [
-        f"<b>{e(r.symbol)} {e(r.window)}</b>  {e(fmt.price(r.price))}{e(price_time(r))}  "
-        f"{e(fmt.when(r.liq.as_of))}",
+        f"<b>{e(fmt.market(r.symbol))} {e(r.window)}</b>  {e(fmt.price(r.price))}"
+        f"{e(price_time(r, zone))}  {e(fmt.when(r.liq.as_of, zone))}",
         f"<b>Shorts above</b>: {e(side(above))}",
         f"<b>Longs below</b>: {e(side(below))}",
         *(e(line) for line in structure_lines(r, proxy)),
