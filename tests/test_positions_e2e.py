@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts.catalogue import RULE_CATALOGUE
 from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.jobs import send_due
 from storage import alert_settings, open_db, outbox, price_alerts, subscriptions, users
@@ -402,7 +403,11 @@ def test_an_alert_held_for_a_position_since_liquidated_is_dropped(tmp_path: Path
 
 def test_open_takes_the_traders_own_stop_as_stop_does(bot: BotHarness) -> None:
     """``/open ... sl PRICE`` sets the stop with /stop's checks and /stop's reply; a bad stop
-    stores neither the position nor the stop."""
+    stores neither the position nor the stop. Without a symbol, /check and /open offer the
+    symbol buttons, each finishing the command as typed."""
+    ask(bot, "/start")
+    for rule in RULE_CATALOGUE:  # only the replies: no alert may slip in between
+        alert_settings.set_mode(bot.services.db, CHAT, rule.name, "off")  # type: ignore[union-attr]
     before = counts(bot)
     for bad, why in (
         ("sl 118000", "a long's stop sits below the price now (116,605.3"),
@@ -413,18 +418,6 @@ def test_open_takes_the_traders_own_stop_as_stop_does(bot: BotHarness) -> None:
         answer = ask(bot, f"/open BTC long 116000 x20 5000 {bad}")
         assert answer.startswith(f"⚠️ {why}") and "Usage: /open" in answer, (bad, answer)
     assert counts(bot) == before
-    opened = ask(bot, "/open BTC long 116000 x20 5000 sl 112000")
-    assert opened.startswith("✅ Watching position #1.")
-    assert "🛑 Stop of #1 at 112,000.0 (3.45% from entry, 69% of margin = 1R)." in opened
-    assert "/stop 1 PRICE" not in opened and "comes before this stop" not in opened
-    sub = subscriptions.get(bot.services.db, 1)  # type: ignore[union-attr]
-    assert sub is not None and sub.stop_price == 112_000 and sub.size_usd == 5000
-    # the same words as /stop's reply, the liquidation warning included (x50: ~113,900)
-    assert "Watching position #2" in ask(bot, "/open BTC long 116000 x50")
-    told = ask(bot, "/stop 2 112000")
-    opened = ask(bot, "/open BTC long 116000 x50 sl 112000")
-    assert told.replace("#2", "#3") in opened and "comes before this stop" in told
-    # no symbol: the symbol buttons, each finishing the command as typed
     assert ask(bot, "/check long 116000 x20") == "Which symbol? (/check BTC ...)"
     picks = bot.fake.messages(CHAT, include_edits=False)[-1].buttons
     assert [b["callback_data"] for b in picks] == [
@@ -432,6 +425,15 @@ def test_open_takes_the_traders_own_stop_as_stop_does(bot: BotHarness) -> None:
         "pick|check|ETH|long 116000 x20",
     ]
     assert press(bot, "pick|check|BTC|long 116000 x20") == ask(bot, "/check BTC long 116000 x20")
-    assert ask(bot, "/open long 116000 x20 sl 112000") == "Which symbol? (/open BTC ...)"
-    opened = press(bot, "pick|open|BTC|long 116000 x20 sl 112000")
-    assert opened.startswith("✅ Watching position #4.") and "Stop of #4 at 112,000.0" in opened
+    assert ask(bot, "/open long 116000 x20 5000 sl 112000") == "Which symbol? (/open BTC ...)"
+    opened = press(bot, "pick|open|BTC|long 116000 x20 5000 sl 112000")
+    assert opened.startswith("✅ Watching position #1.")
+    assert "🛑 Stop of #1 at 112,000.0 (3.45% from entry, 69% of margin = 1R)." in opened
+    assert "/stop 1 PRICE" not in opened and "comes before this stop" not in opened
+    sub = subscriptions.get(bot.services.db, 1)  # type: ignore[union-attr]
+    assert sub is not None and sub.stop_price == 112_000 and sub.size_usd == 5000
+    # the same words as /stop's reply, the liquidation warning included (x50: ~114,100)
+    assert "Watching position #2" in ask(bot, "/open BTC long 116000 x50")
+    told = ask(bot, "/stop 2 112000")
+    opened = ask(bot, "/open BTC long 116000 x50 sl 112000")
+    assert told.replace("#2", "#3") in opened and "comes before this stop" in told
