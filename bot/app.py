@@ -10,8 +10,6 @@ import logging
 from bot import redaction
 from bot.clock import Clock, ReplayClock, WallClock
 from bot.memory import map_large_blocks_apart
-from bot.pipeline.liquidations import open_liquidation_feed
-from bot.pipeline.live import open_live
 from bot.pipeline.maps import MapService
 from bot.pipeline.services import Services
 from bot.settings import ConfigError, Settings, replay_start_ms
@@ -48,7 +46,9 @@ def build_services(
     if source is None:
         if settings.market_source == "demo":
             source = ReplaySource()
-        else:
+        else:  # ccxt loads here: a bot on the bundled data starts without it
+            from bot.pipeline.live import open_live
+
             source, refresher = open_live(settings, db)
     if clock is None:
         if settings.market_source == "demo":
@@ -57,7 +57,11 @@ def build_services(
             clock = WallClock()
     maps = MapService(source, clock, int(settings.refresh_seconds * 1000))
     # the feed is started in post_init, inside the bot's event loop
-    feed = open_liquidation_feed(settings, db, clock) if refresher is not None else None
+    feed = None
+    if refresher is not None:
+        from bot.pipeline.liquidations import open_liquidation_feed
+
+        feed = open_liquidation_feed(settings, db, clock)
     return Services(settings, db, source, clock, maps, refresher, liquidations=feed)
 
 

@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import HttpUrl, SecretStr
 
@@ -40,9 +41,11 @@ from fakes.liquidation_ws import LIQ_VENUES, FakeLiquidationVenue, TapePrint, lo
 from fakes.telegram_api import FakeTelegram, SentMessage
 from liqmap.times import DAY_MS
 from market.errors import RetryPolicy
-from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.replay import DATA
 from storage import outbox
+
+if TYPE_CHECKING:  # act two builds the feed, and imports ccxt.pro, in a thread (_open_feed)
+    from market.liquidation_feed import LiquidationFeed
 
 START = "2025-10-10T12:00:00Z"
 SPEED = 1800.0
@@ -79,13 +82,21 @@ ACT2_EVENING: tuple[tuple[str, str], ...] = (
     ("2026-02-05T20:55:00Z", "/map BTC"),  # the day's real liquidations under the map's bars
 )
 ACT2_END = "2026-02-05T21:00:00Z"
-# the feed checks its loopback streams often, so coverage follows fast replay time closely
-DEMO_FEED = FeedTiming(
-    check_s=0.1,
-    silence_s=30.0,
-    keepalive_ms=10_000,
-    backoff=RetryPolicy(base_delay_s=0.1, max_delay_s=1.0, jitter=0.5),
-)
+
+
+def _open_feed(settings: Settings, services: Services, clock: ReplayClock) -> LiquidationFeed:
+    """Act two's feed. Run in a thread: importing ccxt.pro and the venues' classes would hold
+    the loop (and the bot starts without them, as on the bundled data it always does)."""
+    from market.liquidation_feed import FeedTiming
+
+    # the feed checks its loopback streams often, so coverage follows fast replay time closely
+    timing = FeedTiming(
+        check_s=0.1,
+        silence_s=30.0,
+        keepalive_ms=10_000,
+        backoff=RetryPolicy(base_delay_s=0.1, max_delay_s=1.0, jitter=0.5),
+    )
+    return open_liquidation_feed(settings, services.db, clock, timing)
 
 
 def _at(hhmm: str, start_ms: int) -> int:
@@ -113,6 +124,7 @@ class Pace:
     def __init__(self, clock: ReplayClock, services: Services, tick_seconds: float) -> None:
         self.clock, self.services, self.tick_seconds = clock, services, tick_seconds
         self.replying = False
+        self.connecting = False  # act two's streams are connecting
         self.stop_at: int | None = None  # the next scripted moment: market time waits there
         self.venues: list[FakeLiquidationVenue] = []
         self.tapes: dict[str, list[TapePrint]] = {}
@@ -120,7 +132,7 @@ class Pace:
 
     def behind(self) -> bool:
         s, now = self.services, self.clock.now_ms()
-        if self.replying:
+        if self.replying or self.connecting:
             return True
         step = int(self.tick_seconds * self.clock.speed * 1000)
         if s.last_alert_tick is not None and now - s.last_alert_tick > 2 * step + s.maps.refresh_ms:
@@ -192,6 +204,7 @@ async def run_demo(
         _env_file=None,  # type: ignore[call-arg]  # the demo ignores .env: self-contained
     )
     services = build_services(settings)
+    services.maps.renderer.start()  # as the bot's post_init: matplotlib loads while we start
     app = build_application(settings, services)
     clock = services.clock
     start = replay_start_ms(START)
@@ -304,6 +317,10 @@ async def _real_liquidations_act(
     echo(f"\n--- {ACT2_FROM[:10]}: real liquidations (recorded prints, see PROVENANCE.md) ---")
     for at, text in ACT2_OPENING:
         await say(parse_utc_ms(at), text)
+    # market time waits while the streams connect (the feed, and ccxt.pro, load first), so
+    # they cover the same hours at any speed on any machine (a fast replay on a busy machine
+    # had them connect hours late: "connected 8.5h of 24h")
+    pace.connecting = True
     venues = [FakeLiquidationVenue(v, []) for v in LIQ_VENUES]
     for v in venues:
         await v.start()
@@ -311,16 +328,16 @@ async def _real_liquidations_act(
     settings = services.settings.model_copy(
         update={"exchange_urls": {v.venue: v.base_url for v in venues}}
     )
-    # built in a thread: importing the venues' ccxt.pro classes would hold the loop
-    feed = await asyncio.to_thread(open_liquidation_feed, settings, services.db, clock, DEMO_FEED)
+    feed = await asyncio.to_thread(_open_feed, settings, services, clock)
     services.liquidations = feed  # post_shutdown stops it with the bot
     pace.venues, pace.feed = venues, feed
     await feed.start()
     try:
-        for _ in range(100):  # wait until every stream is up before time runs fast
+        for _ in range(100):  # wait until every stream is up before time runs
             if all(w.status.connected for w in feed.watchers):
                 break
             await asyncio.sleep(0.05)
+        pace.connecting = False
         fast = max(FAST_SPEED, speed)
         clock.jump(speed=fast)
         await pace.until(parse_utc_ms(FAST_UNTIL))

@@ -15,13 +15,12 @@ Everything raised by ``market.feeds`` is a :class:`MarketError`; ccxt exceptions
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
-
-import ccxt
 
 log = logging.getLogger(__name__)
 
@@ -109,22 +108,29 @@ class VenueError(PermanentMarketError):
     raises it for error codes it does not know, which in practice are request problems."""
 
 
-# Order matters: the first matching ccxt class wins, so subclasses come before their bases.
-_CCXT_MAP: tuple[tuple[type[BaseException], type[MarketError]], ...] = (
-    (ccxt.RequestTimeout, MarketTimeoutError),
-    (ccxt.DDoSProtection, RateLimitedError),
-    (ccxt.RateLimitExceeded, RateLimitedError),
-    (ccxt.ExchangeNotAvailable, VenueUnavailableError),
-    (ccxt.NetworkError, MarketNetworkError),
-    (ccxt.BadResponse, MalformedResponseError),  # NullResponse is a subclass
-    (ccxt.OperationFailed, TemporaryMarketError),
-    (ccxt.BadSymbol, UnknownSymbolError),
-    (ccxt.NotSupported, NotSupportedError),
-    (ccxt.AuthenticationError, AuthenticationRequiredError),
-    (ccxt.BadRequest, BadRequestError),
-    (ccxt.ArgumentsRequired, BadRequestError),
-    (ccxt.ExchangeError, VenueError),
-)
+@functools.cache
+def _ccxt_map() -> tuple[tuple[type[BaseException], type[MarketError]], ...]:
+    """ccxt's exceptions and ours, built on first use: only a process that talks to a venue
+    imports ccxt (~0.3 s and its memory), not one that reads the bundled data. Order matters:
+    the first matching ccxt class wins, so subclasses come before their bases."""
+    import ccxt
+
+    return (
+        (ccxt.RequestTimeout, MarketTimeoutError),
+        (ccxt.DDoSProtection, RateLimitedError),
+        (ccxt.RateLimitExceeded, RateLimitedError),
+        (ccxt.ExchangeNotAvailable, VenueUnavailableError),
+        (ccxt.NetworkError, MarketNetworkError),
+        (ccxt.BadResponse, MalformedResponseError),  # NullResponse is a subclass
+        (ccxt.OperationFailed, TemporaryMarketError),
+        (ccxt.BadSymbol, UnknownSymbolError),
+        (ccxt.NotSupported, NotSupportedError),
+        (ccxt.AuthenticationError, AuthenticationRequiredError),
+        (ccxt.BadRequest, BadRequestError),
+        (ccxt.ArgumentsRequired, BadRequestError),
+        (ccxt.ExchangeError, VenueError),
+    )
+
 
 # Exceptions a ccxt parser throws when an answer is valid JSON of the wrong shape.
 PARSER_CRASHES: tuple[type[Exception], ...] = (
@@ -143,7 +149,9 @@ def from_ccxt(
     """Translate a ccxt exception (or a crash inside a ccxt parser) into a project error."""
     if isinstance(exc, MarketError):
         return exc
-    for ccxt_cls, ours in _CCXT_MAP:
+    import ccxt  # loaded by the venue that raised ``exc``: a lookup, not an import
+
+    for ccxt_cls, ours in _ccxt_map():
         if isinstance(exc, ccxt_cls):
             return ours(str(exc) or type(exc).__name__, venue=venue, operation=operation)
     if isinstance(exc, PARSER_CRASHES):

@@ -53,7 +53,7 @@ class BotHarness:
         self.clock = FixedClock(at)
         self.source = source or ReplaySource()
         # tests opt in to digests; they drain the outbox by hand (send_due) unless they ask
-        self.extra = {"digest_hours": 0, "send_loop": False, "chat_gap_seconds": 0.05, **settings}
+        self.extra = {"digest_hours": 0, "send_loop": False, "chat_gap_seconds": 0.01, **settings}
         self.on_services = on_services  # e.g. attach a liquidation feed before post_init
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -140,6 +140,7 @@ def start_bot_process(
         LIQBOT_REPLAY_START=start,
         LIQBOT_TICK_SECONDS="0.2",
         LIQBOT_DIGEST_HOURS="0",
+        LIQBOT_CHAT_GAP_SECONDS="0.01",  # as BotHarness: a chat's messages need not wait 1 s
         **env,
     )
     return subprocess.Popen(

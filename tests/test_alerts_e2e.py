@@ -157,7 +157,7 @@ def test_flood_control_429_is_retried_after_thewait_until(bot: BotHarness) -> No
     bot.send(CHAT, "/start")
     with s.db.atomic():
         outbox.enqueue(s.db, "t:1", CHAT, "alert", "first <b>alert</b>", bot.clock.now)
-    bot.fake.inject_retry_after(3, method="sendMessage", count=10)  # PTB's limiter retries too
+    bot.fake.inject_retry_after(1, method="sendMessage", count=10)  # PTB's limiter retries too
     result = bot.run(send_due(s, bot.app.bot, bot.clock.now))
     assert result.sent == 0 and result.paused
     bot.fake.clear_faults()
@@ -192,7 +192,8 @@ def test_killed_bot_delivers_pending_alerts_once_after_restart(tmp_path: Path) -
             first.send_signal(signal.SIGKILL)  # killed, not stopped: no shutdown code runs
             first.wait(10)
         fake.clear_faults()
-        second = start_bot_process(fake, db_path, "2025-10-10T12:00:00Z")
+        # restarted a minute later, as a restart is: the retries the first one set are due
+        second = start_bot_process(fake, db_path, "2025-10-10T12:01:00Z")
         try:
             wait_until(lambda: {"alert B", "alert C"} <= set(texts()))
             assert wait_until_drained(db_path) == {"sent": 3}  # nothing left that could repeat

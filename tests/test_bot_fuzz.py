@@ -139,7 +139,8 @@ plain = st.one_of(
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotHarness]:
-    with BotHarness(tmp_path_factory.mktemp("fuzz") / "fuzz.db") as harness:
+    # no pause between one chat's messages: the replies are under test, not their pacing
+    with BotHarness(tmp_path_factory.mktemp("fuzz") / "fuzz.db", chat_gap_seconds=0) as harness:
         harness.send(CHAT, "/tz Asia/Tokyo")
         yield harness
 

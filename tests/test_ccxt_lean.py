@@ -43,3 +43,14 @@ def test_only_used_exchanges_load_and_they_work() -> None:
         timeout=60,
     )
     assert int(r.stdout) < int(full.stdout) - 20  # MB: the point of it
+
+
+def test_a_bot_on_the_bundled_data_starts_without_ccxt() -> None:
+    # ccxt is for live venues: `liqbot run` on the demo data and `liqbot demo` start without it
+    # (~0.3 s of every start); the demo's second act loads it in a thread, off the loop
+    code = "import sys, bot.app, bot.cli, bot.demo; print([m for m in sys.modules if 'ccxt.' in m])"
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert r.stdout.strip() == "[]"

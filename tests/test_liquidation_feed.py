@@ -65,7 +65,12 @@ async def run_feed(
     db = open_db(None)
     sink = StorageLiquidationSink(db)
     feed = LiquidationFeed(
-        sink, [fake.venue], [BTC], urls={fake.venue: fake.base_url}, timing=timing
+        sink,
+        [fake.venue],
+        [BTC],
+        urls={fake.venue: fake.base_url},
+        timing=timing,
+        config={"timeout_on_exit": 0},  # ccxt waits 250 ms in close: these tests read the sink
     )
     await feed.start()
     deadline = time.monotonic() + 2.5

@@ -253,7 +253,9 @@ def test_killed_between_detection_and_send_delivers_the_liquidation_once(tmp_pat
             first.wait(10)
         assert liquidations() == [] and price_alert() == []
         fake.clear_faults()
-        second = start_bot_process(fake, db_path, "2025-10-10T21:00:00Z", LIQBOT_REPLAY_SPEED="600")
+        # restarted later, as a restart is: the retries the first one set (2 s x 600 of market
+        # time after it queued them, at the 21:15 close) are due
+        second = start_bot_process(fake, db_path, "2025-10-10T21:40:00Z", LIQBOT_REPLAY_SPEED="600")
         try:
             wait_until(lambda: len(liquidations()) >= 1 and len(price_alert()) >= 1)
             # drained, the position closed as liquidated and the price alert done: no later

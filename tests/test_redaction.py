@@ -36,6 +36,10 @@ def test_a_proxy_password_never_reaches_stderr_or_the_log(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:bot-token-never-shown")
     # the venue's retries, without their waits (the test is about what they write)
     monkeypatch.setitem(feeds.VenueFeed.__init__.__kwdefaults__, "sleep", _no_wait)
+    # and without ccxt's pacing of its requests (200 ms each to a port that refuses at once)
+    monkeypatch.setitem(
+        feeds.VenueFeed.__init__.__kwdefaults__, "config", {"enableRateLimit": False}
+    )
     caplog.set_level(logging.WARNING)
     code = cli.main(["map", "BTC", "--source", "live", "--exchanges", "bybit"])
     out, err = capfd.readouterr()

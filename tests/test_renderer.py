@@ -15,7 +15,7 @@ import pytest
 from bot.clock import ReplayClock
 from bot.pipeline.maps import MapService
 from bot.render.calls import warm
-from bot.render.renderer import Renderer, RenderTimeout
+from bot.render.renderer import Renderer, RenderTimeout, shared
 from market.replay import DEFAULT_AT, ReplaySource
 
 PNG = b"\x89PNG"
@@ -71,14 +71,11 @@ def fails_loudly(message: str) -> int:
 
 
 async def test_a_failing_chart_raises_its_error_and_the_worker_goes_on() -> None:
-    renderer = Renderer()
-    try:
-        worker = await renderer.run(warm)
-        with pytest.raises(ValueError, match="bad input"):
-            await renderer.run(fails_loudly, "bad input")
-        assert await renderer.run(warm) == worker  # same process, its pipe intact
-    finally:
-        renderer.close()
+    renderer = shared()  # the worker every chart of this test process uses: it must go on
+    worker = await renderer.run(warm)
+    with pytest.raises(ValueError, match="bad input"):
+        await renderer.run(fails_loudly, "bad input")
+    assert await renderer.run(warm) == worker  # same process, its pipe intact
 
 
 def environment_names() -> list[str]:
@@ -102,15 +99,12 @@ def raises_timeout() -> int:
 
 
 async def test_a_charts_own_timeout_error_is_not_taken_for_the_renderers() -> None:
-    renderer = Renderer(timeout=30.0)
-    try:
-        worker = await renderer.run(warm)
-        with pytest.raises(TimeoutError, match="venue") as caught:
-            await renderer.run(raises_timeout)
-        assert not isinstance(caught.value, RenderTimeout)
-        assert await renderer.run(warm) == worker  # not killed
-    finally:
-        renderer.close()
+    renderer = shared()  # the suite's worker: a chart's error must not cost it
+    worker = await renderer.run(warm)
+    with pytest.raises(TimeoutError, match="venue") as caught:
+        await renderer.run(raises_timeout)
+    assert not isinstance(caught.value, RenderTimeout)
+    assert await renderer.run(warm) == worker  # not killed
 
 
 ORPHAN = """

@@ -47,6 +47,29 @@ def test_limiter_holds_30_in_every_one_second_window() -> None:
         assert sum(1 for s in starts if t <= s < t + 1.0) <= 30
 
 
+def test_a_chat_action_takes_no_turn_of_its_chat() -> None:
+    """`/map` in a group sent "uploading photo...", then waited 3 s for its own photo's turn."""
+    limiter = SendLimiter(chat_gap_s=1.0)
+    group = -100123
+
+    async def ok(*args: object, **kwargs: object) -> bool:
+        return True
+
+    async def send(endpoint: str) -> None:
+        await limiter.process_request(ok, (), {}, endpoint, {"chat_id": group}, None)
+
+    async def run() -> tuple[float, float]:
+        await send("sendChatAction")
+        after_action = limiter.chat_ready_in(group)
+        await send("sendPhoto")
+        return after_action, limiter.chat_ready_in(group)
+
+    after_action, after_photo = asyncio.run(run())
+    assert after_action == 0.0  # the photo goes at once
+    assert after_photo > 2.5  # a message still takes the group's turn (20 a minute)
+    assert len(limiter._sent) == 2  # both count in the 30 a second
+
+
 def test_webhook_mode_refuses_to_start_without_its_secret() -> None:
     s = Settings(telegram_bot_token="1:x", webhook_url="https://bot.example/x", _env_file=None)
     with pytest.raises(ConfigError, match="LIQBOT_WEBHOOK_SECRET"):

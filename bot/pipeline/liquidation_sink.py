@@ -4,11 +4,14 @@ for live prints."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from market.liquidation_feed import LiquidationPrint
 from storage import liquidations
+
+if TYPE_CHECKING:  # a type only: the feed (and ccxt) load where the feed is built
+    from market.liquidation_feed import LiquidationPrint
 
 
 class StorageLiquidationSink:

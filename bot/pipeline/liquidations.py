@@ -10,6 +10,7 @@ the market history (``LIQBOT_HISTORY_DAYS``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -22,11 +23,13 @@ from grading.hourly import DEFAULT_LOOKBACK_H
 from grading.skill import Grade, TooLittleData
 from liqmap import Candles, unified_symbol
 from liqmap.times import HOUR_MS
-from market.liquidation_feed import FeedTiming, LiquidationFeed
 from market.liquidation_summary import WINDOWS_MS, LiqsSummary, covered_ms, summarise
 from market.snapshot import MarketDataError
 from market.source import WINDOW_MS, MarketSource
 from storage import liquidations
+
+if TYPE_CHECKING:  # /liqs and /skill read SQLite: only building the feed needs ccxt.pro
+    from market.liquidation_feed import FeedTiming, LiquidationFeed
 
 SKILL_DAYS = 7
 SKILL_TIMEFRAMES = ("15m", "1h", "5m")  # the grading's default is 15m candles; 1h where only that
@@ -37,6 +40,8 @@ def open_liquidation_feed(
 ) -> LiquidationFeed:
     """The feed for the configured venues and symbols (not started). Venues without a public
     stream (Bitget) are kept, so ``/status`` can say they have none."""
+    from market.liquidation_feed import LiquidationFeed
+
     symbols = list(dict.fromkeys(unified_symbol(s) for s in settings.symbols))
     return LiquidationFeed(
         StorageLiquidationSink(db),

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,10 +29,12 @@ from market.errors import (
     NotSupportedError,
     PermanentMarketError,
 )
-from market.feeds import VenueFeed
 from market.source import FUNDING_P95_DAYS
 from storage import liquidations
 from storage import market_history as history
+
+if TYPE_CHECKING:  # a type only: the feeds (ccxt) are built by bot.pipeline.live
+    from market.feeds import VenueFeed
 
 log = logging.getLogger(__name__)
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from bot.clock import Clock
 from bot.pipeline.alert_book import AlertBook
 from bot.pipeline.maps import MapService
-from bot.pipeline.refresh import Refresher
 from bot.settings import Settings
-from market.liquidation_feed import LiquidationFeed
 from market.source import MarketSource
+
+if TYPE_CHECKING:  # live-only parts: ccxt loads where they are built (bot.app), not here
+    from bot.pipeline.refresh import Refresher
+    from market.liquidation_feed import LiquidationFeed
 
 KEY = "liqbot"
 

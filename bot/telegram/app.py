@@ -34,7 +34,6 @@ from telegram.ext import (
 )
 
 from bot.pipeline import health
-from bot.pipeline.live import SymbolChoiceError, validate_symbols
 from bot.pipeline.services import KEY, Services
 from bot.settings import ConfigError, Settings
 from bot.telegram import (
@@ -101,6 +100,8 @@ class PerChatOrder(SimpleUpdateProcessor):
 async def _post_init(app: Application) -> None:
     found = app.bot_data.get(KEY)
     if isinstance(found, Services) and found.refresher is not None:
+        from bot.pipeline.live import SymbolChoiceError, validate_symbols  # live only: ccxt
+
         try:  # a symbol no venue lists stops the start with the valid choices
             await validate_symbols(found.refresher, found.settings.symbols)
         except SymbolChoiceError as e:

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.views import fmt
 from bot.views.real_prints import ChartPrint, RealLiquidations, window_prints
 from grading.report import grade_text
 from grading.skill import Grade
 from liqmap.times import HOUR_MS
-from market.liquidation_feed import VenueStreamStatus
 from market.liquidation_summary import Cascade, LiqsSummary
 from storage.liquidations import StoredPrints
 from storage.map_refits import RefitRow
+
+if TYPE_CHECKING:  # a type only: the feed module imports ccxt.pro
+    from market.liquidation_feed import VenueStreamStatus
 
 __all__ = ["ChartPrint", "RealLiquidations", "chart_prints", "window_prints"]
 
