@@ -63,7 +63,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "alert",
         "Price alert at your level: a candle's high/low crossing it",
-        "/alert SYMBOL [above|below] PRICE|+5% [every] · /alert (list) · /alert del ID",
+        "/alert SYMBOL [above|below] PRICE|+5% [every [1%|500]] · /alert (list) · /alert del ID",
         "/alert BTC below 112k",
     ),
     Command("digest", "4-hourly digest: on, off, or now", "/digest on|off|now", "/digest now"),
