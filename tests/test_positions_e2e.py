@@ -367,6 +367,21 @@ def test_every_warning_stop_fills_before_the_liquidation_or_the_advice_is_to_clo
     assert closing >= 1
 
 
+def test_the_check_reply_promises_the_warning_at_the_chats_own_threshold(bot: BotHarness) -> None:
+    """A 50x long opens with a 4 h touch chance of a few percent: over the default 3%, under a
+    chat's 40%; a chat that switched the warning off is promised nothing."""
+    reach = "within the liquidation warning's reach"
+    assert f"{reach} (3% in 4 h)" in ask(bot, "/check BTC long 116000 x50")
+    assert "threshold set to 40" in ask(bot, "/alerts set liquidation_warning 40")
+    assert reach not in ask(bot, "/check BTC long 116000 x50")
+    assert "threshold set to 1" in ask(bot, "/alerts set liquidation_warning 1")
+    assert f"{reach} (1% in 4 h)" in ask(bot, "/open BTC long 116000 x50")
+    ask(bot, "/alerts")
+    press(bot, "alert|liquidation_warning|silent")  # the /alerts list's switch: on -> silent
+    press(bot, "alert|liquidation_warning|off")  # -> off
+    assert reach not in ask(bot, "/check BTC long 116000 x50")
+
+
 def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> None:
     """/open already says the liquidation sits in a cluster: the rule's firing right after is
     the same news (its state records it, so it does not come back either)."""

@@ -41,6 +41,7 @@ from bot.telegram.common import (
     reject,
     reply,
     symbol_arg,
+    warning_pct,
 )
 from bot.telegram.context import Context, services
 from bot.telegram.keyboards import map_keyboard, start_keyboard, webapp_link, webapp_row
@@ -265,7 +266,8 @@ async def check_command(update: Update, context: Context) -> None:
         )
     vol = volatility_at(services(context), p.symbol, report.liq.as_of)
     zone = users.get(s.db, chat_id(update))
-    text = check_html(result, report, advice, label, vol, zone.tz if zone else "UTC")
+    tz, warn = zone.tz if zone else "UTC", warning_pct(s.db, chat_id(update))
+    text = check_html(result, report, advice, label, vol, tz, warn)
     own = own_stop_html(result, p.stop, p.size)
     await reply(update, text + ("\n" + own if own else ""))
 

@@ -31,6 +31,7 @@ from bot.telegram.common import (
     reject,
     reply,
     symbol_arg,
+    warning_pct,
 )
 from bot.telegram.context import Context, services
 from bot.telegram.jobs import flush
@@ -123,6 +124,7 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
             report,
             volatility=volatility_at(s, p.symbol, report.liq.as_of),
             zone=_zone(context, chat_id(update)),
+            warning_pct=warning_pct(s.db, chat_id(update)),
         ),
         reply_markup=position_keyboard(sub.id, False),
     )
