@@ -21,6 +21,13 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 REARM_PCT = 0.5  # % of the level price must move back before an `every` alert fires again
+
+
+def margin_pct(own: float | None) -> float:
+    """An alert's re-arm margin in % of its level: its own (``every 1%``) or the default."""
+    return REARM_PCT if own is None else own
+
+
 NO_CANDLE = -1
 
 
@@ -42,7 +49,7 @@ def price_crossings(
     close_time: IntArray,
     low: FloatArray,
     high: FloatArray,
-    rearm_pct: float = REARM_PCT,
+    rearm_pct: float | FloatArray = REARM_PCT,
 ) -> Crossings:
     """The first firing of each alert among the candles closing after its ``checked_to``.
 
@@ -50,7 +57,8 @@ def price_crossings(
     alert that fires is done (``armed`` False). An ``every`` alert's later crossings in the same
     candles do not fire again in this pass (one message per alert per pass), but its state
     follows them: fired, re-armed after moving back, fired... so ``armed`` is right for the
-    next pass."""
+    next pass. ``rearm_pct`` is one margin for all or one per alert; a one-shot alert that is
+    not armed (it was an ``every`` one, switched to once while waiting) re-arms the same way."""
     n, m = level.size, close_time.size
     candle = np.full(n, NO_CANDLE, dtype=np.int64)
     out_armed = armed.copy()
@@ -59,12 +67,13 @@ def price_crossings(
     fresh = close_time[None, :] > checked_to[:, None]
     lv = level[:, None]
     up = above[:, None]
+    margin = np.broadcast_to(np.asarray(rearm_pct, dtype=np.float64), level.shape)[:, None]
     crossed = np.where(up, high[None, :] >= lv, low[None, :] <= lv) & fresh
     back = (
         np.where(
             up,
-            low[None, :] <= lv * (1 - rearm_pct / 100),
-            high[None, :] >= lv * (1 + rearm_pct / 100),
+            low[None, :] <= lv * (1 - margin / 100),
+            high[None, :] >= lv * (1 + margin / 100),
         )
         & fresh
     )
@@ -74,7 +83,8 @@ def price_crossings(
     out_armed[hit] = False
     # Re-arming, and `every` alerts crossing again: a short walk per alert that has events
     # (a handful of candles per pass; alerts without any are never visited).
-    for i in np.flatnonzero(every & (crossed.any(axis=1) | back.any(axis=1))).tolist():
+    waits = every | ~armed
+    for i in np.flatnonzero(waits & (crossed.any(axis=1) | back.any(axis=1))).tolist():
         state = bool(armed[i])
         k = 0
         while k < m:

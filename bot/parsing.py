@@ -25,6 +25,10 @@ class SymbolError(InputError):
     """Not a symbol this bot follows; the message suggests the nearest ones."""
 
 
+class MissingSymbol(InputError):
+    """The command needs a symbol and got none: the bot offers buttons instead of an error."""
+
+
 def parse_symbol(text: str, known: tuple[str, ...]) -> str:
     """The unified symbol (``BTC/USDT:USDT``) of ``text`` if it is one of ``known``."""
     raw = text.strip()
@@ -186,8 +190,10 @@ def parse_position(
             symbol = parse_symbol(tok, known)
         else:
             raise InputError(_not_understood(tok, side, lev, numbers))
-    if symbol is None or side is None or not numbers or (lev is None and len(numbers) < 2):
+    if side is None or not numbers or (lev is None and len(numbers) < 2):
         raise InputError("I need the symbol, long or short, the entry price and the leverage")
+    if symbol is None:  # all but the symbol: buttons of the symbols complete the command
+        raise MissingSymbol("which symbol?")
     entry = numbers.pop(0)
     if lev is None:
         lev = numbers.pop(0)
@@ -363,10 +369,6 @@ ALERT_EVERY = ("every", "repeat", "always")
 MAX_ALERT_PCT = 90.0
 
 
-class MissingSymbol(InputError):
-    """The command needs a symbol and got none: the bot offers buttons instead of an error."""
-
-
 @dataclass(frozen=True)
 class AlertArgs:
     """``/alert`` as typed: a price (``level``) or a move from the price now (``pct``, signed
@@ -378,25 +380,41 @@ class AlertArgs:
     signed: bool
     direction: str | None  # 'above' / 'below' when the trader said so
     every: bool
+    margin: float | None = None  # after `every`: how far price moves back before it re-arms
+    margin_pct: bool = True  # the margin as a % of the level (else a price distance)
 
 
 def parse_alert(args: list[str], known: tuple[str, ...]) -> AlertArgs:
     """``BTC 120k``, ``BTC below 100k``, ``ETH +5%``, ``BTC 118500 every``, ``btc under $99,500``,
-    ``BTC -3%``, ``BTC below 0.8%``: in any order. :class:`MissingSymbol` when no symbol."""
+    ``BTC -3%``, ``BTC below 0.8%``: in any order; after the price, ``every 1%`` or
+    ``every 500`` is the re-arm margin. :class:`MissingSymbol` when no symbol."""
     symbol: str | None = None
     direction: str | None = None
     every = False
     level: float | None = None
     pct: float | None = None
     signed = False
+    margin: float | None = None
+    margin_pct = True
+    after_every = False
     for raw in (t.strip() for t in args if t.strip()):
         low = raw.lower()
+        was_after_every, after_every = after_every, False
+        if was_after_every and (level is not None or pct is not None) and margin is None:
+            value = _amount(low.removesuffix("%").strip())
+            if value is not None:  # the price is given: a number after `every` is the margin
+                if not (math.isfinite(value) and value > 0) or low[0] in "+-":
+                    raise InputError(
+                        f"a re-arm margin looks like every 1% or every 500, not {raw[:20]!r}"
+                    )
+                margin, margin_pct = value, low.endswith("%")
+                continue
         if low in ALERT_ABOVE or low in ALERT_BELOW:
             if direction is not None:
                 raise InputError("give the direction once: above or below")
             direction = "above" if low in ALERT_ABOVE else "below"
         elif low in ALERT_EVERY:
-            every = True
+            every = after_every = True
         elif low.endswith("%"):
             if level is not None or pct is not None:
                 raise InputError("one price per alert (send another /alert for a second one)")
@@ -422,7 +440,25 @@ def parse_alert(args: list[str], known: tuple[str, ...]) -> AlertArgs:
         raise InputError("tell me the price: /alert BTC 120k, or a move: /alert BTC +5%")
     if symbol is None:
         raise MissingSymbol("which symbol?")
-    return AlertArgs(symbol, level, pct, signed, direction, every)
+    return AlertArgs(symbol, level, pct, signed, direction, every, margin, margin_pct)
+
+
+MAX_REARM_PCT = 20.0
+
+
+def rearm_margin(a: AlertArgs, level: float) -> float | None:
+    """The typed re-arm margin as a % of ``level`` (None: not given, the default applies);
+    :class:`InputError` when it is not a sensible one."""
+    if a.margin is None:
+        return None
+    pct = a.margin if a.margin_pct else a.margin / level * 100
+    if not 0 < pct <= MAX_REARM_PCT:
+        shown = f"{a.margin:g}%" if a.margin_pct else f"{a.margin:,.6g}"
+        raise InputError(
+            f"a re-arm margin must be more than 0 and at most {MAX_REARM_PCT:g}% of the level, "
+            f"not {shown}; like every 1% or every 500"
+        )
+    return pct
 
 
 def alert_level(a: AlertArgs, price_now: float) -> tuple[float, str]:

@@ -51,6 +51,7 @@ class PriceAlert:
     fired_count: int = 0
     last_fired_at: int | None = None
     last_fired_price: float | None = None
+    rearm_pct: float | None = None  # an `every` alert's own margin (None: the default)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> PriceAlert:
@@ -69,6 +70,7 @@ class PriceAlert:
             fired_count=int(row.get("fired_count") or 0),
             last_fired_at=row.get("last_fired_at"),
             last_fired_price=row.get("last_fired_price"),
+            rearm_pct=row.get("rearm_pct"),
         )
 
 
@@ -83,6 +85,7 @@ def add(
     checked_to: int,
     now: int,
     limit: int = LIMIT,
+    rearm_pct: float | None = None,
 ) -> PriceAlert:
     """Store an active alert (candles closing after ``checked_to`` are checked); raises
     :class:`AlertLimitError` when the chat already has ``limit`` active ones, and
@@ -110,6 +113,7 @@ def add(
                     "price_at_creation": price_now,
                     "checked_to": checked_to,
                     "fired_count": 0,
+                    "rearm_pct": rearm_pct,
                 }
             )
             .last_pk
@@ -169,6 +173,23 @@ def delete(db: Database, chat_id: int, alert_id: int) -> PriceAlert | None:
             return None
         db.execute("update price_alerts set status = ? where id = ?", [DELETED, alert_id])
     return found
+
+
+def set_repeat(
+    db: Database, chat_id: int, alert_id: int, every: bool, rearm_pct: float | None
+) -> PriceAlert | None:
+    """Switch the chat's own active alert between once and ``every`` (and its margin); None if
+    it has no such alert any more. An ``every`` alert waiting to re-arm keeps waiting as a
+    one-shot: it fires once more after price has moved back."""
+    with db.atomic():
+        found = get(db, alert_id)
+        if found is None or found.chat_id != chat_id or found.status != ACTIVE:
+            return None
+        db.execute(
+            "update price_alerts set every = ?, rearm_pct = ? where id = ?",
+            [int(every), rearm_pct, alert_id],
+        )
+    return get(db, alert_id)
 
 
 def record_fired(

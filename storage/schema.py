@@ -353,3 +353,10 @@ def m012_map_refits(db: Database) -> None:
         }
     )
     db.execute("create index map_refits_symbol on map_refits (symbol, at_ms)")
+
+
+@migrations()
+def m013_price_alert_margin(db: Database) -> None:
+    """An ``every`` alert's own re-arm margin, % of the level (``/alert BTC 121k every 1%``);
+    null: the default."""
+    _t(db, "price_alerts").add_column("rearm_pct", float)

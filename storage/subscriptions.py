@@ -85,8 +85,10 @@ def open_position(
     snapshot: dict[str, Any],
     now: int,
     checked_to: int | None = None,
+    stop_price: float | None = None,
 ) -> Subscription:
-    """Store a position; its candles are checked for liquidation from ``checked_to`` (the map
+    """Store a position (with the trader's own stop, when given: one insert, so never the one
+    without the other); its candles are checked for liquidation from ``checked_to`` (the map
     moment it was opened against) on."""
     with db.atomic():
         row_id = (
@@ -107,6 +109,7 @@ def open_position(
                     "muted": 0,
                     "status": OPEN,
                     "checked_to": now if checked_to is None else checked_to,
+                    "stop_price": stop_price,
                 }
             )
             .last_pk

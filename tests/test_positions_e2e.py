@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts.catalogue import RULE_CATALOGUE
 from bot.pipeline.digest_pass import queue_digest
 from bot.telegram.jobs import send_due
 from storage import alert_settings, open_db, outbox, price_alerts, subscriptions, users
@@ -366,6 +367,21 @@ def test_every_warning_stop_fills_before_the_liquidation_or_the_advice_is_to_clo
     assert closing >= 1
 
 
+def test_the_check_reply_promises_the_warning_at_the_chats_own_threshold(bot: BotHarness) -> None:
+    """A 50x long opens with a 4 h touch chance of a few percent: over the default 3%, under a
+    chat's 40%; a chat that switched the warning off is promised nothing."""
+    reach = "within the liquidation warning's reach"
+    assert f"{reach} (3% in 4 h)" in ask(bot, "/check BTC long 116000 x50")
+    assert "threshold set to 40" in ask(bot, "/alerts set liquidation_warning 40")
+    assert reach not in ask(bot, "/check BTC long 116000 x50")
+    assert "threshold set to 1" in ask(bot, "/alerts set liquidation_warning 1")
+    assert f"{reach} (1% in 4 h)" in ask(bot, "/open BTC long 116000 x50")
+    ask(bot, "/alerts")
+    press(bot, "alert|liquidation_warning|silent")  # the /alerts list's switch: on -> silent
+    press(bot, "alert|liquidation_warning|off")  # -> off
+    assert reach not in ask(bot, "/check BTC long 116000 x50")
+
+
 def test_the_open_reply_warning_is_not_repeated_as_an_alert(tmp_path: Path) -> None:
     """/open already says the liquidation sits in a cluster: the rule's firing right after is
     the same news (its state records it, so it does not come back either)."""
@@ -400,3 +416,41 @@ def test_an_alert_held_for_a_position_since_liquidated_is_dropped(tmp_path: Path
         assert any("fuel ratio of #1 fell below" in r[0] for r in dropped), dropped
         step(bot, at("23:10"), every=30 * 60_000)  # quiet hours over: nothing about the dead long
         assert not any("fuel ratio" in t for t in texts(bot))
+
+
+def test_open_takes_the_traders_own_stop_as_stop_does(bot: BotHarness) -> None:
+    """``/open ... sl PRICE`` sets the stop with /stop's checks and /stop's reply; a bad stop
+    stores neither the position nor the stop. Without a symbol, /check and /open offer the
+    symbol buttons, each finishing the command as typed."""
+    ask(bot, "/start")
+    for rule in RULE_CATALOGUE:  # only the replies: no alert may slip in between
+        alert_settings.set_mode(bot.services.db, CHAT, rule.name, "off")  # type: ignore[union-attr]
+    before = counts(bot)
+    for bad, why in (
+        ("sl 118000", "a long's stop sits below the price now (116,605.3"),
+        ("sl 50k", "the stop is more than 50% from the price now"),
+        ("sl", "say where your stop is: sl 112000"),
+        ("sl -1", "the stop must be a positive price"),
+    ):
+        answer = ask(bot, f"/open BTC long 116000 x20 5000 {bad}")
+        assert answer.startswith(f"⚠️ {why}") and "Usage: /open" in answer, (bad, answer)
+    assert counts(bot) == before
+    assert ask(bot, "/check long 116000 x20") == "Which symbol? (/check BTC ...)"
+    picks = bot.fake.messages(CHAT, include_edits=False)[-1].buttons
+    assert [b["callback_data"] for b in picks] == [
+        "pick|check|BTC|long 116000 x20",
+        "pick|check|ETH|long 116000 x20",
+    ]
+    assert press(bot, "pick|check|BTC|long 116000 x20") == ask(bot, "/check BTC long 116000 x20")
+    assert ask(bot, "/open long 116000 x20 5000 sl 112000") == "Which symbol? (/open BTC ...)"
+    opened = press(bot, "pick|open|BTC|long 116000 x20 5000 sl 112000")
+    assert opened.startswith("✅ Watching position #1.")
+    assert "🛑 Stop of #1 at 112,000.0 (3.45% from entry, 69% of margin = 1R)." in opened
+    assert "/stop 1 PRICE" not in opened and "comes before this stop" not in opened
+    sub = subscriptions.get(bot.services.db, 1)  # type: ignore[union-attr]
+    assert sub is not None and sub.stop_price == 112_000 and sub.size_usd == 5000
+    # the same words as /stop's reply, the liquidation warning included (x50: ~114,100)
+    assert "Watching position #2" in ask(bot, "/open BTC long 116000 x50")
+    told = ask(bot, "/stop 2 112000")
+    opened = ask(bot, "/open BTC long 116000 x50 sl 112000")
+    assert told.replace("#2", "#3") in opened and "comes before this stop" in told

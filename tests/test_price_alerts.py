@@ -20,6 +20,7 @@ from bot.parsing import (
     parse_percent,
     parse_position,
     parse_zone,
+    rearm_margin,
     suggest_typo,
 )
 from bot.pipeline.trader_levels import chat_levels
@@ -87,6 +88,19 @@ def test_a_signed_price_is_quoted_as_typed() -> None:
         parse_alert(["BTC", "-0.8"], KNOWN)
 
 
+def test_a_margin_after_every_is_the_rearm_margin() -> None:
+    one = parse_alert(["BTC", "121k", "every", "1%"], KNOWN)
+    assert (one.level, one.every, rearm_margin(one, 121_000)) == (121_000, True, 1.0)
+    usd = parse_alert(
+        ["btc", "every", "121k", "every", "$500"], KNOWN
+    )  # the first number: the price
+    assert usd.level == 121_000 and rearm_margin(usd, 121_000) == pytest.approx(500 / 1210)
+    assert rearm_margin(parse_alert(["BTC", "+5%", "every"], KNOWN), 122_000) is None
+    for bad in ("BTC 121k every -1%", "BTC 121k every 30%", "BTC 121k every 50k"):
+        with pytest.raises(InputError, match="re-arm margin"):
+            rearm_margin(parse_alert(bad.split(), KNOWN), 121_000)
+
+
 def test_alert_without_symbol_asks_for_one() -> None:
     for typed in ("120k", "below 100k", "+5% every"):
         with pytest.raises(MissingSymbol):
@@ -126,6 +140,36 @@ def _crossings(
         np.array(high),
     )
     return c.candle.tolist(), c.armed.tolist()
+
+
+def test_each_alert_rearms_after_its_own_margin() -> None:
+    # above 100 every time with 0.5% and 2%, and a one-shot switched from `every` while waiting
+    c = price_crossings(
+        np.array([True, True, True]),
+        np.array([100.0, 100.0, 100.0]),
+        np.array([True, True, False]),
+        np.array([True, True, False]),
+        np.zeros(3, dtype=np.int64),
+        np.arange(1, 4, dtype=np.int64),
+        np.array([100.5, 99.0, 99.9]),
+        np.array([101.0, 99.5, 100.3]),
+        np.array([0.5, 2.0, 0.5]),
+    )
+    # the 99.0 low re-arms the 0.5% one (and the one-shot, which fires at the next high), not
+    # the 2% one
+    assert c.candle.tolist() == [0, 0, 2] and c.armed.tolist() == [False, False, False]
+    two = price_crossings(
+        np.array([True, True]),
+        np.array([100.0, 100.0]),
+        np.array([True, True]),
+        np.array([True, True]),
+        np.zeros(2, dtype=np.int64),
+        np.arange(1, 3, dtype=np.int64),
+        np.array([100.5, 99.0]),
+        np.array([101.0, 99.5]),
+        np.array([0.5, 2.0]),
+    )
+    assert two.armed.tolist() == [True, False]  # after the 99.0 low, before the next high
 
 
 def test_a_wick_fires_once_and_every_rearms_only_after_moving_back() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from storage import price_alerts, users
 from tests.bot_harness import BotHarness, wait_until
 from tests.test_alerts_e2e import at, step
@@ -119,6 +121,14 @@ def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
             "You already have #1 at 120,000.0 (BTC above 120,000.0); nothing was added."
         )
         assert stored(bot) == before
+        # the same level with another repeat setting changes the alert there, nothing is added
+        assert ask(bot, "/alert BTC 120k every").startswith(
+            "#1 at 120,000.0 now repeats (BTC above 120,000.0, every time). I'll tell you when "
+            "a candle's high reaches it, and again each time after price has moved back 0.5%."
+        )
+        assert "You already have #1" in ask(bot, "/alert btc above 120,000 every")
+        assert ask(bot, "/alert BTC 120k").startswith("#1 at 120,000.0 now fires once")
+        assert stored(bot) == before
         listed = ask(bot, "/alert")
         assert listed.splitlines()[1:5] == [
             "#1 BTC above 120,000.0 (+2.91% from now)",
@@ -151,10 +161,12 @@ def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
             "/alert BTC +120k",
             "/alert BTC <b>",
             "/alert del two",
+            "/alert BTC 121k every 30%",  # a margin past the sensible
+            "/alert BTC 121k 1%",  # a margin without `every`: two prices
         ):
             answer = ask(bot, bad)
             assert answer.startswith("⚠️ ") and "Usage: /alert" in answer, (bad, answer)
-        assert "price is already above 100,000.0 (116,605.3 now)" in texts(bot)[-8]
+        assert "price is already above 100,000.0 (116,605.3 now)" in texts(bot)[-10]
         assert stored(bot) == before
 
         # no symbol: buttons of the symbols the bot follows, each finishing the command
@@ -173,6 +185,22 @@ def test_commands_list_delete_limit_and_bad_input(tmp_path: Path) -> None:
             "⚠️ a long's stop sits below its entry (116,000.0), not at 118,000.0"
         )
 
+        # a margin after `every`, as traders type it, is the alert's re-arm margin
+        assert ask(bot, "/alert BTC 121k every 1%").startswith(
+            "🔔 Price alert #6: BTC above 121,000.0, every time, re-arms 1% back (+3.77% from "
+        )
+        assert texts(bot)[-1].endswith(
+            "I'll tell you when a candle's high reaches it, and again each time after price "
+            "has moved back 1%. /alert lists yours."
+        )
+        assert ask(bot, "/alert BTC 121k every 500").startswith(
+            "#6 at 121,000.0 now re-arms 500 (0.41%) back (BTC above 121,000.0, every time, "
+            "re-arms 0.41% back)."
+        )
+        gone = price_alerts.get(bot.services.db, 6)  # type: ignore[union-attr]
+        assert gone is not None and gone.rearm_pct == pytest.approx(500 / 1210)
+        price_alerts.record_fired(bot.services.db, 6, 1, bot.clock.now, 121_100.0, done=False)  # type: ignore[union-attr]
+        assert "waits for price back below 120,500.0 to re-arm" in ask(bot, "/alert")
         # the limit: 50 active alerts per chat, the 51st refused and not stored
         db = bot.services.db  # type: ignore[union-attr]
         now = bot.clock.now

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 
 from alerts.findings import PriceAlertFinding, clusters_beyond
-from alerts.price_levels import NO_CANDLE, REARM_PCT, price_crossings
+from alerts.price_levels import NO_CANDLE, margin_pct, price_crossings
 from bot.clock import in_quiet_hours
 from bot.pipeline.position_fate import PRICE_WINDOW, candles_between
 from bot.pipeline.services import Services
@@ -58,6 +58,7 @@ async def _alerts_for(s: Services, symbol: str, tick: int) -> int:
         candles.close_time,
         candles.low,
         candles.high,
+        np.array([margin_pct(a.rearm_pct) for a in alerts], dtype=np.float64),
     )
     hits = np.flatnonzero(found.candle != NO_CANDLE).tolist()
     report: MapReport | None = None
@@ -111,7 +112,7 @@ def _finding(a: PriceAlert, report: MapReport, candles: Candles, j: int) -> Pric
     above = a.direction == ABOVE
     extreme = float(candles.high[j] if above else candles.low[j])
     below_c, above_c = report.nearest(6)
-    margin = REARM_PCT / 100 * a.level
+    margin = margin_pct(a.rearm_pct) / 100 * a.level
     return PriceAlertFinding(
         chat_id=a.chat_id,
         alert_id=a.id,

@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import html
+import math
 
 from telegram import Update
 
-from alerts.price_levels import REARM_PCT
-from bot.parsing import InputError, MissingSymbol, alert_level, parse_alert
+from alerts.price_levels import margin_pct
+from bot.parsing import AlertArgs, InputError, MissingSymbol, alert_level, parse_alert, rearm_margin
 from bot.telegram.common import (
     ask_symbol,
     chat_id,
@@ -38,9 +39,19 @@ def _zone(context: Context, chat: int) -> str:
 
 
 def describe(a: PriceAlert) -> str:
-    """'BTC below 112,000.0, every time' (plain text)."""
+    """'BTC below 112,000.0, every time' (plain text; 'every time, re-arms 1% back' for an own
+    margin)."""
     every = ", every time" if a.every else ""
+    if a.every and a.rearm_pct is not None:
+        every += f", re-arms {a.rearm_pct:.2g}% back"
     return f"{a.symbol.split('/')[0]} {a.direction} {fmt.price(a.level)}{every}"
+
+
+def _moved_back(a: AlertArgs, pct: float) -> str:
+    """The re-arm margin as the trader typed it: '1%', or '500 (0.41%)' for a distance."""
+    if a.margin is not None and not a.margin_pct:
+        return f"{a.margin:,.6g} ({pct:.2g}%)"
+    return f"{pct:g}%"
 
 
 @needs_market
@@ -58,6 +69,9 @@ async def alert_command(update: Update, context: Context) -> None:
         typed = parse_alert(args, s.source.symbols)
         report = await s.maps.report(typed.symbol, PRICE_WINDOW)
         level, direction = alert_level(typed, report.price)
+        own_margin = rearm_margin(typed, level) if typed.every else None
+        if typed.margin is not None and not typed.every:
+            raise InputError("a re-arm margin goes after every: /alert BTC 121k every 1%")
     except MissingSymbol:
         await ask_symbol(update, context, "alert", args)
         return
@@ -77,6 +91,7 @@ async def alert_command(update: Update, context: Context) -> None:
             report.price,
             checked_to=report.liq.as_of,
             now=s.clock.now_ms(),
+            rearm_pct=own_margin,
         )
     except AlertLimitError:
         await reply(
@@ -88,6 +103,11 @@ async def alert_command(update: Update, context: Context) -> None:
         return
     except DuplicateAlertError as e:
         same = e.existing
+        if same.every != typed.every or (
+            typed.every and not math.isclose(margin_pct(same.rearm_pct), margin_pct(own_margin))
+        ):
+            await _switch_repeat(update, context, same, typed, own_margin)
+            return
         await reply(
             update,
             f"You already have <b>#{same.id}</b> at {html.escape(fmt.price(same.level))} "
@@ -98,18 +118,49 @@ async def alert_command(update: Update, context: Context) -> None:
     away = fmt.pct((level / report.price - 1) * 100)
     when = fmt.when(report.price_at, _zone(context, chat), "%H:%M %Z")
     which = "high" if direction == "above" else "low"
-    told = (
-        f"I'll tell you when a candle's {which} reaches it, and again each time after price "
-        f"has moved back {REARM_PCT:g}%."
-        if typed.every
-        else f"I'll tell you once, when a candle's {which} reaches it."
-    )
+    told = _told(typed, which, margin_pct(own_margin))
     await reply(
         update,
         f"🔔 Price alert <b>#{alert.id}</b>: <b>{html.escape(describe(alert))}</b> "
         f"({html.escape(away)} from {html.escape(fmt.price(report.price))}, "
         f"{html.escape(when)}).\n{told} /alert lists yours.",
         reply_markup=price_alert_keyboard(alert.id),
+    )
+
+
+def _told(typed: AlertArgs, which: str, pct: float) -> str:
+    if typed.every:
+        return (
+            f"I'll tell you when a candle's {which} reaches it, and again each time after price "
+            f"has moved back {_moved_back(typed, pct)}."
+        )
+    return f"I'll tell you once, when a candle's {which} reaches it."
+
+
+async def _switch_repeat(
+    update: Update, context: Context, same: PriceAlert, typed: AlertArgs, own: float | None
+) -> None:
+    """The same level with another repeat setting (or margin): the alert there changes, so a
+    trader need not delete it to make it repeat; nothing is added."""
+    s = services(context)
+    changed = price_alerts.set_repeat(s.db, chat_id(update), same.id, typed.every, own)
+    if changed is None:  # deleted meanwhile
+        await reply(update, f"#{same.id} is gone; send the /alert again to add it.")
+        return
+    which = "high" if changed.direction == "above" else "low"
+    now = (
+        "now fires once"
+        if not typed.every
+        else "now repeats"
+        if not same.every
+        else f"now re-arms {_moved_back(typed, margin_pct(own))} back"
+    )
+    await reply(
+        update,
+        f"<b>#{changed.id}</b> at {html.escape(fmt.price(changed.level))} {now} "
+        f"({html.escape(describe(changed))}). "
+        f"{html.escape(_told(typed, which, margin_pct(own)))} /alert lists yours.",
+        reply_markup=price_alert_keyboard(changed.id),
     )
 
 
@@ -140,11 +191,12 @@ async def _list_view(context: Context, chat: int) -> tuple[str, list[tuple[int, 
 
 
 def _waiting(a: PriceAlert) -> str:
-    """An `every` alert that fired sleeps until price moves back: say so, or the list would
-    promise an alert that cannot fire yet."""
-    if not a.every or a.armed:
+    """An alert that fired sleeps until price moves back: say so, or the list would promise an
+    alert that cannot fire yet."""
+    if a.armed:
         return ""
-    back = a.level * (1 - REARM_PCT / 100 if a.direction == "above" else 1 + REARM_PCT / 100)
+    pct = margin_pct(a.rearm_pct)
+    back = a.level * (1 - pct / 100 if a.direction == "above" else 1 + pct / 100)
     side = "below" if a.direction == "above" else "above"
     return f"; fired {a.fired_count}×, waits for price back {side} {fmt.price(back)} to re-arm"
 

@@ -38,7 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "open",
         "Register a position: the bot watches it",
-        "/open SYMBOL long|short ENTRY LEVERAGE [SIZE_USD]",
+        "/open SYMBOL long|short ENTRY LEVERAGE [SIZE_USD] [sl PRICE]",
         "/open BTC long 116000 20 5000",
     ),
     Command("positions", "Your positions: fuel ratio now vs at entry", "/positions", "/positions"),
@@ -63,7 +63,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "alert",
         "Price alert at your level: a candle's high/low crossing it",
-        "/alert SYMBOL [above|below] PRICE|+5% [every] · /alert (list) · /alert del ID",
+        "/alert SYMBOL [above|below] PRICE|+5% [every [1%|500]] · /alert (list) · /alert del ID",
         "/alert BTC below 112k",
     ),
     Command("digest", "4-hourly digest: on, off, or now", "/digest on|off|now", "/digest now"),

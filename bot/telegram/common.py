@@ -9,18 +9,30 @@ import html
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sqlite_utils import Database
 from telegram import Update
 
+from alerts.catalogue import LIQUIDATION_WARNING
 from bot.parsing import InputError, PositionArgs, parse_position, parse_symbol
 from bot.telegram.commands import COMMANDS
 from bot.telegram.context import Context
 from bot.telegram.keyboards import symbol_keyboard
+from bot.views.check import DEFAULT_WARNING_PCT
 from liqmap import ModelInputError
 from market.snapshot import MarketDataError
-from storage import users
+from storage import alert_settings, users
 
 USAGE = {c.name: c for c in COMMANDS}
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def warning_pct(db: Database, chat: int) -> float | None:
+    """The chat's liquidation-warning threshold (% in 4 h; the default unless set), None when
+    the chat turned the warning off: what the /check and /open replies promise."""
+    mode, threshold = alert_settings.for_chat(db, chat).get(LIQUIDATION_WARNING, (None, None))
+    if mode == "off":
+        return None
+    return DEFAULT_WARNING_PCT if threshold is None else threshold
 
 
 def needs_market(handler: Handler) -> Handler:

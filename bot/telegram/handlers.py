@@ -17,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.parsing import (
     InputError,
+    MissingSymbol,
     offset_label,
     parse_window,
     parse_zone,
@@ -40,6 +41,7 @@ from bot.telegram.common import (
     reject,
     reply,
     symbol_arg,
+    warning_pct,
 )
 from bot.telegram.context import Context, services
 from bot.telegram.keyboards import map_keyboard, start_keyboard, webapp_link, webapp_row
@@ -250,6 +252,9 @@ async def check_command(update: Update, context: Context) -> None:
             zone=user.tz if user else "UTC",
             own_stop=p.stop,  # sizing and risk judge the trader's stop when given
         )
+    except MissingSymbol:
+        await ask_symbol(update, context, "check", command_args(context))
+        return
     except (InputError, CheckError) as e:
         await reject(update, "check", str(e))
         return
@@ -261,7 +266,8 @@ async def check_command(update: Update, context: Context) -> None:
         )
     vol = volatility_at(services(context), p.symbol, report.liq.as_of)
     zone = users.get(s.db, chat_id(update))
-    text = check_html(result, report, advice, label, vol, zone.tz if zone else "UTC")
+    tz, warn = zone.tz if zone else "UTC", warning_pct(s.db, chat_id(update))
+    text = check_html(result, report, advice, label, vol, tz, warn)
     own = own_stop_html(result, p.stop, p.size)
     await reply(update, text + ("\n" + own if own else ""))
 

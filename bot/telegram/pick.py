@@ -19,6 +19,8 @@ PICKABLE: dict[str, Handler] = {
     "liqs": liq_handlers.liqs_command,
     "skill": liq_handlers.skill_command,
     "alert": alert_handlers.alert_command,
+    "check": handlers.check_command,
+    "open": trade_handlers.open_command,
 }
 
 

@@ -9,7 +9,14 @@ import math
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
-from bot.parsing import InputError, parse_duration, parse_number, parse_percent, parse_quiet
+from bot.parsing import (
+    InputError,
+    MissingSymbol,
+    parse_duration,
+    parse_number,
+    parse_percent,
+    parse_quiet,
+)
 from bot.pipeline.alert_pass import ALERT_WINDOW, MIN_CLUSTER, WAKE
 from bot.pipeline.digest_pass import queue_digest
 from bot.pipeline.moves import volatility_at
@@ -24,6 +31,7 @@ from bot.telegram.common import (
     reject,
     reply,
     symbol_arg,
+    warning_pct,
 )
 from bot.telegram.context import Context, services
 from bot.telegram.jobs import flush
@@ -56,12 +64,14 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
     """Open a position from /open's arguments; an entry far from price asks for a button."""
     s = services(context)
     try:
-        p = position_args(context, args, size=True)
+        p = position_args(context, args, size=True, stop=True)
         size = p.size
         if size is not None and not (math.isfinite(size) and 0 < size <= MAX_SIZE_USD):
             raise InputError("the size must be a positive amount in USD")
         report = await s.maps.report(p.symbol, ALERT_WINDOW)
         zone = _zone(context, chat_id(update))
+        if p.stop is not None and (problem := stop_problem(p.side, p.stop, report, zone)):
+            raise InputError(problem)
         check = check_position(report, p.side, p.entry, p.leverage, size, far_ok, zone)
         if len(subscriptions.open_for_chat(s.db, chat_id(update))) >= MAX_OPEN:
             raise InputError(f"you already follow {MAX_OPEN} positions and watches; /close some")
@@ -69,6 +79,7 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         again = " ".join(
             [p.symbol.split("/")[0], p.side, f"{p.entry:g}", f"{p.leverage:g}"]
             + ([f"{p.size:g}"] if p.size is not None else [])
+            + ([f"sl {p.stop:g}"] if p.stop is not None else [])
         )
         markup = far_entry_keyboard(again) if len(again) <= 56 else None
         await reject(
@@ -77,6 +88,9 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
             f"{e}. If it is a limit entry, confirm with the button.",
             reply_markup=markup,
         )
+        return
+    except MissingSymbol:
+        await ask_symbol(update, context, "open", args)
         return
     except (InputError, CheckError) as e:
         await reject(update, "open", str(e))
@@ -94,16 +108,23 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         entry_snapshot(report, p.side),
         s.clock.now_ms(),
         checked_to=report.liq.as_of,
+        stop_price=p.stop,
+    )
+    stop = (
+        stop_set_html(sub, p.stop)
+        if p.stop is not None
+        else f"<code>/stop {sub.id} PRICE</code> sets a stop."
     )
     await reply(
         update,
         f"✅ Watching position <b>#{sub.id}</b>. I'll alert you when the map turns against it, "
-        f"and tell you if it is liquidated. <code>/stop {sub.id} PRICE</code> sets a stop.\n\n"
+        f"and tell you if it is liquidated. {stop}\n\n"
         + check_html(
             check,
             report,
             volatility=volatility_at(s, p.symbol, report.liq.as_of),
             zone=_zone(context, chat_id(update)),
+            warning_pct=warning_pct(s.db, chat_id(update)),
         ),
         reply_markup=position_keyboard(sub.id, False),
     )
@@ -278,6 +299,37 @@ async def _close(
     await reply(update, text + later)
 
 
+def stop_problem(side: str, stop: float, report: MapReport, zone: str) -> str | None:
+    """Why ``stop`` cannot be a ``side`` position's stop against the price now, or None: the
+    one check behind ``/stop ID PRICE`` and ``/open ... sl PRICE``."""
+    if not (math.isfinite(stop) and stop > 0):
+        return "the stop must be a positive price"
+    below = side == "long"
+    if (below and stop >= report.price) or (not below and stop <= report.price):
+        where = "below" if below else "above"
+        now = f"{fmt.price(report.price)}, {_moment(report, zone)}"
+        return f"a {side}'s stop sits {where} the price now ({now})"
+    if abs(stop / report.price - 1) > 0.5:
+        return "the stop is more than 50% from the price now; check the number"
+    return None
+
+
+def stop_set_html(sub: subscriptions.Subscription, stop: float) -> str:
+    """What a stop set on ``sub`` means: its distance from entry, 1R in margin, and a warning
+    when the liquidation comes first (the reply of /stop, and of /open with ``sl``)."""
+    assert sub.entry is not None and sub.leverage is not None
+    risk_pct = abs(stop / sub.entry - 1) * 100
+    warn = ""
+    lp = sub.liquidation_price or math.nan
+    if (sub.side == "long" and stop <= lp) or (sub.side == "short" and stop >= lp):
+        warn = f"\n⚠️ The liquidation ({html.escape(fmt.price(lp))}) comes before this stop."
+    return (
+        f"🛑 Stop of #{sub.id} at <b>{html.escape(fmt.price(stop))}</b> ({risk_pct:.2f}% from "
+        f"entry, {risk_pct * sub.leverage:.0f}% of margin = 1R). I'll tell you when it is hit."
+        + warn
+    )
+
+
 @needs_market
 async def stop_command(update: Update, context: Context) -> None:
     """``/stop ID PRICE`` (or ``off``): the exit is detected when price reaches it."""
@@ -293,15 +345,10 @@ async def stop_command(update: Update, context: Context) -> None:
         if args[1].strip().lower() != "off":
             report = await s.maps.report(sub.symbol, ALERT_WINDOW)
             stop = parse_number(args[1], "the stop price")
-            if not (math.isfinite(stop) and stop > 0):
-                raise InputError("the stop must be a positive price")
-            below = sub.side == "long"
-            if (below and stop >= report.price) or (not below and stop <= report.price):
-                where = "below" if below else "above"
-                now = f"{fmt.price(report.price)}, {_moment(report, _zone(context, sub.chat_id))}"
-                raise InputError(f"a {sub.side}'s stop sits {where} the price now ({now})")
-            if abs(stop / report.price - 1) > 0.5:
-                raise InputError("the stop is more than 50% from the price now; check the number")
+            assert sub.side is not None
+            problem = stop_problem(sub.side, stop, report, _zone(context, sub.chat_id))
+            if problem:
+                raise InputError(problem)
     except InputError as e:
         await reject(update, "stop", str(e))
         return
@@ -309,18 +356,7 @@ async def stop_command(update: Update, context: Context) -> None:
     if stop is None:
         await reply(update, f"Stop of #{sub.id} removed.")
         return
-    assert sub.entry is not None and sub.leverage is not None
-    risk_pct = abs(stop / sub.entry - 1) * 100
-    warn = ""
-    lp = sub.liquidation_price or math.nan
-    if (sub.side == "long" and stop <= lp) or (sub.side == "short" and stop >= lp):
-        warn = f"\n⚠️ The liquidation ({html.escape(fmt.price(lp))}) comes before this stop."
-    await reply(
-        update,
-        f"🛑 Stop of #{sub.id} at <b>{html.escape(fmt.price(stop))}</b> ({risk_pct:.2f}% from "
-        f"entry, {risk_pct * sub.leverage:.0f}% of margin = 1R). I'll tell you when it is hit."
-        + warn,
-    )
+    await reply(update, stop_set_html(sub, stop))
 
 
 async def account_command(update: Update, context: Context) -> None:

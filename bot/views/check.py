@@ -27,6 +27,7 @@ from liqmap.model import is_proxy
 from liqmap.touch import Volatility
 
 MAX_ENTRY_DISTANCE_PCT = 50.0
+DEFAULT_WARNING_PCT = CATALOGUE_BY_NAME[LIQUIDATION_WARNING].default
 
 
 class CheckError(ValueError):
@@ -265,7 +266,9 @@ def size_html(a: SizeAdvice, c: PositionCheck, label: str) -> str:
     return text
 
 
-def _touch_lines(c: PositionCheck, vol: Volatility | None) -> list[str]:
+def _touch_lines(
+    c: PositionCheck, vol: Volatility | None, warning_pct: float | None = DEFAULT_WARNING_PCT
+) -> list[str]:
     if vol is None:
         return []
     lines = [
@@ -274,11 +277,10 @@ def _touch_lines(c: PositionCheck, vol: Volatility | None) -> list[str]:
         )
     ]
     _, four, _ = touch_chances(c.price, c.liquidation_price, vol)
-    warn = CATALOGUE_BY_NAME[LIQUIDATION_WARNING].default
-    if four * 100 >= warn:
+    if warning_pct is not None and four * 100 >= warning_pct:
         lines.append(
-            f"⚠️ That is within the liquidation warning's reach ({warn:g}% in 4 h): expect it "
-            "as soon as the position is open, and again if price comes closer."
+            f"⚠️ That is within the liquidation warning's reach ({warning_pct:g}% in 4 h): "
+            "expect it as soon as the position is open, and again if price comes closer."
         )
     return lines
 
@@ -290,11 +292,12 @@ def check_html(
     risk_label: str = "",
     volatility: Volatility | None = None,
     zone: str = "UTC",
+    warning_pct: float | None = DEFAULT_WARNING_PCT,
 ) -> str:
     """The pre-trade check as Telegram HTML (every number and symbol escaped; the time in the
     chat's ``zone``). With ``volatility``, the distance from the price now in typical moves and
-    the touch chances, and a note when the liquidation warning would fire at once (its default
-    threshold)."""
+    the touch chances, and a note when the liquidation warning would fire at once (at the
+    chat's ``warning_pct``; None: the chat turned the warning off)."""
     e = html.escape
     base = c.symbol.split("/")[0]
     lp_dist = (c.liquidation_price / c.entry - 1) * 100
@@ -306,7 +309,7 @@ def check_html(
         f"{e(r.window)} map)",
         f"Liquidation: <b>{e(fmt.price(c.liquidation_price))}</b> "
         f"({e(fmt.pct(lp_dist))} from entry)",
-        *_touch_lines(c, volatility),
+        *_touch_lines(c, volatility, warning_pct),
         f"Fuel ratio: <b>{e(fmt.ratio(c.fuel_ratio))}</b>, {e(_lfr_words(c.fuel_ratio))}",
         "Shorts above: "
         + e("; ".join(_cluster(x, c.price, proxy) for x in above) or "none within range"),
