@@ -447,6 +447,8 @@ def test_open_takes_the_traders_own_stop_as_stop_does(bot: BotHarness) -> None:
     assert opened.startswith("✅ Watching position #1.")
     assert "🛑 Stop of #1 at 112,000.0 (3.45% from entry, 69% of margin = 1R)." in opened
     assert "/stop 1 PRICE" not in opened and "comes before this stop" not in opened
+    # the check judges the trader's stop, not the map's suggestion past the liquidation
+    assert "That stop is past your liquidation price" not in opened
     sub = subscriptions.get(bot.services.db, 1)  # type: ignore[union-attr]
     assert sub is not None and sub.stop_price == 112_000 and sub.size_usd == 5000
     # the same words as /stop's reply, the liquidation warning included (x50: ~114,100)

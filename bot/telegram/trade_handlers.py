@@ -72,7 +72,9 @@ async def _open(update: Update, context: Context, args: list[str], far_ok: bool 
         zone = _zone(context, chat_id(update))
         if p.stop is not None and (problem := stop_problem(p.side, p.stop, report, zone)):
             raise InputError(problem)
-        check = check_position(report, p.side, p.entry, p.leverage, size, far_ok, zone)
+        check = check_position(
+            report, p.side, p.entry, p.leverage, size, far_ok, zone, own_stop=p.stop
+        )
         if len(subscriptions.open_for_chat(s.db, chat_id(update))) >= MAX_OPEN:
             raise InputError(f"you already follow {MAX_OPEN} positions and watches; /close some")
     except FarEntry as e:
