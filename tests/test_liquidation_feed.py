@@ -71,7 +71,8 @@ async def run_feed(
         [BTC],
         urls={fake.venue: fake.base_url},
         timing=timing,
-        config={"timeout_on_exit": 0},  # ccxt waits 250 ms in close: these tests read the sink
+        # no ccxt pacing of the listing, no 250 ms wait in its close: these tests read the sink
+        config={"rateLimit": 1, "timeout_on_exit": 0},
     )
     await feed.start()
     deadline = time.monotonic() + 2.5
