@@ -42,6 +42,7 @@ QUIET_KEEPALIVE = FeedTiming(
     keepalive_ms=60_000,
     backoff=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, jitter=0.5),
 )
+GAP = 0.001  # s between the fake's frames: each is its own frame, in order, 1 ms apart
 EXCERPT = (
     Path(__file__).resolve().parents[1] / "market" / "data" / "liquidations_BTC_2026-02-05.csv"
 )
@@ -70,7 +71,8 @@ async def run_feed(
         [BTC],
         urls={fake.venue: fake.base_url},
         timing=timing,
-        config={"timeout_on_exit": 0},  # ccxt waits 250 ms in close: these tests read the sink
+        # no ccxt pacing of the listing, no 250 ms wait in its close: these tests read the sink
+        config={"rateLimit": 1, "timeout_on_exit": 0},
     )
     await feed.start()
     deadline = time.monotonic() + 2.5
@@ -101,7 +103,7 @@ def expected_rows(venue: str, prints: list[TapePrint]) -> list[tuple[object, ...
 @pytest.mark.parametrize("venue", LIVE)
 async def test_every_print_is_stored_once_with_its_side_and_coverage(venue: str) -> None:
     prints = tape()
-    async with FakeLiquidationVenue(venue, prints) as fake:
+    async with FakeLiquidationVenue(venue, prints, interval_s=GAP) as fake:
         db, _, status = await run_feed(fake, 30)
     assert stored(db) == expected_rows(venue, prints)
     usd = db.execute("select sum(usd) from liquidations").fetchone()[0]  # type: ignore[attr-defined]
@@ -116,7 +118,7 @@ async def test_a_dropped_connection_loses_nothing_the_venue_resends_and_shows_a_
     venue: str,
 ) -> None:
     prints = tape()
-    async with FakeLiquidationVenue(venue, prints) as fake:
+    async with FakeLiquidationVenue(venue, prints, interval_s=GAP) as fake:
         fake.drop_at(12, resend=4)
         db, sink, status = await run_feed(fake, 30)
     assert stored(db) == expected_rows(venue, prints)
@@ -132,7 +134,7 @@ async def test_a_dropped_connection_loses_nothing_the_venue_resends_and_shows_a_
 @pytest.mark.parametrize("venue", LIVE)
 async def test_a_malformed_frame_is_skipped_and_the_stream_goes_on(venue: str, kind: str) -> None:
     prints = tape()
-    async with FakeLiquidationVenue(venue, prints) as fake:
+    async with FakeLiquidationVenue(venue, prints, interval_s=GAP) as fake:
         fake.malformed_at(6, kind)  # type: ignore[arg-type]
         assert prints[6].coin == "BTC"  # a bad frame on a followed symbol
         db, _, status = await run_feed(fake, 30)
@@ -143,7 +145,7 @@ async def test_a_malformed_frame_is_skipped_and_the_stream_goes_on(venue: str, k
 @pytest.mark.parametrize("venue", LIVE)
 async def test_a_silent_stream_is_found_dead_and_reopened(venue: str) -> None:
     prints = tape()
-    async with FakeLiquidationVenue(venue, prints) as fake:
+    async with FakeLiquidationVenue(venue, prints, interval_s=GAP) as fake:
         fake.silence_at(15)
         silent_from = time.time()
         db, _, status = await run_feed(fake, 30, QUIET_KEEPALIVE)
@@ -160,7 +162,7 @@ async def test_a_silent_stream_is_found_dead_and_reopened(venue: str) -> None:
 @pytest.mark.parametrize("venue", LIVE)
 async def test_duplicate_frames_are_stored_once(venue: str) -> None:
     prints = tape()
-    async with FakeLiquidationVenue(venue, prints) as fake:
+    async with FakeLiquidationVenue(venue, prints, interval_s=GAP) as fake:
         fake.duplicate_at(3)
         fake.duplicate_at(20)
         db, sink, status = await run_feed(fake, 30)
