@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import matplotlib
 
@@ -351,6 +352,17 @@ def level_groups(levels: Sequence[TraderLevel], span: float) -> list[list[Trader
     return groups
 
 
+def level_label_style(color: str) -> dict[str, Any]:
+    """A trader's level label: bold, in its line's colour, on a white box (map and heatmap)."""
+    return {
+        "ha": "left",
+        "fontsize": LABEL_PT,
+        "fontweight": "bold",
+        "color": color,
+        "bbox": {"boxstyle": "round,pad=0.25", "fc": "white", "ec": color, "lw": 0.8},
+    }
+
+
 def group_label(group: Sequence[TraderLevel]) -> str:
     """'alert 112,000.0 ×2' for the same level twice; different ones side by side."""
     counts = Counter(v.label for v in group)
@@ -375,13 +387,9 @@ def _level_row_layout(
             0.0,
             group_label(g),
             transform=matplotlib.transforms.IdentityTransform(),
-            ha="left",
             va="top",
-            fontsize=LABEL_PT,
-            fontweight="bold",
-            color=color,
-            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": color, "lw": 0.8},
             zorder=5,
+            **level_label_style(color),
         )
         t.set_position((0.0, 0.0))
         box = _extent(t, renderer)
@@ -596,13 +604,9 @@ def _heat_levels(ax: Axes, levels: Sequence[TraderLevel], lo: float, hi: float) 
                 float(ax.transAxes.inverted().transform(ax.transData.transform((0, y)))[1]),
                 group_label(g),
                 transform=ax.transAxes,
-                ha="left",
                 va="center",
-                fontsize=LABEL_PT,
-                fontweight="bold",
-                color=color,
-                bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": color, "lw": 0.8},
                 zorder=6,
+                **level_label_style(color),
             )
             texts.append((t, y))
         heights = [_extent(t, renderer).height for t, _ in texts]
