@@ -20,7 +20,7 @@ from alerts.catalogue import (
     OWN_LP_IN_CLUSTER,
     SQUEEZE,
 )
-from alerts.findings import Act, Action, Position
+from alerts.findings import Act, Action, Position, liquidation_first
 from alerts.inputs import SymbolMetrics
 from liqmap.clusters import LONG, SHORT, Cluster, MapClusters
 from liqmap.metrics import StopSuggestion, suggest_stop
@@ -36,12 +36,6 @@ def position_stop(
     """The stop for a ``side`` position entered at ``entry`` on this map (None: no cluster
     against it)."""
     return suggest_stop(clusters, side, entry, buffer_pct)
-
-
-def liquidation_first(side: int, liquidation_price: float | None, stop: float) -> bool:
-    """The liquidation price sits before ``stop``: the stop would never fill."""
-    lp = liquidation_price
-    return lp is not None and ((side > 0 and lp >= stop) or (side < 0 and lp <= stop))
 
 
 class StopBook:

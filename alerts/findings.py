@@ -113,6 +113,16 @@ class Action:
     break_even: bool = False
 
 
+def liquidation_first(side: int | str, liquidation_price: float | None, stop: float) -> bool:
+    """The liquidation price sits before ``stop`` (``side``: +1/-1 or "long"/"short"): the stop
+    would never fill. The one test of it, for alerts, /check, /open and /stop."""
+    lp = liquidation_price
+    if lp is None or lp != lp:  # unknown (None or NaN)
+        return False
+    long = side == LONG if isinstance(side, str) else side > 0
+    return lp >= stop if long else lp <= stop
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """The numbers of the position a finding is about (None where unknown)."""
@@ -128,14 +138,19 @@ class Position:
     def stop_comes_first(self) -> bool:
         """The trader's stop sits between the entry side and the liquidation price, so it
         fills first (a stop past the liquidation price never fills)."""
-        lp = self.liquidation_price
-        if self.stop is None or lp is None:
+        if self.stop is None or self.liquidation_price is None:
             return False
-        return (self.stop - lp) * self.side > 0
+        return not liquidation_first(self.side, self.liquidation_price, self.stop)
 
     @property
     def side_name(self) -> str:
         return LONG if self.side > 0 else SHORT
+
+    def loss_pct(self, price: float) -> float | None:
+        """% of the entry lost if closed at ``price`` (negative: a gain); None without entry."""
+        if self.entry is None or not self.entry > 0:
+            return None
+        return (self.entry - price) / self.entry * self.side * 100
 
     def in_profit(self, price: float) -> bool:
         """Price has moved the position's way since entry."""

@@ -9,6 +9,7 @@ import math
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from alerts.catalogue import CATALOGUE_BY_NAME, MODE_NAMES, RULE_CATALOGUE
+from alerts.findings import liquidation_first
 from bot.parsing import (
     InputError,
     MissingSymbol,
@@ -319,11 +320,11 @@ def stop_problem(side: str, stop: float, report: MapReport, zone: str) -> str | 
 def stop_set_html(sub: subscriptions.Subscription, stop: float) -> str:
     """What a stop set on ``sub`` means: its distance from entry, 1R in margin, and a warning
     when the liquidation comes first (the reply of /stop, and of /open with ``sl``)."""
-    assert sub.entry is not None and sub.leverage is not None
+    assert sub.entry is not None and sub.leverage is not None and sub.side is not None
     risk_pct = abs(stop / sub.entry - 1) * 100
     warn = ""
-    lp = sub.liquidation_price or math.nan
-    if (sub.side == "long" and stop <= lp) or (sub.side == "short" and stop >= lp):
+    lp = sub.liquidation_price
+    if lp is not None and liquidation_first(sub.side, lp, stop):
         warn = f"\n⚠️ The liquidation ({html.escape(fmt.price(lp))}) comes before this stop."
     return (
         f"🛑 Stop of #{sub.id} at <b>{html.escape(fmt.price(stop))}</b> ({risk_pct:.2f}% from "

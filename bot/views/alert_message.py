@@ -141,12 +141,15 @@ def stop_words(a: Action) -> str:
 def stop_loss_words(p: Position, stop: float) -> str:
     """'it caps the loss at 3.39% of the entry, 68% of your margin' for a stop on the losing
     side of the entry ('' otherwise, or without entry and leverage)."""
-    if p.entry is None or p.leverage is None or not p.entry > 0:
+    loss = p.loss_pct(stop)
+    if loss is None or p.leverage is None or loss <= 0:
         return ""
-    loss = (p.entry - stop) / p.entry * p.side * 100
-    if loss <= 0:
-        return ""
-    return f"it caps the loss at {loss:.2f}% of the entry, {loss * p.leverage:.0f}% of your margin"
+    return f"it caps the loss at {_loss_share(loss, p.leverage)}"
+
+
+def _loss_share(loss_pct: float, leverage: float) -> str:
+    """'3.39% of the entry, 68% of your margin'."""
+    return f"{loss_pct:.2f}% of the entry, {loss_pct * leverage:.0f}% of your margin"
 
 
 def own_stop_words(p: Position) -> str:
@@ -464,15 +467,12 @@ def _warning_consider(f: Finding, m: SymbolMetrics) -> str:
 
 def closing_words(p: Position, price: float) -> str:
     """'closing now at 114,198.0 would lose 1.55% of the entry, 31% of your margin'."""
-    if p.entry is None or p.leverage is None or not p.entry > 0:
+    loss = p.loss_pct(price)
+    if loss is None or p.leverage is None:
         return ""
-    loss = (p.entry - price) / p.entry * p.side * 100
     if loss <= 0:
         return f"closing now at {fmt.price(price)} would keep a gain"
-    return (
-        f"closing now at {fmt.price(price)} would lose {loss:.2f}% of the entry, "
-        f"{loss * p.leverage:.0f}% of your margin"
-    )
+    return f"closing now at {fmt.price(price)} would lose {_loss_share(loss, p.leverage)}"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from alerts.advice import position_stop
 from alerts.catalogue import CATALOGUE_BY_NAME, LIQUIDATION_WARNING
+from alerts.findings import liquidation_first
 from bot.views import fmt
 from bot.views.distance import liquidation_distance, touch_chances
 from bot.views.report import MapReport
@@ -230,8 +231,7 @@ class SizeAdvice:
 
 def _past_liquidation(c: PositionCheck, stop: float) -> bool:
     """The liquidation comes before ``stop``: the stop would never fill."""
-    lp = c.liquidation_price
-    return (c.side == "long" and stop <= lp) or (c.side == "short" and stop >= lp)
+    return liquidation_first(c.side, c.liquidation_price, stop)
 
 
 def size_advice(c: PositionCheck, risk_usd: float) -> SizeAdvice | None:
