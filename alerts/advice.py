@@ -60,6 +60,23 @@ class StopBook:
             return None
         return dataclasses.replace(s, distance_pct=abs(s.price / entry - 1) * 100)
 
+    def held(self, side: str, entry: float, price: float) -> StopSuggestion | None:
+        """The stop of a position already open: its entry's, or, once price has passed that
+        one (it would fill at once), the one from the price now."""
+        s = self.at(side, entry)
+        sign = 1 if side == LONG else -1
+        if s is not None and (s.price - price) * sign >= 0:
+            s = self.at(side, price)
+        return s
+
+
+def held_position_stop(
+    clusters: MapClusters, side: str, entry: float, price: float
+) -> StopSuggestion | None:
+    """:meth:`StopBook.held` on one map: the stop /positions, digests and alerts name for an
+    open position."""
+    return StopBook(clusters).held(side, entry, price)
+
 
 def profit_beyond_noise(pos: Position, m: SymbolMetrics) -> bool:
     """In profit by more than the entry's noise: one typical 4-hour move (``liqmap.touch``)
@@ -80,10 +97,7 @@ def _stop_action(kind: Act, pos: Position, m: SymbolMetrics, stops: StopBook) ->
         # the one stop sits past the entry: for a trade in profit it would lock in a loss
         return Action(kind, pos.side_name, pos.entry, break_even=True)
     entry = pos.entry if pos.entry is not None else m.price
-    s = stops.at(pos.side_name, entry)
-    if s is not None and (s.price - m.price) * pos.side >= 0:
-        # price has already passed the entry's stop (it would fill at once): from the price now
-        s = stops.at(pos.side_name, m.price)
+    s = stops.held(pos.side_name, entry, m.price)
     if s is None:
         return Action(kind, pos.side_name)
     first = liquidation_first(pos.side, pos.liquidation_price, s.price)

@@ -226,3 +226,15 @@ def test_a_stop_price_has_already_passed_is_placed_from_the_price_now() -> None:
     m = at(95_000.0)
     a = advise("lfr_degraded", "lfr", m, pos, None, 1.0, StopBook(m.map_clusters()))
     assert a.price == 91_500 * 0.996 and a.price < m.price
+
+
+def test_an_open_positions_stop_is_the_same_in_alerts_digests_and_positions() -> None:
+    """/positions' risk and the digest name the stop the alerts do (advice.held_position_stop):
+    the entry's, or the one from the price now once price has passed it."""
+    from alerts.advice import held_position_stop
+
+    clusters = BASE.map_clusters()
+    kept = held_position_stop(clusters, "long", 100_000.0, 99_000.0)
+    assert kept is not None and kept.price == 96_500 * 0.996
+    moved = held_position_stop(clusters, "long", 100_000.0, 95_000.0)
+    assert moved is not None and moved.price == 91_500 * 0.996

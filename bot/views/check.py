@@ -6,7 +6,7 @@ import html
 import math
 from dataclasses import dataclass
 
-from alerts.advice import position_stop
+from alerts.advice import held_position_stop, position_stop
 from alerts.catalogue import CATALOGUE_BY_NAME, LIQUIDATION_WARNING
 from alerts.findings import liquidation_first
 from bot.views import fmt
@@ -149,7 +149,7 @@ def position_risk_now(
     """Position risk of an open position on the current map (for /positions and digests):
     its stop term judges the trader's stop (``/stop``) when set, else the suggested one."""
     if own_stop is None:
-        suggested = position_stop(r.clusters, side, entry)
+        suggested = held_position_stop(r.clusters, side, entry, r.price)
         own_stop = suggested.price if suggested else None
     return _position_risk(r, side, entry, leverage, lp, own_stop)
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from alerts.advice import position_stop
+from alerts.advice import held_position_stop
 from bot.clock import zone_info
 from bot.views import fmt
 from bot.views.distance import liquidation_distance
@@ -37,7 +37,7 @@ def _stop_words(r: MapReport, s: Subscription) -> str:
     if s.stop_price is not None:
         away = fmt.pct((s.stop_price / r.price - 1) * 100)
         return f"; your stop {fmt.price(s.stop_price)} ({away} away)"
-    stop = position_stop(r.clusters, s.side, s.entry)
+    stop = held_position_stop(r.clusters, s.side, s.entry, r.price)
     return f"; suggested stop {fmt.price(stop.price)}" if stop else ""
 
 
